@@ -1,0 +1,69 @@
+"""Input validation shared by the estimators: every check runs before any work starts."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from sklearn.utils.validation import validate_data
+
+from .exceptions import DataError
+
+__all__ = ["check_fit_data", "check_predict_data", "check_sample_weight", "check_int",
+           "check_nonnegative_float", "check_positive_float"]
+
+
+def check_fit_data(estimator, X, *, min_samples: int, what: str = "n_components") -> np.ndarray:
+    """Validate training data: 2-D, numeric, finite, float32/float64, at least ``min_samples`` rows."""
+    X = validate_data(estimator, X, dtype=[np.float64, np.float32], ensure_min_samples=1)
+    if X.shape[0] < min_samples:
+        raise DataError(
+            f"Expected n_samples >= {what} (at least {min_samples} samples), got n_samples={X.shape[0]}"
+        )
+    return X
+
+
+def check_predict_data(estimator, X) -> np.ndarray:
+    """Validate data for a fitted estimator: same number of features as at fit time, finite."""
+    return validate_data(estimator, X, dtype=[np.float64, np.float32], reset=False)
+
+
+def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray:
+    """Weights as float64 (n_samples,): finite, non-negative, not all zero; ones when None."""
+    if sample_weight is None:
+        return np.ones(n_samples)
+    if isinstance(sample_weight, numbers.Number):
+        sample_weight = np.full(n_samples, sample_weight, dtype=np.float64)
+    try:
+        sample_weight = np.asarray(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("sample_weight must be an array of numbers") from None
+    if sample_weight.ndim != 1 or sample_weight.shape[0] != n_samples:
+        raise ValueError(
+            f"sample_weight.shape == {sample_weight.shape}, expected ({n_samples},)"
+        )
+    if not np.all(np.isfinite(sample_weight)):
+        raise ValueError("sample_weight contains NaN or infinity")
+    if np.any(sample_weight < 0):
+        raise ValueError("Negative values in sample_weight: weights must be non-negative")
+    if not sample_weight.sum() > 0:
+        raise ValueError("sample_weight sums to zero: at least one sample needs a positive weight")
+    return sample_weight
+
+
+def check_int(name: str, value, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_nonnegative_float(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a non-negative finite number, got {value!r}")
+    return float(value)
+
+
+def check_positive_float(name: str, value) -> float:
+    if check_nonnegative_float(name, value) <= 0:
+        raise ValueError(f"{name} must be strictly positive, got {value!r}")
+    return float(value)

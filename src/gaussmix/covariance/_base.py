@@ -1,0 +1,139 @@
+"""The interface every covariance structure implements, and the log-density written once."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+import numpy as np
+
+__all__ = ["CovarianceStructure", "LOG_2PI"]
+
+LOG_2PI = float(np.log(2.0 * np.pi))
+
+
+class CovarianceStructure(ABC):
+    """How one family of covariance matrices is stored, evaluated and estimated.
+
+    A structure is a stateless strategy object: it owns no parameters, it only knows the shapes and
+    the mathematics of its family. Parameters travel in :class:`~gaussmix.params.MixtureParams`.
+
+    Conventions (shared with scikit-learn): ``covariances`` and ``precisions_cholesky`` have the shape
+    given by :meth:`covariance_shape`; for matrix families the precision factor ``U`` is upper
+    triangular with ``precision = U @ U.T``, for diagonal families it holds ``1 / sqrt(variance)``.
+
+    Subclasses implement the E-step pieces (:meth:`squared_mahalanobis`,
+    :meth:`log_det_precision_cholesky`, :meth:`scatter`), the M-step piece
+    (:meth:`estimate_covariances`) and the conversions; the Gaussian log-density itself is written once,
+    here.
+    """
+
+    name: ClassVar[str]
+
+    # ----------------------------------------------------------------------------------------- shapes
+    @abstractmethod
+    def covariance_shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
+        """Shape of ``covariances``, ``precisions`` and ``precisions_cholesky``."""
+
+    def scatter_shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
+        """Shape of the scatter statistic; the covariance shape unless a structure needs less."""
+        return self.covariance_shape(n_components, n_features)
+
+    @abstractmethod
+    def n_parameters(self, n_components: int, n_features: int) -> int:
+        """Number of free parameters of the covariances (not counting means and weights)."""
+
+    # ----------------------------------------------------------------------------------------- E-step
+    @abstractmethod
+    def squared_mahalanobis(self, X: np.ndarray, means: np.ndarray, precisions_cholesky: np.ndarray) -> np.ndarray:
+        """``(x_n - mu_k)^T Sigma_k^{-1} (x_n - mu_k)``, shape (n_samples, n_components)."""
+
+    @abstractmethod
+    def log_det_precision_cholesky(self, precisions_cholesky: np.ndarray, n_components: int, n_features: int) -> np.ndarray:
+        """``log det U_k = -0.5 log det Sigma_k``, shape (n_components,)."""
+
+    def log_gaussian_density(self, X: np.ndarray, means: np.ndarray, precisions_cholesky: np.ndarray) -> np.ndarray:
+        """``log N(x_n | mu_k, Sigma_k)`` for every row and component, shape (n_samples, n_components).
+
+        ``log N = -0.5 (d log 2 pi + mahalanobis^2) + log det U_k``.
+        """
+        n_features = X.shape[1]
+        log_prob = self.squared_mahalanobis(X, means, precisions_cholesky)
+        log_prob *= -0.5
+        log_prob += self.log_det_precision_cholesky(precisions_cholesky, *means.shape) - 0.5 * n_features * LOG_2PI
+        return log_prob
+
+    @abstractmethod
+    def scatter(self, X: np.ndarray, responsibilities: np.ndarray, sample_weight: np.ndarray, means: np.ndarray) -> np.ndarray:
+        """Weighted second moments about ``means``: ``sum_n w_n gamma_nk (x_n - m_k)(x_n - m_k)^T``.
+
+        Returned in :meth:`scatter_shape` (e.g. only the diagonal for 'diag', the sum over components for
+        'tied'). Additive over rows.
+        """
+
+    # ----------------------------------------------------------------------------------------- M-step
+    @abstractmethod
+    def estimate_covariances(self, scatter: np.ndarray, counts: np.ndarray, shifts: np.ndarray, reg_covar: float) -> np.ndarray:
+        """Covariances about the new means, plus ``reg_covar`` on the diagonal.
+
+        Parameters
+        ----------
+        scatter : ndarray in :meth:`scatter_shape`
+            Scatter about the reference means ``m_k``.
+        counts : ndarray of shape (n_components,)
+            ``N_k``; components with ``N_k == 0`` may return anything finite (they are re-seeded).
+        shifts : ndarray of shape (n_components, n_features)
+            New means minus reference means, ``delta_k``; the scatter about the new means is
+            ``S_k - N_k delta_k delta_k^T``.
+        reg_covar : float
+            Non-negative regularisation added to the diagonal.
+        """
+
+    @abstractmethod
+    def cholesky_of_precisions(self, covariances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Precision Cholesky factors from covariances, without raising.
+
+        Returns
+        -------
+        precisions_cholesky : ndarray in :meth:`covariance_shape`
+            Factors; entries of singular components are placeholders (identity).
+        singular : ndarray of bool, shape (n_components,) or (1,) for shared covariances
+            True where the covariance is not positive definite (or not finite).
+        """
+
+    # ------------------------------------------------------------------------------------ conversions
+    @abstractmethod
+    def precisions_cholesky_from_precisions(self, precisions: np.ndarray) -> np.ndarray:
+        """Factor user-given precisions; raises ValueError naming a non-positive-definite component."""
+
+    @abstractmethod
+    def covariances_from_precisions_cholesky(self, precisions_cholesky: np.ndarray) -> np.ndarray:
+        """Covariances from precision factors (triangular solves, no general inverse)."""
+
+    @abstractmethod
+    def precisions_from_precisions_cholesky(self, precisions_cholesky: np.ndarray) -> np.ndarray:
+        """Precisions ``U U^T`` from their factors."""
+
+    @abstractmethod
+    def dense_covariances(self, covariances: np.ndarray, n_components: int, n_features: int) -> np.ndarray:
+        """Full matrices, shape (n_components, n_features, n_features): for sampling and testing."""
+
+    # --------------------------------------------------------------------------------- degeneracy
+    shared: ClassVar[bool] = False
+    """True when one covariance is shared by all components (nothing per component to re-seed)."""
+
+    def replace_components(self, covariances: np.ndarray, replace: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Give the components flagged in ``replace`` the weight-averaged covariance of the others.
+
+        Used when re-seeding degenerate components: a new component starts with the typical shape of the
+        healthy ones.
+        """
+        if self.shared:
+            return covariances
+        keep = ~replace
+        result = covariances.copy()
+        result[replace] = np.average(covariances[keep], axis=0, weights=weights[keep])
+        return result
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"

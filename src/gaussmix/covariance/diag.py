@@ -1,0 +1,82 @@
+"""'diag': each component has its own diagonal covariance (mclust's VVI)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._base import CovarianceStructure
+
+__all__ = ["Diag", "diagonal_scatter", "variance_cholesky_of_precisions"]
+
+
+def diagonal_scatter(X, responsibilities, sample_weight, means):
+    """``sum_n w_n gamma_nk (x_nj - m_kj)^2``, shape (n_components, n_features), by three GEMMs.
+
+    Expanding the square costs relative precision ``eps * |x|^2 / var``; the data are centred by the
+    engine, so that ratio is bounded by the spread of the clusters, not by the data's offset.
+    """
+    weighted = responsibilities * sample_weight[:, None]
+    counts = weighted.sum(axis=0)
+    scatter = weighted.T @ (X * X)
+    scatter -= 2.0 * means * (weighted.T @ X)
+    scatter += counts[:, None] * means * means
+    return scatter
+
+
+def variance_cholesky_of_precisions(variances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``1 / sqrt(variance)`` per entry; a component with a non-positive or non-finite variance is singular."""
+    bad = ~(np.isfinite(variances) & (variances > 0))
+    singular = bad.reshape(bad.shape[0], -1).any(axis=1)
+    factors = 1.0 / np.sqrt(np.where(bad, 1.0, variances))
+    return factors, singular
+
+
+def _positive_sqrt(precisions: np.ndarray) -> np.ndarray:
+    precisions = np.asarray(precisions, dtype=np.float64)
+    if not np.all(np.isfinite(precisions) & (precisions > 0)):
+        raise ValueError("precisions_init must be finite and strictly positive")
+    return np.sqrt(precisions)
+
+
+class Diag(CovarianceStructure):
+    """A vector of variances per component; shape (n_components, n_features)."""
+
+    name = "diag"
+
+    def covariance_shape(self, n_components, n_features):
+        return (n_components, n_features)
+
+    def n_parameters(self, n_components, n_features):
+        return n_components * n_features
+
+    def squared_mahalanobis(self, X, means, precisions_cholesky):
+        precisions = precisions_cholesky**2
+        distances = (X * X) @ precisions.T
+        distances -= 2.0 * (X @ (means * precisions).T)
+        distances += np.einsum("ij,ij->i", means * means, precisions)
+        return np.maximum(distances, 0.0, out=distances)
+
+    def log_det_precision_cholesky(self, precisions_cholesky, n_components, n_features):
+        return np.log(precisions_cholesky).sum(axis=1)
+
+    def scatter(self, X, responsibilities, sample_weight, means):
+        return diagonal_scatter(X, responsibilities, sample_weight, means)
+
+    def estimate_covariances(self, scatter, counts, shifts, reg_covar):
+        safe_counts = np.where(counts > 0, counts, 1.0)
+        return scatter / safe_counts[:, None] - shifts * shifts + reg_covar
+
+    def cholesky_of_precisions(self, covariances):
+        return variance_cholesky_of_precisions(covariances)
+
+    def precisions_cholesky_from_precisions(self, precisions):
+        return _positive_sqrt(precisions)
+
+    def covariances_from_precisions_cholesky(self, precisions_cholesky):
+        return 1.0 / precisions_cholesky**2
+
+    def precisions_from_precisions_cholesky(self, precisions_cholesky):
+        return precisions_cholesky**2
+
+    def dense_covariances(self, covariances, n_components, n_features):
+        return np.einsum("kd,de->kde", covariances, np.eye(covariances.shape[1]))

@@ -1,0 +1,118 @@
+"""'full': each component has its own unconstrained covariance matrix (mclust's VVV)."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import linalg
+
+from ._base import CovarianceStructure
+
+__all__ = ["Full", "matrix_cholesky_of_precisions", "matrix_precisions_cholesky_from_precisions",
+           "matrix_covariances_from_precisions_cholesky"]
+
+
+def matrix_cholesky_of_precisions(covariances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Upper-triangular ``U_k = L_k^{-T}`` (``Sigma_k = L_k L_k^T``) for a stack (K, d, d).
+
+    ``precision_k = U_k U_k^T``. Singular matrices are flagged and get an identity placeholder.
+    """
+    n_components, n_features, _ = covariances.shape
+    identity = np.eye(n_features)
+    factors = np.empty_like(covariances)
+    singular = np.zeros(n_components, dtype=bool)
+    for k, covariance in enumerate(covariances):
+        try:
+            if not np.all(np.isfinite(covariance)):
+                raise linalg.LinAlgError("non-finite covariance")
+            lower = linalg.cholesky(covariance, lower=True, check_finite=False)
+        except linalg.LinAlgError:
+            singular[k] = True
+            factors[k] = identity
+            continue
+        factors[k] = linalg.solve_triangular(lower, identity, lower=True, check_finite=False).T
+    return factors, singular
+
+
+def matrix_precisions_cholesky_from_precisions(precisions: np.ndarray) -> np.ndarray:
+    """Upper-triangular ``U_k`` with ``P_k = U_k U_k^T`` for a stack of precision matrices (K, d, d).
+
+    Factoring the row-and-column-reversed matrix and reversing back yields an upper factor.
+    """
+    factors = np.empty_like(precisions, dtype=np.float64)
+    for k, precision in enumerate(precisions):
+        if not np.allclose(precision, precision.T, rtol=1e-8, atol=1e-12 * np.abs(precision).max()):
+            raise ValueError(f"precisions_init[{k}] is not symmetric")
+        try:
+            lower = linalg.cholesky(precision[::-1, ::-1], lower=True)
+        except (linalg.LinAlgError, ValueError) as error:
+            raise ValueError(
+                f"precisions_init[{k}] is not symmetric positive definite ({error}); "
+                "pass inverse covariance matrices"
+            ) from None
+        factors[k] = lower[::-1, ::-1]
+    return factors
+
+
+def matrix_covariances_from_precisions_cholesky(precisions_cholesky: np.ndarray) -> np.ndarray:
+    """``Sigma_k = U_k^{-T} U_k^{-1}`` through triangular solves."""
+    identity = np.eye(precisions_cholesky.shape[-1])
+    covariances = np.empty_like(precisions_cholesky)
+    for k, factor in enumerate(precisions_cholesky):
+        inverse_factor = linalg.solve_triangular(factor, identity, lower=False, check_finite=False)
+        covariances[k] = inverse_factor.T @ inverse_factor
+    return covariances
+
+
+class Full(CovarianceStructure):
+    """One full covariance matrix per component; shape (n_components, n_features, n_features)."""
+
+    name = "full"
+
+    def covariance_shape(self, n_components, n_features):
+        return (n_components, n_features, n_features)
+
+    def n_parameters(self, n_components, n_features):
+        return n_components * n_features * (n_features + 1) // 2
+
+    def squared_mahalanobis(self, X, means, precisions_cholesky):
+        n_components, n_features = means.shape
+        # One GEMM whitens the rows for all components at once: X @ [U_1 ... U_K].
+        stacked = precisions_cholesky.transpose(1, 0, 2).reshape(n_features, n_components * n_features)
+        whitened = X @ stacked
+        whitened -= np.einsum("kd,kde->ke", means, precisions_cholesky).reshape(-1)
+        whitened *= whitened
+        return whitened.reshape(X.shape[0], n_components, n_features).sum(axis=2)
+
+    def log_det_precision_cholesky(self, precisions_cholesky, n_components, n_features):
+        return np.log(np.diagonal(precisions_cholesky, axis1=1, axis2=2)).sum(axis=1)
+
+    def scatter(self, X, responsibilities, sample_weight, means):
+        weighted = responsibilities * sample_weight[:, None]
+        scatter = np.empty((means.shape[0], X.shape[1], X.shape[1]))
+        for k, mean in enumerate(means):
+            residual = X - mean
+            scatter[k] = (residual * weighted[:, k, None]).T @ residual
+        return scatter
+
+    def estimate_covariances(self, scatter, counts, shifts, reg_covar):
+        safe_counts = np.where(counts > 0, counts, 1.0)
+        covariances = scatter / safe_counts[:, None, None] - shifts[:, :, None] * shifts[:, None, :]
+        # Symmetrise (rounding in the GEMM can break exact symmetry) and regularise.
+        covariances = 0.5 * (covariances + covariances.transpose(0, 2, 1))
+        covariances += reg_covar * np.eye(scatter.shape[1])
+        return covariances
+
+    def cholesky_of_precisions(self, covariances):
+        return matrix_cholesky_of_precisions(covariances)
+
+    def precisions_cholesky_from_precisions(self, precisions):
+        return matrix_precisions_cholesky_from_precisions(precisions)
+
+    def covariances_from_precisions_cholesky(self, precisions_cholesky):
+        return matrix_covariances_from_precisions_cholesky(precisions_cholesky)
+
+    def precisions_from_precisions_cholesky(self, precisions_cholesky):
+        return precisions_cholesky @ precisions_cholesky.transpose(0, 2, 1)
+
+    def dense_covariances(self, covariances, n_components, n_features):
+        return covariances

@@ -1,0 +1,70 @@
+"""'tied': all components share one full covariance matrix (mclust's EEE)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._base import CovarianceStructure
+from .full import (matrix_cholesky_of_precisions, matrix_covariances_from_precisions_cholesky,
+                   matrix_precisions_cholesky_from_precisions)
+
+__all__ = ["Tied"]
+
+
+class Tied(CovarianceStructure):
+    """One covariance matrix shared by every component; shape (n_features, n_features)."""
+
+    name = "tied"
+    shared = True
+
+    def covariance_shape(self, n_components, n_features):
+        return (n_features, n_features)
+
+    def n_parameters(self, n_components, n_features):
+        return n_features * (n_features + 1) // 2
+
+    def squared_mahalanobis(self, X, means, precisions_cholesky):
+        # A single whitening GEMM serves every component: y = U^T x, then squared distances.
+        whitened = X @ precisions_cholesky
+        whitened_means = means @ precisions_cholesky
+        distances = whitened @ (-2.0 * whitened_means.T)
+        distances += np.einsum("ij,ij->i", whitened, whitened)[:, None]
+        distances += np.einsum("ij,ij->i", whitened_means, whitened_means)
+        return np.maximum(distances, 0.0, out=distances)
+
+    def log_det_precision_cholesky(self, precisions_cholesky, n_components, n_features):
+        return np.full(n_components, np.log(np.diagonal(precisions_cholesky)).sum())
+
+    def scatter(self, X, responsibilities, sample_weight, means):
+        # sum_k gamma_k (x - m_k)(x - m_k)^T = (x - c)(x - c)^T + sum_{j<k} gamma_j gamma_k (m_j - m_k)(m_j - m_k)^T
+        # with c = sum_k gamma_k m_k. Both terms are sums of positive semi-definite pieces, so no
+        # cancellation, and the cost is one n x d x d GEMM instead of K of them.
+        residual = X - responsibilities @ means
+        within = (residual * sample_weight[:, None]).T @ residual
+        co_membership = responsibilities.T @ (responsibilities * sample_weight[:, None])
+        np.fill_diagonal(co_membership, 0.0)
+        laplacian = np.diag(co_membership.sum(axis=1)) - co_membership
+        return within + means.T @ laplacian @ means
+
+    def estimate_covariances(self, scatter, counts, shifts, reg_covar):
+        between_shift = (shifts * counts[:, None]).T @ shifts
+        covariance = (scatter - between_shift) / counts.sum()
+        covariance = 0.5 * (covariance + covariance.T)
+        covariance += reg_covar * np.eye(scatter.shape[0])
+        return covariance
+
+    def cholesky_of_precisions(self, covariances):
+        factors, singular = matrix_cholesky_of_precisions(covariances[None])
+        return factors[0], singular
+
+    def precisions_cholesky_from_precisions(self, precisions):
+        return matrix_precisions_cholesky_from_precisions(precisions[None])[0]
+
+    def covariances_from_precisions_cholesky(self, precisions_cholesky):
+        return matrix_covariances_from_precisions_cholesky(precisions_cholesky[None])[0]
+
+    def precisions_from_precisions_cholesky(self, precisions_cholesky):
+        return precisions_cholesky @ precisions_cholesky.T
+
+    def dense_covariances(self, covariances, n_components, n_features):
+        return np.broadcast_to(covariances, (n_components,) + covariances.shape)

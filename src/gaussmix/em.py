@@ -1,0 +1,256 @@
+"""The EM kernel: ``expect`` (E-step, additive over chunks), ``maximize`` (M-step) and the loop.
+
+::
+
+    stats  = sum(expect(chunk, weights, params, structure) for chunk, weights in engine.chunks())
+    params = maximize(stats, params, structure, reg_covar)
+
+Both functions are pure; the loop, :func:`run_em`, records the per-sample log-likelihood of every
+iteration and stops when it changes by less than ``tol``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import numpy as np
+
+from .covariance import CovarianceStructure
+from .exceptions import DegenerateComponentError
+from .params import MixtureParams
+from .stats import SufficientStatistics
+
+__all__ = [
+    "EMResult", "ParameterEstimate", "estimate_parameters", "expect", "log_responsibilities",
+    "maximize", "run_em", "statistics_from_responsibilities", "weighted_log_density",
+]
+
+logger = logging.getLogger("gaussmix")
+
+EMPTY_COMPONENT_FRACTION = 10 * np.finfo(np.float64).eps
+"""A component whose share of the total weight is below this explains numerically nothing."""
+
+
+def weighted_log_density(chunk: np.ndarray, params: MixtureParams, structure: CovarianceStructure) -> np.ndarray:
+    """``log pi_k + log N(x_n | mu_k, Sigma_k)``, shape (n_rows, n_components); ``chunk`` is centred."""
+    log_prob = structure.log_gaussian_density(chunk, params.means, params.precisions_cholesky)
+    with np.errstate(divide="ignore"):  # a zero weight is a legitimate -inf
+        log_prob += np.log(params.weights)
+    return log_prob
+
+
+def _normalise_rows(log_prob: np.ndarray) -> np.ndarray:
+    """Turn ``log_prob`` (n, K) into responsibilities in place; return ``log p(x_n)`` (n,).
+
+    A fused log-sum-exp: one exponentiation serves both the normaliser and the responsibilities.
+    """
+    row_max = log_prob.max(axis=1)
+    if not np.all(np.isfinite(row_max)):
+        raise FloatingPointError(
+            "a sample has zero density under every component (or the density overflowed); "
+            "the data may contain extreme outliers relative to the fitted covariances"
+        )
+    log_prob -= row_max[:, None]
+    np.exp(log_prob, out=log_prob)
+    row_sum = log_prob.sum(axis=1)
+    log_prob /= row_sum[:, None]
+    return row_max + np.log(row_sum)
+
+
+def log_responsibilities(chunk: np.ndarray, params: MixtureParams, structure: CovarianceStructure) -> tuple[np.ndarray, np.ndarray]:
+    """``(log p(x_n), gamma_nk)`` for a centred chunk: shapes (n,) and (n, K)."""
+    responsibilities = weighted_log_density(chunk, params, structure)
+    log_norm = _normalise_rows(responsibilities)
+    return log_norm, responsibilities
+
+
+def statistics_from_responsibilities(chunk: np.ndarray, sample_weight: np.ndarray, responsibilities: np.ndarray,
+                                     means: np.ndarray, structure: CovarianceStructure,
+                                     log_likelihood: float = 0.0) -> SufficientStatistics:
+    """Accumulate counts, sums and scatter of a chunk about the reference ``means``.
+
+    Parameters
+    ----------
+    chunk : ndarray of shape (n_rows, n_features)
+        Centred rows.
+    sample_weight : ndarray of shape (n_rows,)
+    responsibilities : ndarray of shape (n_rows, n_components)
+        Any soft or hard assignment whose rows sum to one.
+    means : ndarray of shape (n_components, n_features)
+        Reference means ``m_k`` about which moments are taken.
+    """
+    weighted = responsibilities * sample_weight[:, None]
+    counts = weighted.sum(axis=0)
+    sums = weighted.T @ chunk - counts[:, None] * means
+    return SufficientStatistics(
+        weight_sum=float(sample_weight.sum()),
+        log_likelihood=float(log_likelihood),
+        counts=counts,
+        sums=sums,
+        scatter=structure.scatter(chunk, responsibilities, sample_weight, means),
+    )
+
+
+def expect(chunk: np.ndarray, sample_weight: np.ndarray, params: MixtureParams,
+           structure: CovarianceStructure) -> SufficientStatistics:
+    """E-step on one chunk: responsibilities under ``params`` turned into additive statistics.
+
+    Parameters
+    ----------
+    chunk : ndarray of shape (n_rows, n_features)
+        Rows in centred coordinates (``x - params.offset``).
+    sample_weight : ndarray of shape (n_rows,)
+    params : MixtureParams
+    structure : CovarianceStructure
+
+    Returns
+    -------
+    SufficientStatistics
+        Including ``sum_n w_n log p(x_n)`` under ``params``.
+    """
+    log_norm, responsibilities = log_responsibilities(chunk, params, structure)
+    return statistics_from_responsibilities(chunk, sample_weight, responsibilities, params.means, structure,
+                                            log_likelihood=float(sample_weight @ log_norm))
+
+
+@dataclass(frozen=True, eq=False)
+class ParameterEstimate:
+    """Closed-form M-step results before degeneracy is dealt with.
+
+    ``degenerate`` maps component index to reason (``'empty'`` or ``'singular'``); entries of those
+    components are placeholders.
+    """
+
+    weights: np.ndarray
+    means: np.ndarray
+    covariances: np.ndarray
+    precisions_cholesky: np.ndarray
+    offset: np.ndarray
+    degenerate: dict = field(default_factory=dict)
+
+    def to_params(self) -> MixtureParams:
+        return MixtureParams(self.weights, self.means, self.covariances, self.precisions_cholesky, self.offset)
+
+
+def estimate_parameters(stats: SufficientStatistics, params: MixtureParams, structure: CovarianceStructure,
+                        reg_covar: float) -> ParameterEstimate:
+    """Maximise the expected complete-data log-likelihood; flag, never raise on, degenerate components.
+
+    ``params`` supplies the reference means the statistics were taken about, and the offset.
+    """
+    counts = stats.counts
+    empty = counts <= EMPTY_COMPONENT_FRACTION * stats.weight_sum
+    safe_counts = np.where(empty, 1.0, counts)
+    shifts = np.where(empty[:, None], 0.0, stats.sums / safe_counts[:, None])
+    covariances = structure.estimate_covariances(stats.scatter, np.where(empty, 0.0, counts), shifts, reg_covar)
+    precisions_cholesky, singular = structure.cholesky_of_precisions(covariances)
+    degenerate = {int(k): "empty" for k in np.flatnonzero(empty)}
+    if structure.shared:
+        if singular.any():
+            degenerate.update({k: "singular" for k in range(params.n_components) if k not in degenerate})
+    else:
+        degenerate.update({int(k): "singular" for k in np.flatnonzero(singular) if int(k) not in degenerate})
+    weights = counts / counts.sum()
+    return ParameterEstimate(weights, params.means + shifts, covariances, precisions_cholesky, params.offset,
+                             dict(sorted(degenerate.items())))
+
+
+def degenerate_error(degenerate: dict, advice: str = "") -> DegenerateComponentError:
+    """A :class:`DegenerateComponentError` naming the first degenerate component."""
+    first = next(iter(degenerate))
+    return DegenerateComponentError(first, degenerate[first], advice, components=tuple(degenerate))
+
+
+def maximize(stats: SufficientStatistics, params: MixtureParams, structure: CovarianceStructure,
+             reg_covar: float = 0.0) -> MixtureParams:
+    """M-step: closed-form weights ``N_k / W``, means and covariances.
+
+    Raises
+    ------
+    DegenerateComponentError
+        If a component is empty or its covariance is not positive definite.
+    """
+    estimate = estimate_parameters(stats, params, structure, reg_covar)
+    if estimate.degenerate:
+        raise degenerate_error(estimate.degenerate)
+    return estimate.to_params()
+
+
+@dataclass(frozen=True)
+class EMResult:
+    """What one EM run returns.
+
+    Attributes
+    ----------
+    params : MixtureParams
+        The final parameters.
+    log_likelihood : float
+        Per-unit-weight log-likelihood of ``params`` themselves (from a final E-step).
+    trace : list of float
+        Per-unit-weight log-likelihood of the parameters entering each iteration (scikit-learn's
+        ``lower_bounds_``); non-decreasing up to rounding when ``reg_covar == 0``.
+    n_iter : int
+    converged : bool
+    n_reseeded : int
+        Number of degenerate components re-seeded along the way.
+    """
+
+    params: MixtureParams
+    log_likelihood: float
+    trace: list
+    n_iter: int
+    converged: bool
+    n_reseeded: int = 0
+
+
+Recover = Callable[[ParameterEstimate, MixtureParams], MixtureParams]
+Callback = Callable[[int, float, float], object]
+
+
+def run_em(engine, params: MixtureParams, structure: CovarianceStructure, *, tol: float, max_iter: int,
+           reg_covar: float, recover: Optional[Recover] = None, callback: Optional[Callback] = None) -> EMResult:
+    """Iterate E- and M-steps from ``params`` until the mean log-likelihood changes by less than ``tol``.
+
+    Parameters
+    ----------
+    engine
+        Supplies ``reduce(function)`` over centred chunks.
+    recover : callable, optional
+        ``recover(estimate, params) -> params`` called when an M-step finds degenerate components
+        (``params`` produced the statistics); without it a :class:`DegenerateComponentError` is raised.
+    callback : callable, optional
+        ``callback(iteration, mean_log_likelihood, change)`` after every iteration.
+    """
+
+    def e_step(current: MixtureParams) -> SufficientStatistics:
+        return engine.reduce(lambda chunk, weights: expect(chunk, weights, current, structure))
+
+    trace: list[float] = []
+    previous = -np.inf
+    converged = False
+    n_reseeded = 0
+    n_iter = 0
+    for n_iter in range(1, max_iter + 1):
+        stats = e_step(params)
+        mean_log_likelihood = stats.mean_log_likelihood
+        trace.append(mean_log_likelihood)
+        estimate = estimate_parameters(stats, params, structure, reg_covar)
+        if estimate.degenerate:
+            if recover is None:
+                raise degenerate_error(estimate.degenerate)
+            n_reseeded += len(estimate.degenerate)
+            params = recover(estimate, params)
+        else:
+            params = estimate.to_params()
+        change = mean_log_likelihood - previous
+        previous = mean_log_likelihood
+        logger.debug("EM iteration %d: mean log-likelihood %.10g (change %.3g)", n_iter, mean_log_likelihood, change)
+        if callback is not None:
+            callback(n_iter, mean_log_likelihood, change)
+        if abs(change) < tol:
+            converged = True
+            break
+    final = e_step(params).mean_log_likelihood
+    return EMResult(params, final, trace, n_iter, converged, n_reseeded)

@@ -1,0 +1,109 @@
+"""The in-memory engine: an array in RAM, visited in row chunks sized by a memory budget."""
+
+from __future__ import annotations
+
+from typing import Callable, Iterator, TypeVar
+
+import numpy as np
+
+__all__ = ["InMemoryEngine", "auto_chunk_size", "DEFAULT_MEMORY_BUDGET"]
+
+T = TypeVar("T")
+
+DEFAULT_MEMORY_BUDGET = 16 * 2**20
+"""Bytes of per-chunk temporaries the kernel may use; small enough to stay near the caches."""
+
+
+def auto_chunk_size(n_features: int, n_components: int, memory_budget: int = DEFAULT_MEMORY_BUDGET) -> int:
+    """Rows per chunk so that the E-step temporaries fit in ``memory_budget`` bytes.
+
+    The widest temporaries are the whitened residuals for all components (K x d per row, for 'full')
+    and the responsibilities (K per row), plus a centred copy of the chunk (d per row).
+    """
+    bytes_per_row = 8 * (n_components * (n_features + 2) + 2 * n_features + 2)
+    return int(np.clip(memory_budget // bytes_per_row, 256, 65536))
+
+
+class InMemoryEngine:
+    """Chunks of an in-memory array, centred by a fixed offset and paired with their sample weights.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Validated, finite data (float32 or float64). Never modified.
+    sample_weight : ndarray of shape (n_samples,), optional
+        Non-negative weights; ones if omitted.
+    offset : ndarray of shape (n_features,), optional
+        The point subtracted from every row. Defaults to the mean of the first chunk, which is enough
+        to remove a large common offset and can be computed in one look at the data by any engine.
+    chunk_size : int, optional
+        Rows per chunk; default from :func:`auto_chunk_size` for a one-component model.
+    """
+
+    def __init__(self, X: np.ndarray, sample_weight: np.ndarray | None = None, *,
+                 offset: np.ndarray | None = None, chunk_size: int | None = None):
+        self.X = X
+        n_samples, n_features = X.shape
+        self.sample_weight = np.ones(n_samples) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        self.chunk_size = int(chunk_size) if chunk_size else auto_chunk_size(n_features, 1)
+        if offset is None:
+            offset = np.asarray(X[: self.chunk_size], dtype=np.float64).mean(axis=0)
+        self.offset = np.asarray(offset, dtype=np.float64)
+
+    @property
+    def n_samples(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def n_features(self) -> int:
+        return self.X.shape[1]
+
+    @property
+    def weight_sum(self) -> float:
+        return float(self.sample_weight.sum())
+
+    def with_chunk_size(self, chunk_size: int) -> "InMemoryEngine":
+        """The same data and offset, visited in chunks of another size."""
+        return InMemoryEngine(self.X, self.sample_weight, offset=self.offset, chunk_size=chunk_size)
+
+    def chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Yield ``(centred_chunk, sample_weight_chunk)``; the chunk is a new float64 array."""
+        for start in range(0, self.n_samples, self.chunk_size):
+            stop = start + self.chunk_size
+            yield self.centred(self.X[start:stop]), self.sample_weight[start:stop]
+
+    def centred(self, rows: np.ndarray) -> np.ndarray:
+        """Rows in the kernel's coordinates (float64, offset removed)."""
+        return np.subtract(rows, self.offset, dtype=np.float64)
+
+    def reduce(self, function: Callable[[np.ndarray, np.ndarray], T]) -> T:
+        """``sum(function(chunk, weights) for every chunk)`` (results must support ``+``)."""
+        total = None
+        for chunk, weights in self.chunks():
+            result = function(chunk, weights)
+            total = result if total is None else total + result
+        return total
+
+    def map(self, function: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
+        """Row-wise results of ``function`` on every chunk, concatenated in row order."""
+        return np.concatenate([function(chunk, weights) for chunk, weights in self.chunks()], axis=0)
+
+    def rows(self, indices: np.ndarray) -> np.ndarray:
+        """Centred rows at the given positions."""
+        return self.centred(self.X[np.asarray(indices)])
+
+    def rows_with_lowest(self, score: Callable[[np.ndarray], np.ndarray], n_rows: int) -> np.ndarray:
+        """The ``n_rows`` centred rows (with positive weight) of lowest ``score``, lowest first.
+
+        Used to re-seed degenerate components at the points the model explains worst; one pass,
+        keeping only a running shortlist.
+        """
+        best_scores = np.empty(0)
+        best_rows = np.empty((0, self.n_features))
+        for chunk, weights in self.chunks():
+            scores = np.where(weights > 0, score(chunk), np.inf)
+            candidates = np.concatenate([best_scores, scores])
+            rows = np.concatenate([best_rows, chunk])
+            keep = np.argsort(candidates, kind="stable")[:n_rows]
+            best_scores, best_rows = candidates[keep], rows[keep]
+        return best_rows

@@ -1,0 +1,61 @@
+"""Errors and warnings raised by gaussmix.
+
+Every error a user can cause is a ``ValueError`` subclass (so ``except ValueError`` keeps working for
+code written against scikit-learn) and names the problem and what to do about it.
+"""
+
+from __future__ import annotations
+
+from sklearn.exceptions import ConvergenceWarning
+
+__all__ = [
+    "ConvergenceWarning",
+    "DataError",
+    "DegenerateComponentError",
+    "DegenerateComponentWarning",
+    "ModelFileError",
+]
+
+
+class DataError(ValueError):
+    """The input data cannot be used as given (NaN, wrong shape, too few samples, ...)."""
+
+
+class ModelFileError(ValueError):
+    """A model file is missing, corrupt, of an unknown version or describes an invalid model."""
+
+
+class DegenerateComponentError(ValueError):
+    """A mixture component became empty or its covariance singular during EM.
+
+    Parameters
+    ----------
+    component : int
+        Index of the (first) degenerate component.
+    reason : str
+        ``"empty"`` (it explains no data) or ``"singular"`` (its covariance is not positive definite).
+    advice : str
+        What the user can change so that the fit succeeds.
+    components : tuple of int, optional
+        All degenerate components found in the same M-step (defaults to ``(component,)``).
+    """
+
+    def __init__(self, component: int, reason: str, advice: str = "", components: tuple[int, ...] = ()):
+        self.component = int(component)
+        self.reason = reason
+        self.advice = advice
+        self.components = tuple(int(k) for k in components) or (self.component,)
+        what = {
+            "empty": "is empty (it is responsible for no data)",
+            "singular": "has a singular covariance matrix (not positive definite)",
+        }.get(reason, reason)
+        message = f"Mixture component {self.component} {what}."
+        if len(self.components) > 1:
+            message += f" Degenerate components: {list(self.components)}."
+        if advice:
+            message += " " + advice
+        super().__init__(message)
+
+
+class DegenerateComponentWarning(UserWarning):
+    """A degenerate component was re-seeded and the fit went on."""

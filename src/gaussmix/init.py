@@ -1,0 +1,104 @@
+"""Starting parameters for EM: k-means, k-means++, random, random rows, or the user's own."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+from .covariance import CovarianceStructure
+from .em import estimate_parameters, statistics_from_responsibilities
+from .kmeans import assign, kmeans_plusplus, lloyd, mean_feature_variance
+from .params import MixtureParams
+
+__all__ = ["INIT_METHODS", "initial_params", "initial_centers", "params_from_centers"]
+
+INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
+
+
+def initial_centers(engine, n_components: int, method: str, random_state) -> np.ndarray | None:
+    """Centres (centred coordinates) to start from, or None for 'random' responsibilities.
+
+    'kmeans' runs Lloyd from a k-means++ seeding; 'k-means++' uses the seeding alone; 'random_from_data'
+    picks distinct samples at random.
+    """
+    rng = check_random_state(random_state)
+    if method == "kmeans":
+        seeds = kmeans_plusplus(engine, n_components, rng)
+        tolerance = 1e-4 * mean_feature_variance(engine)
+        return lloyd(engine, seeds, max_iter=300, tolerance=tolerance)[0]
+    if method == "k-means++":
+        return kmeans_plusplus(engine, n_components, rng)
+    if method == "random_from_data":
+        candidates = np.flatnonzero(engine.sample_weight > 0)
+        return engine.rows(np.sort(rng.choice(candidates, size=n_components, replace=False)))
+    if method == "random":
+        return None
+    raise ValueError(f"init_params must be one of {list(INIT_METHODS)}, got {method!r}")
+
+
+def _hard_statistics(engine, centers, structure):
+    n_components = centers.shape[0]
+
+    def statistics(chunk, weights):
+        labels, _ = assign(chunk, centers)
+        responsibilities = np.zeros((chunk.shape[0], n_components))
+        responsibilities[np.arange(chunk.shape[0]), labels] = 1.0
+        return statistics_from_responsibilities(chunk, weights, responsibilities, centers, structure)
+
+    return engine.reduce(statistics)
+
+
+def _random_statistics(engine, n_components, structure, random_state):
+    rng = check_random_state(random_state)
+    reference = np.zeros((n_components, engine.n_features))
+
+    def statistics(chunk, weights):
+        responsibilities = rng.uniform(size=(chunk.shape[0], n_components))
+        responsibilities /= responsibilities.sum(axis=1, keepdims=True)
+        return statistics_from_responsibilities(chunk, weights, responsibilities, reference, structure)
+
+    return engine.reduce(statistics)
+
+
+def params_from_centers(engine, centers, structure, reg_covar, reference=None):
+    """One M-step from hard nearest-centre assignments: a ParameterEstimate (may flag degeneracy)."""
+    stats = _hard_statistics(engine, centers, structure)
+    template = MixtureParams(np.full(len(centers), 1 / len(centers)), centers, None, None, engine.offset)
+    return estimate_parameters(stats, template, structure, reg_covar)
+
+
+def initial_params(engine, structure: CovarianceStructure, n_components: int, *, method: str, random_state,
+                   reg_covar: float, recover, weights_init=None, means_init=None, precisions_init=None) -> MixtureParams:
+    """Parameters to start EM from.
+
+    With ``means_init`` the data are assigned to the nearest given mean (instead of running k-means) to
+    estimate whatever was not given; ``weights_init`` and ``precisions_init`` override the estimates.
+    With all three given the data are not looked at.
+    """
+    offset = engine.offset
+    n_features = engine.n_features
+    if weights_init is not None and means_init is not None and precisions_init is not None:
+        params = MixtureParams(np.asarray(weights_init, dtype=np.float64), np.asarray(means_init, dtype=np.float64) - offset,
+                               None, None, offset)
+    else:
+        if means_init is not None:
+            centers = np.asarray(means_init, dtype=np.float64) - offset
+        else:
+            centers = initial_centers(engine, n_components, method, random_state)
+        if centers is None:
+            stats = _random_statistics(engine, n_components, structure, random_state)
+            template = MixtureParams(np.full(n_components, 1 / n_components), np.zeros((n_components, n_features)),
+                                     None, None, offset)
+            estimate = estimate_parameters(stats, template, structure, reg_covar)
+        else:
+            estimate = params_from_centers(engine, centers, structure, reg_covar)
+        params = recover(estimate, None) if estimate.degenerate else estimate.to_params()
+        if weights_init is not None:
+            params = params.replace(weights=np.asarray(weights_init, dtype=np.float64))
+        if means_init is not None:
+            params = params.replace(means=np.asarray(means_init, dtype=np.float64) - offset)
+    if precisions_init is not None:
+        precisions_cholesky = structure.precisions_cholesky_from_precisions(np.asarray(precisions_init, dtype=np.float64))
+        params = params.replace(precisions_cholesky=precisions_cholesky,
+                                covariances=structure.covariances_from_precisions_cholesky(precisions_cholesky))
+    return params

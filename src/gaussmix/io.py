@@ -1,0 +1,190 @@
+"""Model files: versioned, pickle-free, validated on load.
+
+Format (version 1)
+------------------
+A single ``.npz`` archive (NumPy's zip of ``.npy`` arrays, read with ``allow_pickle=False``) holding:
+
+``__meta__``
+    A 0-d unicode array with UTF-8 JSON: ``{"format": "gaussmix-model", "format_version": 1,
+    "estimator": "GaussianMixture" | "KMeans", "gaussmix_version": ..., "params": {constructor
+    parameters that are JSON values}, "attributes": {scalar fitted attributes}}``.
+One array per fitted array attribute, named as the attribute (``weights_``, ``means_``,
+``covariances_``, ``precisions_cholesky_``, ... or ``cluster_centers_``).
+
+Files are written to a temporary file in the target folder and renamed into place, so an existing file is
+never left half-written. Loading checks the format tag and version, array names, shapes, finiteness,
+that weights are a probability vector and that precision factors are valid (positive diagonal,
+triangular), and refuses anything else with :class:`~gaussmix.exceptions.ModelFileError`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from .covariance import get_structure
+from .exceptions import ModelFileError
+
+__all__ = ["save", "load", "FORMAT", "FORMAT_VERSION"]
+
+FORMAT = "gaussmix-model"
+FORMAT_VERSION = 1
+
+_ARRAYS = {
+    "GaussianMixture": ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_"),
+    "KMeans": ("cluster_centers_", "labels_"),
+}
+_SCALARS = {
+    "GaussianMixture": ("converged_", "n_iter_", "lower_bound_", "lower_bounds_", "n_features_in_", "n_reseeded_"),
+    "KMeans": ("converged_", "n_iter_", "inertia_", "n_features_in_"),
+}
+
+
+def _json_params(estimator) -> dict:
+    params = {}
+    for name, value in estimator.get_params(deep=False).items():
+        if isinstance(value, np.ndarray):
+            value = value.tolist()
+        try:
+            json.dumps(value)
+        except TypeError:
+            continue  # callables and objects are not part of a model file
+        params[name] = value
+    return params
+
+
+def _json_scalar(value):
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, list):
+        return [float(v) for v in value]
+    return value
+
+
+def save(model, path) -> Path:
+    """Write a fitted ``GaussianMixture`` or ``KMeans`` to ``path`` (an ``.npz`` file), atomically."""
+    from . import __version__
+
+    kind = type(model).__name__
+    if kind not in _ARRAYS:
+        raise TypeError(f"save() supports GaussianMixture and KMeans, got {kind}")
+    if not hasattr(model, _ARRAYS[kind][0]):
+        raise ValueError(f"this {kind} is not fitted yet; call fit before save")
+    path = Path(path)
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "estimator": kind,
+        "gaussmix_version": __version__,
+        "params": _json_params(model),
+        "attributes": {name: _json_scalar(getattr(model, name)) for name in _SCALARS[kind] if hasattr(model, name)},
+    }
+    if hasattr(model, "feature_names_in_"):
+        meta["attributes"]["feature_names_in_"] = [str(name) for name in model.feature_names_in_]
+    arrays = {name: np.asarray(getattr(model, name)) for name in _ARRAYS[kind]}
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(descriptor, "wb") as stream:
+            np.savez(stream, __meta__=np.array(json.dumps(meta)), **arrays)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load(path):
+    """Read a model written by :func:`save`; every array is validated before the model is returned."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            contents = {name: archive[name] for name in archive.files}
+    except FileNotFoundError:
+        raise ModelFileError(f"model file not found: {path}") from None
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
+        raise ModelFileError(f"{path} is not a gaussmix model file (unreadable archive: {error})") from None
+    try:
+        meta = json.loads(str(contents.pop("__meta__")))
+    except (KeyError, json.JSONDecodeError, TypeError) as error:
+        raise ModelFileError(f"{path} is not a gaussmix model file (no valid metadata: {error})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ModelFileError(f"{path} is not a gaussmix model file (format tag missing)")
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path} has model format version {meta.get('format_version')!r}; this gaussmix reads version {FORMAT_VERSION}"
+        )
+    kind = meta.get("estimator")
+    if kind not in _ARRAYS:
+        raise ModelFileError(f"{path}: unknown estimator {kind!r}")
+    missing = [name for name in _ARRAYS[kind] if name not in contents]
+    if missing:
+        raise ModelFileError(f"{path}: missing arrays {missing}")
+
+    from . import GaussianMixture, KMeans
+
+    estimator_class = {"GaussianMixture": GaussianMixture, "KMeans": KMeans}[kind]
+    try:
+        model = estimator_class(**meta.get("params", {}))
+    except TypeError as error:
+        raise ModelFileError(f"{path}: invalid estimator parameters ({error})") from None
+    for name, value in meta.get("attributes", {}).items():
+        if name == "feature_names_in_":
+            value = np.asarray(value, dtype=object)
+        setattr(model, name, value)
+    for name in _ARRAYS[kind]:
+        setattr(model, name, contents[name])
+    _validate(model, kind, path)
+    return model
+
+
+def _validate(model, kind, path):
+    def fail(problem):
+        raise ModelFileError(f"{path}: invalid model ({problem})")
+
+    for name in _ARRAYS[kind]:
+        array = getattr(model, name)
+        if array.dtype.kind not in "fiu":
+            fail(f"{name} is not numeric")
+        if not np.all(np.isfinite(array)):
+            fail(f"{name} contains NaN or infinity")
+    if kind == "KMeans":
+        if model.cluster_centers_.ndim != 2 or model.cluster_centers_.shape[0] != model.n_clusters:
+            fail("cluster_centers_ has the wrong shape")
+        return
+    weights, means = model.weights_, model.means_
+    if means.ndim != 2 or weights.shape != (means.shape[0],) or means.shape[0] != model.n_components:
+        fail("weights_ and means_ shapes disagree with n_components")
+    if np.any(weights < 0) or not np.isclose(weights.sum(), 1.0, atol=1e-8):
+        fail("weights_ are not a probability vector")
+    try:
+        structure = get_structure(model.covariance_type)
+    except ValueError as error:
+        fail(str(error))
+    shape = structure.covariance_shape(*means.shape)
+    for name in ("covariances_", "precisions_", "precisions_cholesky_"):
+        if getattr(model, name).shape != shape:
+            fail(f"{name} has shape {getattr(model, name).shape}, expected {shape}")
+    factors = model.precisions_cholesky_
+    if factors.ndim >= 2:
+        diagonal = np.diagonal(factors, axis1=-2, axis2=-1)
+        if not np.allclose(np.tril(factors, -1), 0.0):
+            fail("precisions_cholesky_ is not upper triangular")
+    else:
+        diagonal = factors
+    if not np.all(diagonal > 0):
+        fail("precisions_cholesky_ is not positive definite (non-positive diagonal)")
+    if not np.allclose(structure.precisions_from_precisions_cholesky(factors), model.precisions_, rtol=1e-8, atol=0):
+        fail("precisions_ do not match precisions_cholesky_")
+    if model.n_features_in_ != means.shape[1]:
+        fail("n_features_in_ disagrees with means_")

@@ -1,0 +1,261 @@
+"""k-means (Lloyd's algorithm) on the same chunked machinery: hard-assignment E-step, centroid M-step.
+
+k-means is the limit of EM for a mixture with equal weights and shared spherical covariance
+``sigma^2 I`` as ``sigma -> 0``: responsibilities become one-hot nearest-centre assignments and the
+M-step means become centroids. Its objective is the distortion ``J = sum_n w_n ||x_n - mu_{z_n}||^2``.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from ._validation import check_fit_data, check_int, check_nonnegative_float, check_predict_data, check_sample_weight
+from .engines import InMemoryEngine, auto_chunk_size
+
+__all__ = ["KMeans", "KMeansStatistics", "expect_kmeans", "kmeans_plusplus", "lloyd", "mean_feature_variance", "squared_distances"]
+
+
+def squared_distances(chunk: np.ndarray, centers: np.ndarray) -> np.ndarray:
+    """``||x_n - c_k||^2`` for every row and centre, shape (n_rows, n_clusters), by one GEMM."""
+    distances = chunk @ (-2.0 * centers.T)
+    distances += np.einsum("ij,ij->i", chunk, chunk)[:, None]
+    distances += np.einsum("ij,ij->i", centers, centers)
+    return np.maximum(distances, 0.0, out=distances)
+
+
+@dataclass(frozen=True, eq=False)
+class KMeansStatistics:
+    """Additive statistics of one Lloyd pass under fixed centres ``c_k``.
+
+    ``counts`` (K,): weight assigned to each centre; ``sums`` (K, d): ``sum w_n (x_n - c_k)`` over the
+    rows assigned to ``k``; ``inertia``: the distortion ``J`` of the centres.
+    """
+
+    weight_sum: float
+    inertia: float
+    counts: np.ndarray
+    sums: np.ndarray
+
+    def __add__(self, other: "KMeansStatistics") -> "KMeansStatistics":
+        return KMeansStatistics(self.weight_sum + other.weight_sum, self.inertia + other.inertia,
+                                self.counts + other.counts, self.sums + other.sums)
+
+
+def assign(chunk: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest centre of each row and the squared distance to it."""
+    distances = squared_distances(chunk, centers)
+    labels = distances.argmin(axis=1)
+    return labels, distances[np.arange(chunk.shape[0]), labels]
+
+
+def expect_kmeans(chunk: np.ndarray, sample_weight: np.ndarray, centers: np.ndarray) -> KMeansStatistics:
+    """Hard E-step on one centred chunk."""
+    labels, nearest = assign(chunk, centers)
+    n_clusters = centers.shape[0]
+    counts = np.bincount(labels, weights=sample_weight, minlength=n_clusters)
+    sums = np.zeros_like(centers)
+    np.add.at(sums, labels, chunk * sample_weight[:, None])
+    sums -= counts[:, None] * centers
+    return KMeansStatistics(float(sample_weight.sum()), float(sample_weight @ nearest), counts, sums)
+
+
+def kmeans_plusplus(engine, n_clusters: int, random_state, n_local_trials: int | None = None) -> np.ndarray:
+    """Greedy k-means++ seeding (Arthur & Vassilvitskii 2007) with sample weights; centred centres (K, d).
+
+    Each new centre is the best of ``n_local_trials`` candidates drawn with probability proportional to
+    ``w_n D(x_n)^2``, judged by the resulting potential (as in scikit-learn's variant).
+    """
+    rng = check_random_state(random_state)
+    if n_local_trials is None:
+        n_local_trials = 2 + int(np.log(n_clusters))
+    weights = engine.sample_weight
+    probabilities = weights / weights.sum()
+    first = rng.choice(engine.n_samples, p=probabilities)
+    centers = [engine.rows([first])[0]]
+    closest = engine.map(lambda chunk, w: squared_distances(chunk, centers[0][None])[:, 0])
+    for _ in range(1, n_clusters):
+        potential = weights * closest
+        cumulative = np.cumsum(potential)
+        draws = rng.uniform(size=n_local_trials) * cumulative[-1]
+        candidates_index = np.minimum(np.searchsorted(cumulative, draws), engine.n_samples - 1)
+        candidates = engine.rows(candidates_index)
+        candidate_closest = np.minimum(closest[:, None], engine.map(lambda chunk, w: squared_distances(chunk, candidates)))
+        best = int(np.argmin(weights @ candidate_closest))
+        closest = candidate_closest[:, best]
+        centers.append(candidates[best])
+    return np.array(centers)
+
+
+def lloyd(engine, centers: np.ndarray, *, max_iter: int, tolerance: float) -> tuple[np.ndarray, KMeansStatistics, int, bool]:
+    """Lloyd iterations from ``centers`` until the total squared centre shift is at most ``tolerance``.
+
+    Empty clusters are re-seeded on purpose, at the samples farthest from their nearest centre.
+
+    Returns
+    -------
+    centers, final statistics (of the returned centres), n_iter, converged
+    """
+    converged = False
+    n_iter = 0
+    for n_iter in range(1, max_iter + 1):
+        stats = engine.reduce(lambda chunk, w: expect_kmeans(chunk, w, centers))
+        empty = stats.counts <= 0
+        safe_counts = np.where(empty, 1.0, stats.counts)
+        new_centers = centers + stats.sums / safe_counts[:, None]
+        if empty.any():
+            current = new_centers[~empty]
+            new_centers[empty] = engine.rows_with_lowest(lambda chunk: -assign(chunk, current)[1], int(empty.sum()))
+        shift = float(((new_centers - centers) ** 2).sum())
+        centers = new_centers
+        if shift <= tolerance and not empty.any():
+            converged = True
+            break
+    final = engine.reduce(lambda chunk, w: expect_kmeans(chunk, w, centers))
+    return centers, final, n_iter, converged
+
+
+class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
+    """k-means clustering by Lloyd's algorithm, on chunks of rows, with sample weights.
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+    init : {'k-means++', 'random'} or ndarray of shape (n_clusters, n_features), default='k-means++'
+        Seeding: greedy k-means++, ``n_clusters`` distinct samples drawn at random (with probability
+        proportional to their weight), or given centres.
+    n_init : int or 'auto', default='auto'
+        Number of seedings; the run with the lowest inertia is kept. 'auto' means 1 for 'k-means++' and
+        given centres, 10 for 'random'.
+    max_iter : int, default=300
+    tol : float, default=1e-4
+        Convergence when the total squared centre shift is at most ``tol`` times the mean feature variance.
+    random_state : int, RandomState instance or None
+    verbose : int, default=0
+    chunk_size : int or None, default=None
+        Rows per chunk (None: chosen from a memory budget).
+
+    Attributes
+    ----------
+    cluster_centers_ : ndarray of shape (n_clusters, n_features)
+    labels_ : ndarray of shape (n_samples,)
+    inertia_ : float
+        The distortion ``J = sum_n w_n ||x_n - mu_{z_n}||^2`` of the returned centres.
+    n_iter_ : int
+    converged_ : bool
+    n_features_in_ : int
+    """
+
+    def __init__(self, n_clusters=8, *, init="k-means++", n_init="auto", max_iter=300, tol=1e-4,
+                 random_state=None, verbose=0, chunk_size=None):
+        self.n_clusters = n_clusters
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+        self.verbose = verbose
+        self.chunk_size = chunk_size
+
+    def _check_parameters(self, n_features):
+        check_int("n_clusters", self.n_clusters, 1)
+        check_int("max_iter", self.max_iter, 1)
+        check_nonnegative_float("tol", self.tol)
+        if isinstance(self.init, str):
+            if self.init not in ("k-means++", "random"):
+                raise ValueError(f"init must be 'k-means++', 'random' or an array of centres, got {self.init!r}")
+            n_init = (1 if self.init == "k-means++" else 10) if self.n_init == "auto" else self.n_init
+        else:
+            init = np.asarray(self.init, dtype=np.float64)
+            if init.shape != (self.n_clusters, n_features) or not np.all(np.isfinite(init)):
+                raise ValueError(
+                    f"init array must be finite with shape (n_clusters, n_features) = ({self.n_clusters}, {n_features}), "
+                    f"got shape {init.shape}"
+                )
+            n_init = 1 if self.n_init == "auto" else self.n_init
+        check_int("n_init", n_init, 1)
+        return n_init
+
+    def _seed(self, engine, rng):
+        if not isinstance(self.init, str):
+            return engine.centred(np.asarray(self.init, dtype=np.float64))
+        if self.init == "k-means++":
+            return kmeans_plusplus(engine, self.n_clusters, rng)
+        weights = engine.sample_weight
+        candidates = np.flatnonzero(weights > 0)
+        chosen = rng.choice(candidates, size=self.n_clusters, replace=False, p=weights[candidates] / weights.sum())
+        return engine.rows(np.sort(chosen))
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Compute the k-means clustering of ``X`` (n_samples, n_features)."""
+        X = check_fit_data(self, X, min_samples=max(2, self.n_clusters if isinstance(self.n_clusters, numbers.Integral) else 2),
+                           what="n_clusters")
+        n_init = self._check_parameters(X.shape[1])
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        if np.count_nonzero(sample_weight) < self.n_clusters:
+            raise ValueError(
+                f"n_clusters={self.n_clusters} needs at least that many samples with positive weight, "
+                f"got {np.count_nonzero(sample_weight)}"
+            )
+        engine = InMemoryEngine(X, sample_weight, chunk_size=self.chunk_size or auto_chunk_size(X.shape[1], self.n_clusters))
+        tolerance = self.tol * mean_feature_variance(engine)
+        rng = check_random_state(self.random_state)
+        best = None
+        for _ in range(n_init):
+            centers, stats, n_iter, converged = lloyd(engine, self._seed(engine, rng), max_iter=self.max_iter, tolerance=tolerance)
+            if best is None or stats.inertia < best[1].inertia:
+                best = (centers, stats, n_iter, converged)
+        centers, stats, self.n_iter_, self.converged_ = best
+        self.cluster_centers_ = centers + engine.offset
+        self.inertia_ = stats.inertia
+        self.labels_ = engine.map(lambda chunk, w: assign(chunk, centers)[0])
+        return self
+
+    def _engine(self, X):
+        return InMemoryEngine(X, offset=self.cluster_centers_.mean(axis=0),
+                              chunk_size=self.chunk_size or auto_chunk_size(X.shape[1], self.n_clusters))
+
+    def predict(self, X):
+        """Index of the nearest centre for each row of ``X``."""
+        check_is_fitted(self)
+        X = check_predict_data(self, X)
+        engine = self._engine(X)
+        centers = engine.centred(self.cluster_centers_)
+        return engine.map(lambda chunk, w: assign(chunk, centers)[0])
+
+    def transform(self, X):
+        """Euclidean distances to every centre, shape (n_samples, n_clusters)."""
+        check_is_fitted(self)
+        X = check_predict_data(self, X)
+        engine = self._engine(X)
+        centers = engine.centred(self.cluster_centers_)
+        return np.sqrt(engine.map(lambda chunk, w: squared_distances(chunk, centers)))
+
+    def fit_transform(self, X, y=None, sample_weight=None):
+        return self.fit(X, sample_weight=sample_weight).transform(X)
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        return self.fit(X, sample_weight=sample_weight).labels_
+
+    def score(self, X, y=None, sample_weight=None):
+        """Minus the distortion of ``X`` under the fitted centres."""
+        check_is_fitted(self)
+        X = check_predict_data(self, X)
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        engine = InMemoryEngine(X, sample_weight, offset=self.cluster_centers_.mean(axis=0))
+        centers = engine.centred(self.cluster_centers_)
+        return -engine.reduce(lambda chunk, w: expect_kmeans(chunk, w, centers)).inertia
+
+
+def mean_feature_variance(engine) -> float:
+    """Mean over features of the weighted variance of the data (scales k-means' ``tol``)."""
+    moments = engine.reduce(lambda chunk, w: np.concatenate([[w.sum()], w @ chunk, w @ (chunk * chunk)]))
+    d = engine.n_features
+    total, first, second = moments[0], moments[1:1 + d], moments[1 + d:]
+    mean = first / total
+    return float(np.mean(np.maximum(second / total - mean * mean, 0.0)))
