@@ -18,7 +18,7 @@ __all__ = ["reseed_degenerate", "degeneracy_advice"]
 def degeneracy_advice(reg_covar: float, n_components: int) -> str:
     """What a user can change when components keep degenerating."""
     return (
-        f"Increase reg_covar (now {reg_covar:g}), reduce n_components (now {n_components}), choose a "
+        f"Increase reg_covar (now {reg_covar:g}; it is an absolute variance, so scale it to your data), reduce n_components (now {n_components}), choose a "
         "constrained covariance_type ('diag', 'spherical' or 'tied'), or check the data for duplicated "
         "rows and constant or collinear features."
     )

@@ -24,13 +24,27 @@ from .stats import SufficientStatistics
 
 __all__ = [
     "EMResult", "ParameterEstimate", "estimate_parameters", "expect", "log_responsibilities",
-    "maximize", "run_em", "statistics_from_responsibilities", "weighted_log_density",
+    "maximize", "run_em", "statistics_from_responsibilities", "variance_floor", "weighted_log_density",
 ]
 
 logger = logging.getLogger("gaussmix")
 
 EMPTY_COMPONENT_FRACTION = 10 * np.finfo(np.float64).eps
 """A component whose share of the total weight is below this explains numerically nothing."""
+
+COLLAPSE_RELATIVE_VARIANCE = 1e-8
+"""A component whose variance in some direction is below this fraction of the data's variance along the
+features has collapsed (onto a point, tied values or a subspace): its likelihood is unbounded and only
+``reg_covar`` keeps it finite, so the fit would be spurious. See :func:`variance_floor`."""
+
+
+def variance_floor(engine, relative: float = COLLAPSE_RELATIVE_VARIANCE) -> np.ndarray:
+    """``relative`` times the weighted variance of each feature, shape (n_features,): one pass."""
+    moments = engine.reduce(lambda chunk, w: np.concatenate([[w.sum()], w @ chunk, w @ (chunk * chunk)]))
+    n_features = engine.n_features
+    total, first, second = moments[0], moments[1:1 + n_features], moments[1 + n_features:]
+    mean = first / total
+    return relative * np.maximum(second / total - mean * mean, 0.0)
 
 
 def weighted_log_density(chunk: np.ndarray, params: MixtureParams, structure: CovarianceStructure) -> np.ndarray:
@@ -135,10 +149,12 @@ class ParameterEstimate:
 
 
 def estimate_parameters(stats: SufficientStatistics, params: MixtureParams, structure: CovarianceStructure,
-                        reg_covar: float) -> ParameterEstimate:
+                        reg_covar: float, variance_floor: Optional[np.ndarray] = None) -> ParameterEstimate:
     """Maximise the expected complete-data log-likelihood; flag, never raise on, degenerate components.
 
-    ``params`` supplies the reference means the statistics were taken about, and the offset.
+    ``params`` supplies the reference means the statistics were taken about, and the offset. With a
+    ``variance_floor`` (n_features,), components whose covariance falls below it in some direction are
+    flagged ``'collapsed'``.
     """
     counts = stats.counts
     empty = counts <= EMPTY_COMPONENT_FRACTION * stats.weight_sum
@@ -152,6 +168,12 @@ def estimate_parameters(stats: SufficientStatistics, params: MixtureParams, stru
             degenerate.update({k: "singular" for k in range(params.n_components) if k not in degenerate})
     else:
         degenerate.update({int(k): "singular" for k in np.flatnonzero(singular) if int(k) not in degenerate})
+    if variance_floor is not None and not degenerate:
+        collapsed = structure.collapsed(covariances, variance_floor)
+        if structure.shared and collapsed.any():
+            degenerate.update({k: "collapsed" for k in range(params.n_components)})
+        elif not structure.shared:
+            degenerate.update({int(k): "collapsed" for k in np.flatnonzero(collapsed)})
     weights = counts / counts.sum()
     return ParameterEstimate(weights, params.means + shifts, covariances, precisions_cholesky, params.offset,
                              dict(sorted(degenerate.items())))
@@ -164,7 +186,7 @@ def degenerate_error(degenerate: dict, advice: str = "") -> DegenerateComponentE
 
 
 def maximize(stats: SufficientStatistics, params: MixtureParams, structure: CovarianceStructure,
-             reg_covar: float = 0.0) -> MixtureParams:
+             reg_covar: float = 0.0, variance_floor: Optional[np.ndarray] = None) -> MixtureParams:
     """M-step: closed-form weights ``N_k / W``, means and covariances.
 
     Raises
@@ -172,7 +194,7 @@ def maximize(stats: SufficientStatistics, params: MixtureParams, structure: Cova
     DegenerateComponentError
         If a component is empty or its covariance is not positive definite.
     """
-    estimate = estimate_parameters(stats, params, structure, reg_covar)
+    estimate = estimate_parameters(stats, params, structure, reg_covar, variance_floor)
     if estimate.degenerate:
         raise degenerate_error(estimate.degenerate)
     return estimate.to_params()
@@ -210,7 +232,8 @@ Callback = Callable[[int, float, float], object]
 
 
 def run_em(engine, params: MixtureParams, structure: CovarianceStructure, *, tol: float, max_iter: int,
-           reg_covar: float, recover: Optional[Recover] = None, callback: Optional[Callback] = None) -> EMResult:
+           reg_covar: float, variance_floor: Optional[np.ndarray] = None, recover: Optional[Recover] = None,
+           callback: Optional[Callback] = None) -> EMResult:
     """Iterate E- and M-steps from ``params`` until the mean log-likelihood changes by less than ``tol``.
 
     Parameters
@@ -220,6 +243,8 @@ def run_em(engine, params: MixtureParams, structure: CovarianceStructure, *, tol
     recover : callable, optional
         ``recover(estimate, params) -> params`` called when an M-step finds degenerate components
         (``params`` produced the statistics); without it a :class:`DegenerateComponentError` is raised.
+    variance_floor : ndarray of shape (n_features,), optional
+        Flag components that collapse below it (see :func:`estimate_parameters`).
     callback : callable, optional
         ``callback(iteration, mean_log_likelihood, change)`` after every iteration.
     """
@@ -236,7 +261,7 @@ def run_em(engine, params: MixtureParams, structure: CovarianceStructure, *, tol
         stats = e_step(params)
         mean_log_likelihood = stats.mean_log_likelihood
         trace.append(mean_log_likelihood)
-        estimate = estimate_parameters(stats, params, structure, reg_covar)
+        estimate = estimate_parameters(stats, params, structure, reg_covar, variance_floor)
         if estimate.degenerate:
             if recover is None:
                 raise degenerate_error(estimate.degenerate)

@@ -33,7 +33,8 @@ class DegenerateComponentError(ValueError):
     component : int
         Index of the (first) degenerate component.
     reason : str
-        ``"empty"`` (it explains no data) or ``"singular"`` (its covariance is not positive definite).
+        ``"empty"`` (it explains no data), ``"singular"`` (its covariance is not positive definite) or
+        ``"collapsed"`` (its variance in some direction is negligible relative to the data's).
     advice : str
         What the user can change so that the fit succeeds.
     components : tuple of int, optional
@@ -48,6 +49,8 @@ class DegenerateComponentError(ValueError):
         what = {
             "empty": "is empty (it is responsible for no data)",
             "singular": "has a singular covariance matrix (not positive definite)",
+            "collapsed": "has collapsed (its variance in some direction is negligible next to the data's: "
+                         "it sits on a single point, on tied values or in a subspace)",
         }.get(reason, reason)
         message = f"Mixture component {self.component} {what}."
         if len(self.components) > 1:

@@ -13,7 +13,7 @@ from ._validation import (check_fit_data, check_int, check_nonnegative_float, ch
                           check_sample_weight)
 from .covariance import get_structure
 from .degeneracy import degeneracy_advice, reseed_degenerate
-from .em import degenerate_error, run_em
+from .em import COLLAPSE_RELATIVE_VARIANCE, degenerate_error, run_em, variance_floor
 from .engines import InMemoryEngine, auto_chunk_size
 from .exceptions import ConvergenceWarning
 from .init import INIT_METHODS, initial_params
@@ -61,6 +61,11 @@ class GaussianMixture(BaseMixture):
         When a component becomes empty or singular: re-seed it at the worst-explained samples with a
         :class:`~gaussmix.exceptions.DegenerateComponentWarning`, or raise
         :class:`~gaussmix.exceptions.DegenerateComponentError` with advice.
+    detect_collapse : bool, default=True
+        Treat a component as degenerate when its variance in some direction falls below ``1e-8`` times
+        the data's variance along the features (it sits on one point, on tied values or in a subspace).
+        ``reg_covar`` keeps such a component finite, but its likelihood is unbounded and the fit spurious.
+        Set False for scikit-learn's behaviour.
     chunk_size : int or None, default=None
         Rows per chunk (None: chosen from a memory budget). Results do not depend on it.
     callback : callable or None, default=None
@@ -88,7 +93,7 @@ class GaussianMixture(BaseMixture):
     def __init__(self, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6, max_iter=100,
                  n_init=1, init_params="kmeans", weights_init=None, means_init=None, precisions_init=None,
                  random_state=None, warm_start=False, verbose=0, verbose_interval=10, on_degenerate="reseed",
-                 chunk_size=None, callback=None):
+                 detect_collapse=True, chunk_size=None, callback=None):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
@@ -104,6 +109,7 @@ class GaussianMixture(BaseMixture):
         self.verbose = verbose
         self.verbose_interval = verbose_interval
         self.on_degenerate = on_degenerate
+        self.detect_collapse = detect_collapse
         self.chunk_size = chunk_size
         self.callback = callback
 
@@ -121,6 +127,8 @@ class GaussianMixture(BaseMixture):
             raise ValueError(f"init_params must be one of {list(INIT_METHODS)}, got {self.init_params!r}")
         if self.on_degenerate not in ON_DEGENERATE:
             raise ValueError(f"on_degenerate must be one of {list(ON_DEGENERATE)}, got {self.on_degenerate!r}")
+        if not isinstance(self.detect_collapse, (bool, np.bool_)):
+            raise ValueError(f"detect_collapse must be True or False, got {self.detect_collapse!r}")
         if self.chunk_size is not None:
             check_int("chunk_size", self.chunk_size, 1)
         if self.callback is not None and not callable(self.callback):
@@ -178,6 +186,7 @@ class GaussianMixture(BaseMixture):
         structure = get_structure(self.covariance_type)
         chunk_size = self.chunk_size or auto_chunk_size(X.shape[1], self.n_components)
         engine = InMemoryEngine(X, sample_weight, chunk_size=chunk_size)
+        floor = variance_floor(engine, COLLAPSE_RELATIVE_VARIANCE) if self.detect_collapse else None
         advice = degeneracy_advice(self.reg_covar, self.n_components)
         reseed_budget = [max(10, 2 * self.n_components)]
 
@@ -196,10 +205,11 @@ class GaussianMixture(BaseMixture):
             else:
                 start = initial_params(engine, structure, self.n_components, method=self.init_params,
                                        random_state=rng, reg_covar=self.reg_covar, recover=recover,
+                                       variance_floor=floor,
                                        weights_init=self.weights_init, means_init=self.means_init,
                                        precisions_init=self.precisions_init)
             result = run_em(engine, start, structure, tol=self.tol, max_iter=self.max_iter,
-                            reg_covar=self.reg_covar, recover=recover, callback=callback)
+                            reg_covar=self.reg_covar, variance_floor=floor, recover=recover, callback=callback)
             if self.verbose:
                 print(f"Initialization {init}: converged={result.converged} after {result.n_iter} iterations, "
                       f"mean log-likelihood {result.log_likelihood:.6f}")

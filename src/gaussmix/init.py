@@ -60,15 +60,16 @@ def _random_statistics(engine, n_components, structure, random_state):
     return engine.reduce(statistics)
 
 
-def params_from_centers(engine, centers, structure, reg_covar, reference=None):
+def params_from_centers(engine, centers, structure, reg_covar, variance_floor=None):
     """One M-step from hard nearest-centre assignments: a ParameterEstimate (may flag degeneracy)."""
     stats = _hard_statistics(engine, centers, structure)
     template = MixtureParams(np.full(len(centers), 1 / len(centers)), centers, None, None, engine.offset)
-    return estimate_parameters(stats, template, structure, reg_covar)
+    return estimate_parameters(stats, template, structure, reg_covar, variance_floor)
 
 
 def initial_params(engine, structure: CovarianceStructure, n_components: int, *, method: str, random_state,
-                   reg_covar: float, recover, weights_init=None, means_init=None, precisions_init=None) -> MixtureParams:
+                   reg_covar: float, recover, variance_floor=None, weights_init=None, means_init=None,
+                   precisions_init=None) -> MixtureParams:
     """Parameters to start EM from.
 
     With ``means_init`` the data are assigned to the nearest given mean (instead of running k-means) to
@@ -89,9 +90,9 @@ def initial_params(engine, structure: CovarianceStructure, n_components: int, *,
             stats = _random_statistics(engine, n_components, structure, random_state)
             template = MixtureParams(np.full(n_components, 1 / n_components), np.zeros((n_components, n_features)),
                                      None, None, offset)
-            estimate = estimate_parameters(stats, template, structure, reg_covar)
+            estimate = estimate_parameters(stats, template, structure, reg_covar, variance_floor)
         else:
-            estimate = params_from_centers(engine, centers, structure, reg_covar)
+            estimate = params_from_centers(engine, centers, structure, reg_covar, variance_floor)
         params = recover(estimate, None) if estimate.degenerate else estimate.to_params()
         if weights_init is not None:
             params = params.replace(weights=np.asarray(weights_init, dtype=np.float64))

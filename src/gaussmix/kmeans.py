@@ -75,21 +75,27 @@ def kmeans_plusplus(engine, n_clusters: int, random_state, n_local_trials: int |
     if n_local_trials is None:
         n_local_trials = 2 + int(np.log(n_clusters))
     weights = engine.sample_weight
-    probabilities = weights / weights.sum()
-    first = rng.choice(engine.n_samples, p=probabilities)
-    centers = [engine.rows([first])[0]]
+    first = _draw_by_mass(weights, 1, rng)
+    centers = [engine.rows(first)[0]]
     closest = engine.map(lambda chunk, w: squared_distances(chunk, centers[0][None])[:, 0])
     for _ in range(1, n_clusters):
-        potential = weights * closest
-        cumulative = np.cumsum(potential)
-        draws = rng.uniform(size=n_local_trials) * cumulative[-1]
-        candidates_index = np.minimum(np.searchsorted(cumulative, draws), engine.n_samples - 1)
-        candidates = engine.rows(candidates_index)
+        candidates = engine.rows(_draw_by_mass(weights * closest, n_local_trials, rng))
         candidate_closest = np.minimum(closest[:, None], engine.map(lambda chunk, w: squared_distances(chunk, candidates)))
         best = int(np.argmin(weights @ candidate_closest))
         closest = candidate_closest[:, best]
         centers.append(candidates[best])
     return np.array(centers)
+
+
+def _draw_by_mass(mass: np.ndarray, size: int, rng) -> np.ndarray:
+    """Row indices drawn with probability proportional to ``mass``, by inverting the cumulative sum.
+
+    Inverting the cumulative mass (rather than ``rng.choice``) makes an integer sample weight act
+    exactly like repeating the row, and never selects a row of zero mass.
+    """
+    cumulative = np.cumsum(mass)
+    draws = rng.uniform(size=size) * cumulative[-1]
+    return np.minimum(np.searchsorted(cumulative, draws, side="right"), mass.shape[0] - 1)
 
 
 def lloyd(engine, centers: np.ndarray, *, max_iter: int, tolerance: float) -> tuple[np.ndarray, KMeansStatistics, int, bool]:
