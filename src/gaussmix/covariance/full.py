@@ -76,12 +76,18 @@ class Full(CovarianceStructure):
 
     def squared_mahalanobis(self, X, means, precisions_cholesky):
         n_components, n_features = means.shape
-        # One GEMM whitens the rows for all components at once: X @ [U_1 ... U_K].
-        stacked = precisions_cholesky.transpose(1, 0, 2).reshape(n_features, n_components * n_features)
-        whitened = X @ stacked
-        whitened -= np.einsum("kd,kde->ke", means, precisions_cholesky).reshape(-1)
-        whitened *= whitened
-        return whitened.reshape(X.shape[0], n_components, n_features).sum(axis=2)
+        n_rows = X.shape[0]
+        # One GEMM whitens the rows for all components at once:
+        #   [X 1] @ [[U_1 ... U_K], [-m_1 U_1 ... -m_K U_K]] = [(X - m_1) U_1 ... (X - m_K) U_K],
+        # the ones column folding the mean subtraction into the GEMM instead of a pass over n x K x d.
+        augmented = np.empty((n_rows, n_features + 1))
+        augmented[:, :n_features] = X
+        augmented[:, n_features] = 1.0
+        factors = np.empty((n_features + 1, n_components * n_features))
+        factors[:n_features] = precisions_cholesky.transpose(1, 0, 2).reshape(n_features, -1)
+        factors[n_features] = -np.einsum("kd,kde->ke", means, precisions_cholesky).reshape(-1)
+        whitened = (augmented @ factors).reshape(n_rows, n_components, n_features)
+        return np.einsum("nkd,nkd->nk", whitened, whitened)
 
     def log_det_precision_cholesky(self, precisions_cholesky, n_components, n_features):
         return np.log(np.diagonal(precisions_cholesky, axis1=1, axis2=2)).sum(axis=1)
