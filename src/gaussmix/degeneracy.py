@@ -24,11 +24,18 @@ def degeneracy_advice(reg_covar: float, n_components: int) -> str:
     )
 
 
-def reseed_degenerate(estimate: ParameterEstimate, engine, structure: CovarianceStructure, advice: str) -> MixtureParams:
-    """Move every degenerate component onto a sample the healthy components explain worst.
+def reseed_degenerate(estimate: ParameterEstimate, engine, structure: CovarianceStructure, advice: str,
+                      strategy: str = "worst", previous: MixtureParams | None = None) -> MixtureParams:
+    """Replace every degenerate component, with a warning naming it.
 
-    The re-seeded component gets the weight-averaged covariance of the healthy ones and weight
-    ``1 / n_components``; the healthy weights are scaled to make room. A warning names each component.
+    ``strategy='worst'`` moves it onto the samples the healthy components explain worst (under
+    ``previous``, the parameters that produced the statistics, when given: after the M-step a healthy
+    component may already have stretched over the region nobody explained), with the
+    weight-averaged covariance of the healthy ones and weight ``1 / n_components`` (the healthy weights
+    are scaled to make room). That fails when the worst-explained sample is an isolated point: the
+    component collapses onto it again. ``strategy='split'`` then splits the heaviest healthy component
+    along its principal axis: the new component starts one standard deviation away from it, with its
+    covariance and half of its weight, which always leads to a finite local maximum.
 
     Raises
     ------
@@ -44,23 +51,52 @@ def reseed_degenerate(estimate: ParameterEstimate, engine, structure: Covariance
 
     healthy_weights = np.where(degenerate, 0.0, estimate.weights)
     healthy_weights /= healthy_weights.sum()
-    healthy = MixtureParams(healthy_weights, estimate.means, estimate.covariances,
-                            estimate.precisions_cholesky, estimate.offset)
-    new_means = estimate.means.copy()
-    new_means[degenerate] = engine.rows_with_lowest(
-        lambda chunk: logsumexp(weighted_log_density(chunk, healthy, structure), axis=1), int(degenerate.sum())
-    )
-    covariances = structure.replace_components(estimate.covariances, degenerate, healthy_weights)
+    if strategy == "worst":
+        means, covariances, weights = _at_worst_explained(estimate, engine, structure, degenerate, healthy_weights,
+                                                          previous)
+        where = "on the sample the other components explain worst"
+    elif strategy == "split":
+        means, covariances, weights = _split_heaviest(estimate, structure, degenerate, healthy_weights)
+        where = "by splitting the heaviest component along its principal axis"
+    else:
+        raise ValueError(f"unknown re-seeding strategy {strategy!r}")
     precisions_cholesky, singular = structure.cholesky_of_precisions(covariances)
     if singular.any():
         raise degenerate_error(estimate.degenerate, advice)
-    weights = np.where(degenerate, 1.0 / n_components, healthy_weights * (1.0 - degenerate.sum() / n_components))
-
     for component, reason in estimate.degenerate.items():
-        warnings.warn(
-            f"Mixture component {component} became {reason}; re-seeded at the sample the other components "
-            f"explain worst. {advice}",
-            DegenerateComponentWarning,
-            stacklevel=4,
-        )
-    return MixtureParams(weights, new_means, covariances, precisions_cholesky, estimate.offset)
+        warnings.warn(f"Mixture component {component} became {reason}; re-seeded {where}. {advice}",
+                      DegenerateComponentWarning, stacklevel=4)
+    return MixtureParams(weights, means, covariances, precisions_cholesky, estimate.offset)
+
+
+def _at_worst_explained(estimate, engine, structure, degenerate, healthy_weights, previous):
+    n_components = degenerate.shape[0]
+    if previous is not None:
+        previous_weights = np.where(degenerate, 0.0, previous.weights)
+        healthy = previous.replace(weights=previous_weights / previous_weights.sum())
+    else:
+        healthy = MixtureParams(healthy_weights, estimate.means, estimate.covariances,
+                                estimate.precisions_cholesky, estimate.offset)
+    means = estimate.means.copy()
+    means[degenerate] = engine.rows_with_lowest(
+        lambda chunk: logsumexp(weighted_log_density(chunk, healthy, structure), axis=1), int(degenerate.sum())
+    )
+    covariances = structure.replace_components(estimate.covariances, degenerate, healthy_weights)
+    weights = np.where(degenerate, 1.0 / n_components, healthy_weights * (1.0 - degenerate.sum() / n_components))
+    return means, covariances, weights
+
+
+def _split_heaviest(estimate, structure, degenerate, healthy_weights):
+    n_components, n_features = estimate.means.shape
+    means = estimate.means.copy()
+    weights = healthy_weights.copy()
+    covariances = estimate.covariances.copy()
+    dense = structure.dense_covariances(estimate.covariances, n_components, n_features)
+    for component in np.flatnonzero(degenerate):
+        donor = int(np.argmax(weights))
+        eigenvalues, eigenvectors = np.linalg.eigh(dense[donor])
+        means[component] = means[donor] + np.sqrt(max(eigenvalues[-1], 0.0)) * eigenvectors[:, -1]
+        weights[component] = weights[donor] = weights[donor] / 2
+        if not structure.shared:
+            covariances[component] = covariances[donor]
+    return means, covariances, weights

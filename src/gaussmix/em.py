@@ -262,15 +262,18 @@ def run_em(engine, params: MixtureParams, structure: CovarianceStructure, *, tol
         mean_log_likelihood = stats.mean_log_likelihood
         trace.append(mean_log_likelihood)
         estimate = estimate_parameters(stats, params, structure, reg_covar, variance_floor)
+        change = mean_log_likelihood - previous
+        previous = mean_log_likelihood
         if estimate.degenerate:
             if recover is None:
                 raise degenerate_error(estimate.degenerate)
             n_reseeded += len(estimate.degenerate)
             params = recover(estimate, params)
+            # The new parameters did not come from an M-step: convergence is judged afresh from them.
+            previous = -np.inf
+            change = np.inf
         else:
             params = estimate.to_params()
-        change = mean_log_likelihood - previous
-        previous = mean_log_likelihood
         logger.debug("EM iteration %d: mean log-likelihood %.10g (change %.3g)", n_iter, mean_log_likelihood, change)
         if callback is not None:
             callback(n_iter, mean_log_likelihood, change)

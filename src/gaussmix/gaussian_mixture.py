@@ -188,18 +188,29 @@ class GaussianMixture(BaseMixture):
         engine = InMemoryEngine(X, sample_weight, chunk_size=chunk_size)
         floor = variance_floor(engine, COLLAPSE_RELATIVE_VARIANCE) if self.detect_collapse else None
         advice = degeneracy_advice(self.reg_covar, self.n_components)
-        reseed_budget = [max(10, 2 * self.n_components)]
+        max_reseeds = max(10, 2 * self.n_components)
 
-        def recover(estimate, params):
-            if self.on_degenerate == "raise" or reseed_budget[0] <= 0:
-                raise degenerate_error(estimate.degenerate, advice)
-            reseed_budget[0] -= len(estimate.degenerate)
-            return reseed_degenerate(estimate, engine, structure, advice)
+        def make_recover():
+            # Per run: first try the worst-explained samples; if components keep degenerating (an
+            # isolated point attracts them again), split heavy components; give up with advice after
+            # a budget.
+            reseeds = 0
+
+            def recover(estimate, params):
+                nonlocal reseeds
+                if self.on_degenerate == "raise" or reseeds >= max_reseeds:
+                    raise degenerate_error(estimate.degenerate, advice)
+                strategy = "worst" if reseeds == 0 else "split"
+                reseeds += len(estimate.degenerate)
+                return reseed_degenerate(estimate, engine, structure, advice, strategy, previous=params)
+
+            return recover
 
         callback = self._progress_callback()
         rng = check_random_state(self.random_state)
         best = None
         for init in range(1 if warm else self.n_init):
+            recover = make_recover()
             if warm:
                 start = self._fitted_params(engine.offset)
             else:

@@ -138,7 +138,18 @@ def load(path):
         model = estimator_class(**meta.get("params", {}))
     except TypeError as error:
         raise ModelFileError(f"{path}: invalid estimator parameters ({error})") from None
-    for name, value in meta.get("attributes", {}).items():
+    attributes = meta.get("attributes", {})
+    if not isinstance(attributes, dict):
+        raise ModelFileError(f"{path}: invalid metadata (attributes is not a mapping)")
+    allowed = set(_SCALARS[kind]) | {"feature_names_in_"}
+    unknown = sorted(set(attributes) - allowed)
+    if unknown:
+        raise ModelFileError(f"{path}: unknown attributes in metadata {unknown}")
+    required = {"n_features_in_", "n_iter_", "converged_"}
+    missing = sorted(required - set(attributes))
+    if missing:
+        raise ModelFileError(f"{path}: metadata lacks required attributes {missing}")
+    for name, value in attributes.items():
         if name == "feature_names_in_":
             value = np.asarray(value, dtype=object)
         setattr(model, name, value)
@@ -158,13 +169,18 @@ def _validate(model, kind, path):
             fail(f"{name} is not numeric")
         if not np.all(np.isfinite(array)):
             fail(f"{name} contains NaN or infinity")
+    if not isinstance(model.n_features_in_, int) or isinstance(model.n_features_in_, bool):
+        fail("n_features_in_ is not an integer")
     if kind == "KMeans":
-        if model.cluster_centers_.ndim != 2 or model.cluster_centers_.shape[0] != model.n_clusters:
-            fail("cluster_centers_ has the wrong shape")
+        centers = model.cluster_centers_
+        if centers.shape != (model.n_clusters, model.n_features_in_):
+            fail(f"cluster_centers_ has shape {centers.shape}, expected ({model.n_clusters}, {model.n_features_in_})")
         return
     weights, means = model.weights_, model.means_
     if means.ndim != 2 or weights.shape != (means.shape[0],) or means.shape[0] != model.n_components:
         fail("weights_ and means_ shapes disagree with n_components")
+    if means.shape[1] != model.n_features_in_:
+        fail("n_features_in_ disagrees with means_")
     if np.any(weights < 0) or not np.isclose(weights.sum(), 1.0, atol=1e-8):
         fail("weights_ are not a probability vector")
     try:
@@ -176,15 +192,11 @@ def _validate(model, kind, path):
         if getattr(model, name).shape != shape:
             fail(f"{name} has shape {getattr(model, name).shape}, expected {shape}")
     factors = model.precisions_cholesky_
-    if factors.ndim >= 2:
-        diagonal = np.diagonal(factors, axis1=-2, axis2=-1)
-        if not np.allclose(np.tril(factors, -1), 0.0):
-            fail("precisions_cholesky_ is not upper triangular")
-    else:
-        diagonal = factors
-    if not np.all(diagonal > 0):
-        fail("precisions_cholesky_ is not positive definite (non-positive diagonal)")
+    problem = structure.invalid_precisions_cholesky(factors)
+    if problem:
+        fail(problem)
     if not np.allclose(structure.precisions_from_precisions_cholesky(factors), model.precisions_, rtol=1e-8, atol=0):
         fail("precisions_ do not match precisions_cholesky_")
-    if model.n_features_in_ != means.shape[1]:
-        fail("n_features_in_ disagrees with means_")
+    if not np.allclose(structure.covariances_from_precisions_cholesky(factors), model.covariances_, rtol=1e-6,
+                       atol=1e-12 * np.abs(model.covariances_).max()):
+        fail("covariances_ do not match precisions_cholesky_")

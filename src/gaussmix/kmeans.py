@@ -58,10 +58,11 @@ def expect_kmeans(chunk: np.ndarray, sample_weight: np.ndarray, centers: np.ndar
     """Hard E-step on one centred chunk."""
     labels, nearest = assign(chunk, centers)
     n_clusters = centers.shape[0]
-    counts = np.bincount(labels, weights=sample_weight, minlength=n_clusters)
-    sums = np.zeros_like(centers)
-    np.add.at(sums, labels, chunk * sample_weight[:, None])
-    sums -= counts[:, None] * centers
+    # Weighted one-hot assignments turn the per-cluster sums into one GEMM.
+    assignment = np.zeros((chunk.shape[0], n_clusters))
+    assignment[np.arange(chunk.shape[0]), labels] = sample_weight
+    counts = assignment.sum(axis=0)
+    sums = assignment.T @ chunk - counts[:, None] * centers
     return KMeansStatistics(float(sample_weight.sum()), float(sample_weight @ nearest), counts, sums)
 
 

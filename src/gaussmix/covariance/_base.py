@@ -114,6 +114,13 @@ class CovarianceStructure(ABC):
     def precisions_from_precisions_cholesky(self, precisions_cholesky: np.ndarray) -> np.ndarray:
         """Precisions ``U U^T`` from their factors."""
 
+    def invalid_precisions_cholesky(self, precisions_cholesky: np.ndarray) -> str | None:
+        """Why ``precisions_cholesky`` cannot be a valid factor (or None): for vector families every
+        entry must be strictly positive. Matrix families also require upper-triangular factors."""
+        if not np.all(precisions_cholesky > 0):
+            return "precisions_cholesky_ has non-positive entries (not positive definite)"
+        return None
+
     @abstractmethod
     def dense_covariances(self, covariances: np.ndarray, n_components: int, n_features: int) -> np.ndarray:
         """Full matrices, shape (n_components, n_features, n_features): for sampling and testing."""

@@ -7,30 +7,36 @@ from scipy import linalg
 
 from ._base import CovarianceStructure
 
-__all__ = ["Full", "matrix_cholesky_of_precisions", "matrix_precisions_cholesky_from_precisions",
+__all__ = ["Full", "invalid_matrix_factors", "matrix_cholesky_of_precisions", "matrix_precisions_cholesky_from_precisions",
            "matrix_covariances_from_precisions_cholesky"]
 
 
 def matrix_cholesky_of_precisions(covariances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Upper-triangular ``U_k = L_k^{-T}`` (``Sigma_k = L_k L_k^T``) for a stack (K, d, d).
 
-    ``precision_k = U_k U_k^T``. Singular matrices are flagged and get an identity placeholder.
+    ``precision_k = U_k U_k^T``. Singular matrices are flagged and get an identity placeholder. The
+    whole stack is factored in one batched call; only when that fails does a per-component loop find
+    which components are singular.
     """
     n_components, n_features, _ = covariances.shape
-    identity = np.eye(n_features)
-    factors = np.empty_like(covariances)
+    identity = np.broadcast_to(np.eye(n_features), covariances.shape)
     singular = np.zeros(n_components, dtype=bool)
-    for k, covariance in enumerate(covariances):
-        try:
-            if not np.all(np.isfinite(covariance)):
-                raise linalg.LinAlgError("non-finite covariance")
-            lower = linalg.cholesky(covariance, lower=True, check_finite=False)
-        except linalg.LinAlgError:
-            singular[k] = True
-            factors[k] = identity
-            continue
-        factors[k] = linalg.solve_triangular(lower, identity, lower=True, check_finite=False).T
-    return factors, singular
+    try:
+        if not np.all(np.isfinite(covariances)):
+            raise linalg.LinAlgError("non-finite covariance")
+        lower = linalg.cholesky(covariances, lower=True, check_finite=False)
+    except linalg.LinAlgError:
+        lower = np.empty_like(covariances)
+        for k, covariance in enumerate(covariances):
+            try:
+                if not np.all(np.isfinite(covariance)):
+                    raise linalg.LinAlgError("non-finite covariance")
+                lower[k] = linalg.cholesky(covariance, lower=True, check_finite=False)
+            except linalg.LinAlgError:
+                singular[k] = True
+                lower[k] = identity[k]
+    factors = linalg.solve_triangular(lower, identity, lower=True, check_finite=False).transpose(0, 2, 1)
+    return np.ascontiguousarray(factors), singular
 
 
 def matrix_precisions_cholesky_from_precisions(precisions: np.ndarray) -> np.ndarray:
@@ -54,13 +60,19 @@ def matrix_precisions_cholesky_from_precisions(precisions: np.ndarray) -> np.nda
 
 
 def matrix_covariances_from_precisions_cholesky(precisions_cholesky: np.ndarray) -> np.ndarray:
-    """``Sigma_k = U_k^{-T} U_k^{-1}`` through triangular solves."""
-    identity = np.eye(precisions_cholesky.shape[-1])
-    covariances = np.empty_like(precisions_cholesky)
-    for k, factor in enumerate(precisions_cholesky):
-        inverse_factor = linalg.solve_triangular(factor, identity, lower=False, check_finite=False)
-        covariances[k] = inverse_factor.T @ inverse_factor
-    return covariances
+    """``Sigma_k = U_k^{-T} U_k^{-1}`` through one batched triangular solve."""
+    identity = np.broadcast_to(np.eye(precisions_cholesky.shape[-1]), precisions_cholesky.shape)
+    inverse_factors = linalg.solve_triangular(precisions_cholesky, identity, lower=False, check_finite=False)
+    return inverse_factors.transpose(0, 2, 1) @ inverse_factors
+
+
+def invalid_matrix_factors(precisions_cholesky: np.ndarray) -> str | None:
+    """Why a stack of precision factors is not upper triangular with a positive diagonal (or None)."""
+    if not np.all(np.tril(precisions_cholesky, -1) == 0):
+        return "precisions_cholesky_ is not upper triangular"
+    if not np.all(np.diagonal(precisions_cholesky, axis1=-2, axis2=-1) > 0):
+        return "precisions_cholesky_ has a non-positive diagonal (not positive definite)"
+    return None
 
 
 class Full(CovarianceStructure):
@@ -119,6 +131,9 @@ class Full(CovarianceStructure):
 
     def precisions_from_precisions_cholesky(self, precisions_cholesky):
         return precisions_cholesky @ precisions_cholesky.transpose(0, 2, 1)
+
+    def invalid_precisions_cholesky(self, precisions_cholesky):
+        return invalid_matrix_factors(precisions_cholesky)
 
     def dense_covariances(self, covariances, n_components, n_features):
         return covariances

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._base import CovarianceStructure
-from .full import (matrix_cholesky_of_precisions, matrix_covariances_from_precisions_cholesky,
+from .full import (invalid_matrix_factors, matrix_cholesky_of_precisions, matrix_covariances_from_precisions_cholesky,
                    matrix_precisions_cholesky_from_precisions)
 
 __all__ = ["Tied"]
@@ -65,6 +65,9 @@ class Tied(CovarianceStructure):
 
     def precisions_from_precisions_cholesky(self, precisions_cholesky):
         return precisions_cholesky @ precisions_cholesky.T
+
+    def invalid_precisions_cholesky(self, precisions_cholesky):
+        return invalid_matrix_factors(precisions_cholesky)
 
     def dense_covariances(self, covariances, n_components, n_features):
         return np.broadcast_to(covariances, (n_components,) + covariances.shape)
