@@ -4,6 +4,7 @@ limit of EM (equal weights, shared fixed spherical variance sigma^2 -> 0)."""
 import numpy as np
 import pytest
 from sklearn.cluster import KMeans as SklearnKMeans
+from sklearn.datasets import make_blobs
 
 from gaussmix import KMeans
 from gaussmix.covariance import get_structure
@@ -239,3 +240,17 @@ def test_em_with_large_spherical_variance_is_not_kmeans(data):
     assert np.max(np.abs(means - lloyd.cluster_centers_)) > 1.0
     spread = lambda centres: np.mean(np.linalg.norm(centres - X.mean(axis=0), axis=1))  # noqa: E731
     assert spread(means) < 0.5 * spread(lloyd.cluster_centers_)
+
+
+def test_zero_tolerance_stops_at_the_fixed_point_like_sklearn():
+    # With tol=0 the centre shift is never exactly zero in floating point; Lloyd must still stop once
+    # the assignments stop changing (the distortion stops decreasing), as scikit-learn does.
+    X, _ = make_blobs(20_000, n_features=5, centers=12, random_state=1)
+    centres = X[np.random.default_rng(0).choice(len(X), 12, replace=False)]
+    ours = KMeans(12, init=centres, n_init=1, tol=0.0, max_iter=300).fit(X)
+    theirs = SklearnKMeans(12, init=centres, n_init=1, tol=0.0, max_iter=300, algorithm="lloyd").fit(X)
+    assert theirs.n_iter_ < 300  # the data reach a fixed point well before max_iter
+    assert ours.converged_
+    assert abs(ours.n_iter_ - theirs.n_iter_) <= 1
+    np.testing.assert_array_equal(ours.labels_, theirs.labels_)
+    np.testing.assert_allclose(ours.cluster_centers_, theirs.cluster_centers_, rtol=1e-10, atol=1e-10)

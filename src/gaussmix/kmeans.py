@@ -100,9 +100,13 @@ def _draw_by_mass(mass: np.ndarray, size: int, rng) -> np.ndarray:
 
 
 def lloyd(engine, centers: np.ndarray, *, max_iter: int, tolerance: float) -> tuple[np.ndarray, KMeansStatistics, int, bool]:
-    """Lloyd iterations from ``centers`` until the total squared centre shift is at most ``tolerance``.
+    """Lloyd iterations from ``centers`` until the total squared centre shift is at most ``tolerance``,
+    or the distortion stops decreasing (strict convergence: the assignments no longer change).
 
-    Empty clusters are re-seeded on purpose, at the samples farthest from their nearest centre.
+    The distortion ``J`` strictly decreases whenever an assignment changes, so an iteration whose ``J``
+    is not below the previous one (to rounding) has reached a fixed point; this also ends ``tol=0`` runs,
+    whose centre shift is never exactly zero in floating point. Empty clusters are re-seeded on purpose,
+    at the samples farthest from their nearest centre.
 
     Returns
     -------
@@ -110,8 +114,11 @@ def lloyd(engine, centers: np.ndarray, *, max_iter: int, tolerance: float) -> tu
     """
     converged = False
     n_iter = 0
+    previous_inertia = np.inf
     for n_iter in range(1, max_iter + 1):
         stats = engine.reduce(lambda chunk, w: expect_kmeans(chunk, w, centers))
+        stalled = stats.inertia >= previous_inertia * (1.0 - 1e-12)
+        previous_inertia = stats.inertia
         empty = stats.counts <= 0
         safe_counts = np.where(empty, 1.0, stats.counts)
         new_centers = centers + stats.sums / safe_counts[:, None]
@@ -120,7 +127,7 @@ def lloyd(engine, centers: np.ndarray, *, max_iter: int, tolerance: float) -> tu
             new_centers[empty] = engine.rows_with_lowest(lambda chunk: -assign(chunk, current)[1], int(empty.sum()))
         shift = float(((new_centers - centers) ** 2).sum())
         centers = new_centers
-        if shift <= tolerance and not empty.any():
+        if (shift <= tolerance or stalled) and not empty.any():
             converged = True
             break
     final = engine.reduce(lambda chunk, w: expect_kmeans(chunk, w, centers))
