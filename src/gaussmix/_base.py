@@ -36,7 +36,8 @@ class BaseMixture(DensityMixin, BaseEstimator):
         """Chunks of ``X`` centred on the weighted mean of the fitted means (independent of X)."""
         offset = self.weights_ @ self.means_
         chunk_size = getattr(self, "chunk_size", None) or auto_chunk_size(X.shape[1], self.weights_.shape[0])
-        engine = InMemoryEngine(X, sample_weight, offset=offset, chunk_size=chunk_size)
+        engine = InMemoryEngine(X, sample_weight, offset=offset, chunk_size=chunk_size,
+                                n_jobs=getattr(self, "n_jobs", 1))
         return engine, self._fitted_params(offset)
 
     def _map(self, X, function) -> np.ndarray:

@@ -10,7 +10,7 @@ from sklearn.utils.validation import validate_data
 from .exceptions import DataError
 
 __all__ = ["check_fit_data", "check_predict_data", "check_sample_weight", "check_int",
-           "check_nonnegative_float", "check_positive_float"]
+           "check_n_jobs", "check_nonnegative_float", "check_positive_float"]
 
 
 def check_fit_data(estimator, X, *, min_samples: int, what: str = "n_components") -> np.ndarray:
@@ -61,6 +61,12 @@ def check_nonnegative_float(name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:
         raise ValueError(f"{name} must be a non-negative finite number, got {value!r}")
     return float(value)
+
+
+def check_n_jobs(value) -> None:
+    """None or a non-zero integer (scikit-learn's convention: negative counts back from all cores)."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value == 0):
+        raise ValueError(f"n_jobs must be None or a non-zero integer, got {value!r}")
 
 
 def check_positive_float(name: str, value) -> float:

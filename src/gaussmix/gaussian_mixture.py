@@ -9,8 +9,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from ._base import BaseMixture
-from ._validation import (check_fit_data, check_int, check_nonnegative_float, check_positive_float,
-                          check_sample_weight)
+from ._validation import check_fit_data, check_int, check_n_jobs, check_nonnegative_float, check_sample_weight
 from .covariance import get_structure
 from .degeneracy import degeneracy_advice, reseed_degenerate
 from .em import COLLAPSE_RELATIVE_VARIANCE, degenerate_error, run_em, variance_floor
@@ -68,6 +67,9 @@ class GaussianMixture(BaseMixture):
         Set False for scikit-learn's behaviour.
     chunk_size : int or None, default=None
         Rows per chunk (None: chosen from a memory budget). Results do not depend on it.
+    n_jobs : int or None, default=None
+        Threads that process chunks concurrently (None: all cores, -1 likewise); BLAS runs single-threaded
+        meanwhile. Results do not depend on it: chunk statistics are always added in the same order.
     callback : callable or None, default=None
         ``callback(iteration, mean_log_likelihood, change)`` after each EM iteration.
 
@@ -93,7 +95,7 @@ class GaussianMixture(BaseMixture):
     def __init__(self, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6, max_iter=100,
                  n_init=1, init_params="kmeans", weights_init=None, means_init=None, precisions_init=None,
                  random_state=None, warm_start=False, verbose=0, verbose_interval=10, on_degenerate="reseed",
-                 detect_collapse=True, chunk_size=None, callback=None):
+                 detect_collapse=True, chunk_size=None, n_jobs=None, callback=None):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
@@ -111,6 +113,7 @@ class GaussianMixture(BaseMixture):
         self.on_degenerate = on_degenerate
         self.detect_collapse = detect_collapse
         self.chunk_size = chunk_size
+        self.n_jobs = n_jobs
         self.callback = callback
 
     # ------------------------------------------------------------------------------------ validation
@@ -131,6 +134,7 @@ class GaussianMixture(BaseMixture):
             raise ValueError(f"detect_collapse must be True or False, got {self.detect_collapse!r}")
         if self.chunk_size is not None:
             check_int("chunk_size", self.chunk_size, 1)
+        check_n_jobs(self.n_jobs)
         if self.callback is not None and not callable(self.callback):
             raise ValueError(f"callback must be callable or None, got {self.callback!r}")
 
@@ -185,7 +189,7 @@ class GaussianMixture(BaseMixture):
 
         structure = get_structure(self.covariance_type)
         chunk_size = self.chunk_size or auto_chunk_size(X.shape[1], self.n_components)
-        engine = InMemoryEngine(X, sample_weight, chunk_size=chunk_size)
+        engine = InMemoryEngine(X, sample_weight, chunk_size=chunk_size, n_jobs=self.n_jobs)
         floor = variance_floor(engine, COLLAPSE_RELATIVE_VARIANCE) if self.detect_collapse else None
         advice = degeneracy_advice(self.reg_covar, self.n_components)
         max_reseeds = max(10, 2 * self.n_components)

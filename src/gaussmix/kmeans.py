@@ -15,7 +15,8 @@ from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_fit_data, check_int, check_nonnegative_float, check_predict_data, check_sample_weight
+from ._validation import (check_fit_data, check_int, check_n_jobs, check_nonnegative_float, check_predict_data,
+                          check_sample_weight)
 from .engines import InMemoryEngine, auto_chunk_size
 
 __all__ = ["KMeans", "KMeansStatistics", "expect_kmeans", "kmeans_plusplus", "lloyd", "mean_feature_variance", "squared_distances"]
@@ -153,6 +154,8 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     verbose : int, default=0
     chunk_size : int or None, default=None
         Rows per chunk (None: chosen from a memory budget).
+    n_jobs : int or None, default=None
+        Threads that process chunks concurrently (None: all cores). Results do not depend on it.
 
     Attributes
     ----------
@@ -166,7 +169,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     """
 
     def __init__(self, n_clusters=8, *, init="k-means++", n_init="auto", max_iter=300, tol=1e-4,
-                 random_state=None, verbose=0, chunk_size=None):
+                 random_state=None, verbose=0, chunk_size=None, n_jobs=None):
         self.n_clusters = n_clusters
         self.init = init
         self.n_init = n_init
@@ -175,11 +178,13 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.chunk_size = chunk_size
+        self.n_jobs = n_jobs
 
     def _check_parameters(self, n_features):
         check_int("n_clusters", self.n_clusters, 1)
         check_int("max_iter", self.max_iter, 1)
         check_nonnegative_float("tol", self.tol)
+        check_n_jobs(self.n_jobs)
         if isinstance(self.init, str):
             if self.init not in ("k-means++", "random"):
                 raise ValueError(f"init must be 'k-means++', 'random' or an array of centres, got {self.init!r}")
@@ -216,7 +221,8 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
                 f"n_clusters={self.n_clusters} needs at least that many samples with positive weight, "
                 f"got {np.count_nonzero(sample_weight)}"
             )
-        engine = InMemoryEngine(X, sample_weight, chunk_size=self.chunk_size or auto_chunk_size(X.shape[1], self.n_clusters))
+        engine = InMemoryEngine(X, sample_weight, n_jobs=self.n_jobs,
+                                chunk_size=self.chunk_size or auto_chunk_size(X.shape[1], self.n_clusters))
         tolerance = self.tol * mean_feature_variance(engine)
         rng = check_random_state(self.random_state)
         best = None
@@ -231,7 +237,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         return self
 
     def _engine(self, X):
-        return InMemoryEngine(X, offset=self.cluster_centers_.mean(axis=0),
+        return InMemoryEngine(X, offset=self.cluster_centers_.mean(axis=0), n_jobs=self.n_jobs,
                               chunk_size=self.chunk_size or auto_chunk_size(X.shape[1], self.n_clusters))
 
     def predict(self, X):
@@ -261,7 +267,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X = check_predict_data(self, X)
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
-        engine = InMemoryEngine(X, sample_weight, offset=self.cluster_centers_.mean(axis=0))
+        engine = InMemoryEngine(X, sample_weight, offset=self.cluster_centers_.mean(axis=0), n_jobs=self.n_jobs)
         centers = engine.centred(self.cluster_centers_)
         return -engine.reduce(lambda chunk, w: expect_kmeans(chunk, w, centers)).inertia
 

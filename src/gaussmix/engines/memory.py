@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Callable, Iterator, TypeVar
+import os
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
+from typing import Callable, Iterable, Iterator, TypeVar
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 __all__ = ["InMemoryEngine", "auto_chunk_size", "DEFAULT_MEMORY_BUDGET"]
 
@@ -12,6 +17,55 @@ T = TypeVar("T")
 
 DEFAULT_MEMORY_BUDGET = 16 * 2**20
 """Bytes of per-chunk temporaries the kernel may use; small enough to stay near the caches."""
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def resolve_n_jobs(n_jobs: int | None) -> int:
+    """scikit-learn's convention: None means all cores here, -1 all cores, -2 all but one, ..."""
+    cores = available_cores()
+    if n_jobs is None:
+        return cores
+    if n_jobs < 0:
+        return max(1, cores + 1 + n_jobs)
+    return max(1, int(n_jobs))
+
+
+_BLAS_CONTROLLER: ThreadpoolController | None = None
+
+
+def _single_threaded_blas():
+    """Limit BLAS to one thread while chunks run in parallel (workers, not BLAS, use the cores)."""
+    global _BLAS_CONTROLLER
+    if _BLAS_CONTROLLER is None:
+        _BLAS_CONTROLLER = ThreadpoolController()
+    return _BLAS_CONTROLLER.limit(limits=1, user_api="blas")
+
+
+def ordered_map(function: Callable, items: Iterable, n_jobs: int) -> Iterator:
+    """``map(function, items)`` on ``n_jobs`` threads, yielding results in input order.
+
+    At most ``2 * n_jobs`` items are in flight, so a lazily produced sequence of chunks is never
+    materialised. The caller's reduction sees results in a fixed order, so sums do not depend on
+    ``n_jobs`` or on thread scheduling.
+    """
+    if n_jobs <= 1:
+        yield from map(function, items)
+        return
+    with ThreadPoolExecutor(max_workers=n_jobs) as pool:
+        pending: deque = deque()
+        for item in items:
+            pending.append(pool.submit(function, item))
+            if len(pending) >= 2 * n_jobs:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def auto_chunk_size(n_features: int, n_components: int, memory_budget: int = DEFAULT_MEMORY_BUDGET) -> int:
@@ -38,10 +92,13 @@ class InMemoryEngine:
         to remove a large common offset and can be computed in one look at the data by any engine.
     chunk_size : int, optional
         Rows per chunk; default from :func:`auto_chunk_size` for a one-component model.
+    n_jobs : int or None, optional
+        Threads that process chunks concurrently (None: all cores). Results do not depend on it:
+        per-chunk results are always combined in chunk order.
     """
 
     def __init__(self, X: np.ndarray, sample_weight: np.ndarray | None = None, *,
-                 offset: np.ndarray | None = None, chunk_size: int | None = None):
+                 offset: np.ndarray | None = None, chunk_size: int | None = None, n_jobs: int | None = 1):
         self.X = X
         n_samples, n_features = X.shape
         self.sample_weight = np.ones(n_samples) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
@@ -49,6 +106,7 @@ class InMemoryEngine:
         if offset is None:
             offset = np.asarray(X[: self.chunk_size], dtype=np.float64).mean(axis=0)
         self.offset = np.asarray(offset, dtype=np.float64)
+        self.n_jobs = resolve_n_jobs(n_jobs)
 
     @property
     def n_samples(self) -> int:
@@ -64,7 +122,7 @@ class InMemoryEngine:
 
     def with_chunk_size(self, chunk_size: int) -> "InMemoryEngine":
         """The same data and offset, visited in chunks of another size."""
-        return InMemoryEngine(self.X, self.sample_weight, offset=self.offset, chunk_size=chunk_size)
+        return InMemoryEngine(self.X, self.sample_weight, offset=self.offset, chunk_size=chunk_size, n_jobs=self.n_jobs)
 
     def chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Yield ``(centred_chunk, sample_weight_chunk)``; the chunk is a new float64 array."""
@@ -76,17 +134,33 @@ class InMemoryEngine:
         """Rows in the kernel's coordinates (float64, offset removed)."""
         return np.subtract(rows, self.offset, dtype=np.float64)
 
+    def _parallel(self) -> bool:
+        return self.n_jobs > 1 and self.n_samples > self.chunk_size
+
+    def _results(self, function: Callable[[np.ndarray, np.ndarray], T]) -> Iterator[T]:
+        """``function(chunk, weights)`` for every chunk, in chunk order, possibly on several threads."""
+        if not self._parallel():
+            return (function(chunk, weights) for chunk, weights in self.chunks())
+        bounds = range(0, self.n_samples, self.chunk_size)
+
+        def on_chunk(start):
+            stop = start + self.chunk_size
+            return function(self.centred(self.X[start:stop]), self.sample_weight[start:stop])
+
+        return ordered_map(on_chunk, bounds, self.n_jobs)
+
     def reduce(self, function: Callable[[np.ndarray, np.ndarray], T]) -> T:
-        """``sum(function(chunk, weights) for every chunk)`` (results must support ``+``)."""
-        total = None
-        for chunk, weights in self.chunks():
-            result = function(chunk, weights)
-            total = result if total is None else total + result
+        """``sum(function(chunk, weights) for every chunk)`` in chunk order (results support ``+``)."""
+        with (_single_threaded_blas() if self._parallel() else nullcontext()):
+            total = None
+            for result in self._results(function):
+                total = result if total is None else total + result
         return total
 
     def map(self, function: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
         """Row-wise results of ``function`` on every chunk, concatenated in row order."""
-        return np.concatenate([function(chunk, weights) for chunk, weights in self.chunks()], axis=0)
+        with (_single_threaded_blas() if self._parallel() else nullcontext()):
+            return np.concatenate(list(self._results(function)), axis=0)
 
     def rows(self, indices: np.ndarray) -> np.ndarray:
         """Centred rows at the given positions."""
