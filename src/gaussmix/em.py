@@ -32,6 +32,9 @@ logger = logging.getLogger("gaussmix")
 EMPTY_COMPONENT_FRACTION = 10 * np.finfo(np.float64).eps
 """A component whose share of the total weight is below this explains numerically nothing."""
 
+LOG_RESPONSIBILITY_FLOOR = -700.0
+"""Log-responsibilities (relative to the row's largest) below this are set to zero: see _normalise_rows."""
+
 COLLAPSE_RELATIVE_VARIANCE = 1e-8
 """A component whose variance in some direction is below this fraction of the data's variance along the
 features has collapsed (onto a point, tied values or a subspace): its likelihood is unbounded and only
@@ -67,6 +70,10 @@ def _normalise_rows(log_prob: np.ndarray) -> np.ndarray:
             "the data may contain extreme outliers relative to the fitted covariances"
         )
     log_prob -= row_max[:, None]
+    # Responsibilities below e^-700 (1e-304) are nothing next to the row's largest (1), but their
+    # exponentials and products are subnormal floats, on which x86 arithmetic is ~100x slower (a fit
+    # on well-separated clusters ran 1.8x slower). Flush them to exactly zero.
+    np.copyto(log_prob, -np.inf, where=log_prob < LOG_RESPONSIBILITY_FLOOR)
     np.exp(log_prob, out=log_prob)
     row_sum = log_prob.sum(axis=1)
     log_prob /= row_sum[:, None]
