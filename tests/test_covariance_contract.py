@@ -14,6 +14,8 @@ from scipy import linalg
 from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
+from random_models import dense, random_covariances
+
 from gaussmix import GaussianMixture
 from gaussmix.covariance import STRUCTURE_NAMES, get_structure
 from gaussmix.em import expect, maximize, statistics_from_responsibilities, variance_floor
@@ -24,37 +26,6 @@ K, D = 3, 4
 
 
 # ------------------------------------------------------------------------------------------ helpers
-def random_spd(rng, d):
-    """Correlated SPD matrix with unequal, non-unit variances."""
-    q, _ = np.linalg.qr(rng.standard_normal((d, d)))
-    eigenvalues = np.exp(rng.uniform(np.log(0.2), np.log(5.0), d))
-    scale = np.exp(rng.uniform(-1.0, 1.0, d))
-    matrix = (q * eigenvalues) @ q.T
-    matrix = matrix * scale[:, None] * scale[None, :]
-    return 0.5 * (matrix + matrix.T)
-
-
-def random_covariances(rng, name, k, d):
-    if name == "full":
-        return np.stack([random_spd(rng, d) for _ in range(k)])
-    if name == "tied":
-        return random_spd(rng, d)
-    if name == "diag":
-        return np.exp(rng.uniform(np.log(0.1), np.log(10.0), (k, d)))
-    return np.exp(rng.uniform(np.log(0.1), np.log(10.0), k))
-
-
-def dense(name, covariances, k, d):
-    """Dense (k, d, d) covariances, written independently of gaussmix."""
-    if name == "full":
-        return np.array(covariances)
-    if name == "tied":
-        return np.repeat(np.asarray(covariances)[None], k, axis=0)
-    if name == "diag":
-        return np.stack([np.diag(c) for c in covariances])
-    return np.stack([c * np.eye(d) for c in covariances])
-
-
 def project(name, dense_covariances, counts):
     """A structure's covariances from per-component dense ones (the structure's M-step constraint)."""
     if name == "full":

@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
-from sklearn.exceptions import ConvergenceWarning
+
+from random_models import dense, random_spd
 
 from gaussmix import GaussianMixture
 from gaussmix.covariance import STRUCTURE_NAMES
@@ -26,24 +27,6 @@ FITTED = ("weights_", "means_", "covariances_", "precisions_cholesky_", "precisi
 
 
 # ------------------------------------------------------------------------------------------ helpers
-def random_spd(rng, d):
-    q, _ = np.linalg.qr(rng.standard_normal((d, d)))
-    eigenvalues = np.exp(rng.uniform(np.log(0.3), np.log(3.0), d))
-    scale = np.exp(rng.uniform(-0.7, 0.7, d))
-    matrix = (q * eigenvalues) @ q.T * scale[:, None] * scale[None, :]
-    return 0.5 * (matrix + matrix.T)
-
-
-def dense(name, covariances, k, d):
-    if name == "full":
-        return np.array(covariances)
-    if name == "tied":
-        return np.repeat(np.asarray(covariances)[None], k, axis=0)
-    if name == "diag":
-        return np.stack([np.diag(c) for c in covariances])
-    return np.stack([c * np.eye(d) for c in covariances])
-
-
 def mixture_data(seed, n=400, k=3, d=3, separation=3.0):
     """Overlapping clusters with correlated, unequal covariances."""
     rng = np.random.default_rng(seed)
@@ -53,7 +36,7 @@ def mixture_data(seed, n=400, k=3, d=3, separation=3.0):
     X = np.empty((n, d))
     for j in range(k):
         rows = labels == j
-        X[rows] = rng.multivariate_normal(means[j], random_spd(rng, d), size=rows.sum())
+        X[rows] = rng.multivariate_normal(means[j], random_spd(rng, d, (0.3, 3.0), 0.7), size=rows.sum())
     return X
 
 

@@ -20,6 +20,8 @@ from hypothesis import strategies as st
 from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
+from random_models import dense, random_covariances
+
 from gaussmix.covariance import STRUCTURE_NAMES, get_structure
 from gaussmix.em import expect, maximize
 from gaussmix.engines import InMemoryEngine
@@ -31,39 +33,6 @@ RTOL = 1e-10
 
 
 # ------------------------------------------------------------------------------------------ helpers
-def random_spd(rng, d):
-    """Correlated SPD matrix with unequal, non-unit variances (condition number below ~1e3)."""
-    q, _ = np.linalg.qr(rng.standard_normal((d, d)))
-    eigenvalues = np.exp(rng.uniform(np.log(0.2), np.log(5.0), d))
-    scale = np.exp(rng.uniform(-1.0, 1.0, d))
-    matrix = (q * eigenvalues) @ q.T
-    matrix = matrix * scale[:, None] * scale[None, :]
-    return 0.5 * (matrix + matrix.T)
-
-
-def random_covariances(rng, name, k, d):
-    if name == "full":
-        return np.stack([random_spd(rng, d) for _ in range(k)])
-    if name == "tied":
-        return random_spd(rng, d)
-    if name == "diag":
-        return np.exp(rng.uniform(np.log(0.1), np.log(10.0), (k, d)))
-    if name == "spherical":
-        return np.exp(rng.uniform(np.log(0.1), np.log(10.0), k))
-    raise AssertionError(name)
-
-
-def dense(name, covariances, k, d):
-    """Dense (k, d, d) covariances, written independently of gaussmix."""
-    if name == "full":
-        return np.array(covariances)
-    if name == "tied":
-        return np.repeat(covariances[None], k, axis=0)
-    if name == "diag":
-        return np.stack([np.diag(c) for c in covariances])
-    return np.stack([c * np.eye(d) for c in covariances])
-
-
 @dataclass
 class Problem:
     name: str
