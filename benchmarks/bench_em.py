@@ -53,7 +53,9 @@ def shared_init(X, K, covariance_type, seed=0):
         "diag": np.tile(1 / variance, (K, 1)),
         "spherical": np.full(K, 1 / variance.mean()),
     }[covariance_type]
-    return dict(weights_init=np.full(K, 1 / K), means_init=means, precisions_init=precision)
+    # In X's dtype: float64 initial arrays would make scikit-learn compute in float64 on float32 data.
+    return dict(weights_init=np.full(K, 1 / K, dtype=X.dtype), means_init=means.astype(X.dtype),
+                precisions_init=precision.astype(X.dtype))
 
 
 def fit_seconds(make, X):

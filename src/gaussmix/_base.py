@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
@@ -48,12 +47,12 @@ class BaseMixture(DensityMixin, BaseEstimator):
         return engine.map(lambda chunk, weights: function(chunk, params, structure))
 
     def score_samples(self, X) -> np.ndarray:
-        """Log-density ``log p(x_n)`` of each row, shape (n_samples,)."""
-        return self._map(X, lambda chunk, params, structure: logsumexp(weighted_log_density(chunk, params, structure), axis=1))
+        """Log-density ``log p(x_n)`` of each row, shape (n_samples,), float64."""
+        return self._map(X, lambda chunk, params, structure: log_responsibilities(chunk, params, structure, np.float64)[0])
 
     def predict_proba(self, X) -> np.ndarray:
-        """Responsibilities ``p(z = k | x_n)``, shape (n_samples, n_components); rows sum to one."""
-        return self._map(X, lambda chunk, params, structure: log_responsibilities(chunk, params, structure)[1])
+        """Responsibilities ``p(z = k | x_n)``, shape (n_samples, n_components), float64; rows sum to one."""
+        return self._map(X, lambda chunk, params, structure: log_responsibilities(chunk, params, structure, np.float64)[1])
 
     def predict(self, X) -> np.ndarray:
         """Most probable component of each row, shape (n_samples,)."""

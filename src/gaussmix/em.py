@@ -32,8 +32,10 @@ logger = logging.getLogger("gaussmix")
 EMPTY_COMPONENT_FRACTION = 10 * np.finfo(np.float64).eps
 """A component whose share of the total weight is below this explains numerically nothing."""
 
-LOG_RESPONSIBILITY_FLOOR = -700.0
-"""Log-responsibilities (relative to the row's largest) below this are set to zero: see _normalise_rows."""
+def log_responsibility_floor(dtype) -> float:
+    """Log-responsibilities (relative to the row's largest) below this are set to zero: the exponential
+    of anything lower is subnormal in ``dtype`` (e^-700 in float64, e^-79 in float32). See _normalise_rows."""
+    return float(np.log(np.finfo(dtype).tiny)) + 8.0
 
 COLLAPSE_RELATIVE_VARIANCE = 1e-8
 """A component whose variance in some direction is below this fraction of the data's variance along the
@@ -70,19 +72,26 @@ def _normalise_rows(log_prob: np.ndarray) -> np.ndarray:
             "the data may contain extreme outliers relative to the fitted covariances"
         )
     log_prob -= row_max[:, None]
-    # Responsibilities below e^-700 (1e-304) are nothing next to the row's largest (1), but their
-    # exponentials and products are subnormal floats, on which x86 arithmetic is ~100x slower (a fit
-    # on well-separated clusters ran 1.8x slower). Flush them to exactly zero.
-    np.copyto(log_prob, -np.inf, where=log_prob < LOG_RESPONSIBILITY_FLOOR)
+    # Responsibilities below e^-700 (1e-304; e^-79 in float32) are nothing next to the row's largest (1),
+    # but their exponentials and products are subnormal floats, on which x86 arithmetic is ~100x slower
+    # (a fit on well-separated clusters ran 1.8x slower). Flush them to exactly zero.
+    np.copyto(log_prob, -np.inf, where=log_prob < log_responsibility_floor(log_prob.dtype))
     np.exp(log_prob, out=log_prob)
     row_sum = log_prob.sum(axis=1)
     log_prob /= row_sum[:, None]
     return row_max + np.log(row_sum)
 
 
-def log_responsibilities(chunk: np.ndarray, params: MixtureParams, structure: CovarianceStructure) -> tuple[np.ndarray, np.ndarray]:
-    """``(log p(x_n), gamma_nk)`` for a centred chunk: shapes (n,) and (n, K)."""
+def log_responsibilities(chunk: np.ndarray, params: MixtureParams, structure: CovarianceStructure,
+                         dtype=None) -> tuple[np.ndarray, np.ndarray]:
+    """``(log p(x_n), gamma_nk)`` for a centred chunk: shapes (n,) and (n, K).
+
+    The densities are computed in the chunk's dtype; ``dtype`` (e.g. float64 for results returned to
+    users) sets the precision of the normalisation.
+    """
     responsibilities = weighted_log_density(chunk, params, structure)
+    if dtype is not None:
+        responsibilities = responsibilities.astype(dtype, copy=False)
     log_norm = _normalise_rows(responsibilities)
     return log_norm, responsibilities
 
@@ -102,9 +111,10 @@ def statistics_from_responsibilities(chunk: np.ndarray, sample_weight: np.ndarra
     means : ndarray of shape (n_components, n_features)
         Reference means ``m_k`` about which moments are taken.
     """
-    weighted = responsibilities * sample_weight[:, None]
-    counts = weighted.sum(axis=0)
-    sums = weighted.T @ chunk - counts[:, None] * means
+    # Per-chunk products run in the chunk's dtype (float32 BLAS for float32 data); totals are float64.
+    weighted = responsibilities * sample_weight.astype(responsibilities.dtype, copy=False)[:, None]
+    counts = weighted.sum(axis=0, dtype=np.float64)
+    sums = np.asarray(weighted.T @ chunk, dtype=np.float64) - counts[:, None] * means
     return SufficientStatistics(
         weight_sum=float(sample_weight.sum()),
         log_likelihood=float(log_likelihood),

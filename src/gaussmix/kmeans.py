@@ -24,7 +24,7 @@ __all__ = ["KMeans", "KMeansStatistics", "expect_kmeans", "kmeans_plusplus", "ll
 
 def squared_distances(chunk: np.ndarray, centers: np.ndarray) -> np.ndarray:
     """``||x_n - c_k||^2`` for every row and centre, shape (n_rows, n_clusters), by one GEMM."""
-    distances = chunk @ (-2.0 * centers.T)
+    distances = chunk @ (-2.0 * centers.T).astype(chunk.dtype)
     distances += np.einsum("ij,ij->i", chunk, chunk)[:, None]
     distances += np.einsum("ij,ij->i", centers, centers)
     return np.maximum(distances, 0.0, out=distances)
@@ -60,10 +60,10 @@ def expect_kmeans(chunk: np.ndarray, sample_weight: np.ndarray, centers: np.ndar
     labels, nearest = assign(chunk, centers)
     n_clusters = centers.shape[0]
     # Weighted one-hot assignments turn the per-cluster sums into one GEMM.
-    assignment = np.zeros((chunk.shape[0], n_clusters))
+    assignment = np.zeros((chunk.shape[0], n_clusters), dtype=chunk.dtype)
     assignment[np.arange(chunk.shape[0]), labels] = sample_weight
-    counts = assignment.sum(axis=0)
-    sums = assignment.T @ chunk - counts[:, None] * centers
+    counts = assignment.sum(axis=0, dtype=np.float64)
+    sums = np.asarray(assignment.T @ chunk, dtype=np.float64) - counts[:, None] * centers
     return KMeansStatistics(float(sample_weight.sum()), float(sample_weight @ nearest), counts, sums)
 
 

@@ -15,9 +15,9 @@ def diagonal_scatter(X, responsibilities, sample_weight, means):
     Expanding the square costs relative precision ``eps * |x|^2 / var``; the data are centred by the
     engine, so that ratio is bounded by the spread of the clusters, not by the data's offset.
     """
-    weighted = responsibilities * sample_weight[:, None]
-    counts = weighted.sum(axis=0)
-    scatter = weighted.T @ (X * X)
+    weighted = (responsibilities * sample_weight[:, None]).astype(X.dtype, copy=False)
+    counts = weighted.sum(axis=0, dtype=np.float64)
+    scatter = np.asarray(weighted.T @ (X * X), dtype=np.float64)
     scatter -= 2.0 * means * (weighted.T @ X)
     scatter += counts[:, None] * means * means
     return scatter
@@ -51,8 +51,8 @@ class Diag(CovarianceStructure):
 
     def squared_mahalanobis(self, X, means, precisions_cholesky):
         precisions = precisions_cholesky**2
-        distances = (X * X) @ precisions.T
-        distances -= 2.0 * (X @ (means * precisions).T)
+        distances = (X * X) @ precisions.T.astype(X.dtype)
+        distances -= 2.0 * (X @ (means * precisions).T.astype(X.dtype))
         distances += np.einsum("ij,ij->i", means * means, precisions)
         return np.maximum(distances, 0.0, out=distances)
 

@@ -92,10 +92,10 @@ class Full(CovarianceStructure):
         # One GEMM whitens the rows for all components at once:
         #   [X 1] @ [[U_1 ... U_K], [-m_1 U_1 ... -m_K U_K]] = [(X - m_1) U_1 ... (X - m_K) U_K],
         # the ones column folding the mean subtraction into the GEMM instead of a pass over n x K x d.
-        augmented = np.empty((n_rows, n_features + 1))
+        augmented = np.empty((n_rows, n_features + 1), dtype=X.dtype)
         augmented[:, :n_features] = X
         augmented[:, n_features] = 1.0
-        factors = np.empty((n_features + 1, n_components * n_features))
+        factors = np.empty((n_features + 1, n_components * n_features), dtype=X.dtype)
         factors[:n_features] = precisions_cholesky.transpose(1, 0, 2).reshape(n_features, -1)
         factors[n_features] = -np.einsum("kd,kde->ke", means, precisions_cholesky).reshape(-1)
         whitened = (augmented @ factors).reshape(n_rows, n_components, n_features)
@@ -108,7 +108,7 @@ class Full(CovarianceStructure):
         # Per component, sqrt(w gamma_k) (x - m_k) in one reused buffer and a symmetric rank-k update
         # (SYRK: half the flops of a GEMM). Moments are exact about each reference mean: no cancellation.
         n_features = X.shape[1]
-        root_weights = np.sqrt(responsibilities * sample_weight[:, None])
+        root_weights = np.sqrt(responsibilities * sample_weight[:, None]).astype(X.dtype, copy=False)
         residual = np.empty_like(X)
         syrk = linalg.get_blas_funcs("syrk", (residual,))
         scatter = np.empty((means.shape[0], n_features, n_features))

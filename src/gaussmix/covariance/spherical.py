@@ -22,7 +22,7 @@ class Spherical(CovarianceStructure):
         return n_components
 
     def squared_mahalanobis(self, X, means, precisions_cholesky):
-        distances = X @ (-2.0 * means.T)
+        distances = X @ (-2.0 * means.T).astype(X.dtype)
         distances += np.einsum("ij,ij->i", X, X)[:, None]
         distances += np.einsum("ij,ij->i", means, means)
         np.maximum(distances, 0.0, out=distances)

@@ -25,8 +25,9 @@ class Tied(CovarianceStructure):
 
     def squared_mahalanobis(self, X, means, precisions_cholesky):
         # A single whitening GEMM serves every component: y = U^T x, then squared distances.
-        whitened = X @ precisions_cholesky
-        whitened_means = means @ precisions_cholesky
+        factor = precisions_cholesky.astype(X.dtype, copy=False)
+        whitened = X @ factor
+        whitened_means = means.astype(X.dtype, copy=False) @ factor
         distances = whitened @ (-2.0 * whitened_means.T)
         distances += np.einsum("ij,ij->i", whitened, whitened)[:, None]
         distances += np.einsum("ij,ij->i", whitened_means, whitened_means)
@@ -39,9 +40,12 @@ class Tied(CovarianceStructure):
         # sum_k gamma_k (x - m_k)(x - m_k)^T = (x - c)(x - c)^T + sum_{j<k} gamma_j gamma_k (m_j - m_k)(m_j - m_k)^T
         # with c = sum_k gamma_k m_k. Both terms are sums of positive semi-definite pieces, so no
         # cancellation, and the cost is one n x d x d GEMM instead of K of them.
-        residual = X - responsibilities @ means
-        within = (residual * sample_weight[:, None]).T @ residual
-        co_membership = responsibilities.T @ (responsibilities * sample_weight[:, None])
+        dtype = X.dtype
+        weights = sample_weight.astype(dtype, copy=False)[:, None]
+        responsibilities = responsibilities.astype(dtype, copy=False)
+        residual = X - responsibilities @ means.astype(dtype, copy=False)
+        within = np.asarray((residual * weights).T @ residual, dtype=np.float64)
+        co_membership = np.asarray(responsibilities.T @ (responsibilities * weights), dtype=np.float64)
         np.fill_diagonal(co_membership, 0.0)
         laplacian = np.diag(co_membership.sum(axis=1)) - co_membership
         return within + means.T @ laplacian @ means
