@@ -192,7 +192,10 @@ def main(argv=None):
                 gaussmix=gaussmix.__version__, machine=platform.machine(), processor=platform.processor(),
                 iterations=iterations, warmup=warmup)
     Path(arguments.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(arguments.json).write_text(json.dumps(dict(meta=meta, rows=rows), indent=2))
+    # float() turns NumPy scalars (e.g. scikit-learn's float32 log-likelihoods) into JSON numbers.
+    plain_rows = [{key: value if isinstance(value, (str, int)) else float(value) for key, value in row.items()}
+                  for row in rows]
+    Path(arguments.json).write_text(json.dumps(dict(meta=meta, rows=plain_rows), indent=2))
     print(f"\nJSON written to {arguments.json}")
     return rows
 

@@ -13,7 +13,7 @@ from ._validation import check_fit_data, check_int, check_n_jobs, check_nonnegat
 from .covariance import get_structure
 from .degeneracy import degeneracy_advice, reseed_degenerate
 from .em import COLLAPSE_RELATIVE_VARIANCE, degenerate_error, run_em, variance_floor
-from .engines import InMemoryEngine, auto_chunk_size
+from .engines import InMemoryEngine, auto_chunk_size, resolve_n_jobs
 from .exceptions import ConvergenceWarning
 from .init import INIT_METHODS, initial_params
 from .params import MixtureParams
@@ -188,7 +188,8 @@ class GaussianMixture(BaseMixture):
         self._check_initial_parameters(X.shape[1])
 
         structure = get_structure(self.covariance_type)
-        chunk_size = self.chunk_size or auto_chunk_size(X.shape[1], self.n_components)
+        chunk_size = self.chunk_size or auto_chunk_size(X.shape[1], self.n_components, n_samples=X.shape[0],
+                                                        n_jobs=resolve_n_jobs(self.n_jobs))
         engine = InMemoryEngine(X, sample_weight, chunk_size=chunk_size, n_jobs=self.n_jobs)
         floor = variance_floor(engine, COLLAPSE_RELATIVE_VARIANCE) if self.detect_collapse else None
         advice = degeneracy_advice(self.reg_covar, self.n_components)

@@ -17,7 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._validation import (check_fit_data, check_int, check_n_jobs, check_nonnegative_float, check_predict_data,
                           check_sample_weight)
-from .engines import InMemoryEngine, auto_chunk_size
+from .engines import InMemoryEngine, auto_chunk_size, resolve_n_jobs
 
 __all__ = ["KMeans", "KMeansStatistics", "expect_kmeans", "kmeans_plusplus", "lloyd", "mean_feature_variance", "squared_distances"]
 
@@ -222,7 +222,8 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
                 f"got {np.count_nonzero(sample_weight)}"
             )
         engine = InMemoryEngine(X, sample_weight, n_jobs=self.n_jobs,
-                                chunk_size=self.chunk_size or auto_chunk_size(X.shape[1], self.n_clusters))
+                                chunk_size=self.chunk_size or auto_chunk_size(X.shape[1], self.n_clusters, n_samples=X.shape[0],
+                                                                              n_jobs=resolve_n_jobs(self.n_jobs)))
         tolerance = self.tol * mean_feature_variance(engine)
         rng = check_random_state(self.random_state)
         best = None

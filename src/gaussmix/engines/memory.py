@@ -58,24 +58,52 @@ def ordered_map(function: Callable, items: Iterable, n_jobs: int) -> Iterator:
     if n_jobs <= 1:
         yield from map(function, items)
         return
-    with ThreadPoolExecutor(max_workers=n_jobs) as pool:
-        pending: deque = deque()
+    pool = _thread_pool(n_jobs)
+    pending: deque = deque()
+    try:
         for item in items:
             pending.append(pool.submit(function, item))
             if len(pending) >= 2 * n_jobs:
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+    finally:
+        for future in pending:  # an error or an abandoned generator: drop the queued work
+            future.cancel()
 
 
-def auto_chunk_size(n_features: int, n_components: int, memory_budget: int = DEFAULT_MEMORY_BUDGET) -> int:
+_THREAD_POOLS: dict[int, ThreadPoolExecutor] = {}
+
+
+def _thread_pool(n_jobs: int) -> ThreadPoolExecutor:
+    """One long-lived pool per worker count: an EM pass should not pay for starting threads."""
+    pool = _THREAD_POOLS.get(n_jobs)
+    if pool is None:
+        pool = _THREAD_POOLS[n_jobs] = ThreadPoolExecutor(max_workers=n_jobs, thread_name_prefix="gaussmix")
+    return pool
+
+
+if hasattr(os, "register_at_fork"):  # a forked child inherits the pools but not their threads
+    os.register_at_fork(after_in_child=_THREAD_POOLS.clear)
+
+
+MIN_PARALLEL_CHUNK = 2048
+"""Rows below which splitting a chunk further for more threads costs more than it gains."""
+
+
+def auto_chunk_size(n_features: int, n_components: int, memory_budget: int = DEFAULT_MEMORY_BUDGET,
+                    n_samples: int | None = None, n_jobs: int = 1) -> int:
     """Rows per chunk so that the E-step temporaries fit in ``memory_budget`` bytes.
 
     The widest temporaries are the whitened residuals for all components (K x d per row, for 'full')
-    and the responsibilities (K per row), plus a centred copy of the chunk (d per row).
+    and the responsibilities (K per row), plus a centred copy of the chunk (d per row). Given
+    ``n_samples`` and ``n_jobs``, chunks are also small enough that every worker gets one.
     """
     bytes_per_row = 8 * (n_components * (n_features + 2) + 2 * n_features + 2)
-    return int(np.clip(memory_budget // bytes_per_row, 256, 65536))
+    rows = int(np.clip(memory_budget // bytes_per_row, 256, 65536))
+    if n_samples is not None and n_jobs > 1:
+        rows = min(rows, max(MIN_PARALLEL_CHUNK, -(-n_samples // n_jobs)))
+    return rows
 
 
 class InMemoryEngine:
