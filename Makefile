@@ -22,6 +22,7 @@ test-slow: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/bench_em.py
+	$(PY) benchmarks/bench_memory.py
 
 bench-quick: $(VENV)/.installed
 	$(PY) benchmarks/bench_em.py --quick --json benchmarks/results/bench_em_quick.json
