@@ -16,11 +16,12 @@ from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from . import _numba
 from ._validation import (check_fit_data, check_int, check_n_jobs, check_nonnegative_float, check_predict_data,
                           check_sample_weight)
 from .engines import InMemoryEngine, auto_chunk_size, resolve_n_jobs
 
-__all__ = ["KMeans", "KMeansStatistics", "expect_kmeans", "kmeans_plusplus", "lloyd", "mean_feature_variance", "squared_distances"]
+__all__ = ["KMeans", "KMeansStatistics", "expect_kmeans", "expect_kmeans_numpy", "kmeans_plusplus", "lloyd", "mean_feature_variance", "squared_distances"]
 
 
 def squared_distances(chunk: np.ndarray, centers: np.ndarray) -> np.ndarray:
@@ -70,7 +71,17 @@ def assign(chunk: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 
 def expect_kmeans(chunk: np.ndarray, sample_weight: np.ndarray, centers: np.ndarray) -> KMeansStatistics:
-    """Hard E-step on one centred chunk."""
+    """Hard E-step on one centred chunk (a compiled fused kernel when numba is installed)."""
+    if _numba.AVAILABLE:
+        counts, weighted_sums, inertia = _numba.kmeans_chunk_statistics(
+            chunk, np.ascontiguousarray(sample_weight, dtype=np.float64), centers.astype(chunk.dtype))
+        return KMeansStatistics(float(sample_weight.sum()), float(inertia), counts,
+                                weighted_sums - counts[:, None] * centers)
+    return expect_kmeans_numpy(chunk, sample_weight, centers)
+
+
+def expect_kmeans_numpy(chunk: np.ndarray, sample_weight: np.ndarray, centers: np.ndarray) -> KMeansStatistics:
+    """Hard E-step on one centred chunk with NumPy only (the compiled kernel's twin)."""
     labels, nearest = assign(chunk, centers)
     n_clusters = centers.shape[0]
     # Per-cluster sums as (K x n sparse assignment matrix) @ chunk. In CSC form with one entry per
