@@ -23,7 +23,7 @@ from .params import MixtureParams
 from .stats import SufficientStatistics
 
 __all__ = [
-    "EMResult", "ParameterEstimate", "estimate_parameters", "expect", "log_responsibilities",
+    "EMResult", "ParameterEstimate", "estimate_parameters", "expect", "feature_variance", "log_responsibilities",
     "maximize", "run_em", "statistics_from_responsibilities", "variance_floor", "weighted_log_density",
 ]
 
@@ -32,10 +32,12 @@ logger = logging.getLogger("gaussmix")
 EMPTY_COMPONENT_FRACTION = 10 * np.finfo(np.float64).eps
 """A component whose share of the total weight is below this explains numerically nothing."""
 
+
 def log_responsibility_floor(dtype) -> float:
     """Log-responsibilities (relative to the row's largest) below this are set to zero: the exponential
     of anything lower is subnormal in ``dtype`` (e^-700 in float64, e^-79 in float32). See _normalise_rows."""
     return float(np.log(np.finfo(dtype).tiny)) + 8.0
+
 
 COLLAPSE_RELATIVE_VARIANCE = 1e-8
 """A component whose variance in some direction is below this fraction of the data's variance along the
@@ -43,13 +45,21 @@ features has collapsed (onto a point, tied values or a subspace): its likelihood
 ``reg_covar`` keeps it finite, so the fit would be spurious. See :func:`variance_floor`."""
 
 
-def variance_floor(engine, relative: float = COLLAPSE_RELATIVE_VARIANCE) -> np.ndarray:
-    """``relative`` times the weighted variance of each feature, shape (n_features,): one pass."""
+def feature_variance(engine) -> np.ndarray:
+    """Weighted variance of each feature, shape (n_features,), in one pass over the engine's chunks.
+
+    The chunks are centred by the engine's offset, so the raw moments do not cancel catastrophically.
+    """
     moments = engine.reduce(lambda chunk, w: np.concatenate([[w.sum()], w @ chunk, w @ (chunk * chunk)]))
     n_features = engine.n_features
     total, first, second = moments[0], moments[1:1 + n_features], moments[1 + n_features:]
     mean = first / total
-    return relative * np.maximum(second / total - mean * mean, 0.0)
+    return np.maximum(second / total - mean * mean, 0.0)
+
+
+def variance_floor(engine, relative: float = COLLAPSE_RELATIVE_VARIANCE) -> np.ndarray:
+    """``relative`` times the weighted variance of each feature, shape (n_features,)."""
+    return relative * feature_variance(engine)
 
 
 def weighted_log_density(chunk: np.ndarray, params: MixtureParams, structure: CovarianceStructure) -> np.ndarray:

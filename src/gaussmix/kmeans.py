@@ -17,6 +17,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from . import _numba
+from .em import feature_variance
 from ._validation import (check_fit_data, check_int, check_n_jobs, check_nonnegative_float, check_predict_data,
                           check_sample_weight)
 from .engines import InMemoryEngine, auto_chunk_size, resolve_n_jobs
@@ -301,9 +302,5 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
 
 
 def mean_feature_variance(engine) -> float:
-    """Mean over features of the weighted variance of the data (scales k-means' ``tol``)."""
-    moments = engine.reduce(lambda chunk, w: np.concatenate([[w.sum()], w @ chunk, w @ (chunk * chunk)]))
-    d = engine.n_features
-    total, first, second = moments[0], moments[1:1 + d], moments[1 + d:]
-    mean = first / total
-    return float(np.mean(np.maximum(second / total - mean * mean, 0.0)))
+    """Mean over features of the weighted variance of the data (the unit of k-means' ``tol``)."""
+    return float(np.mean(feature_variance(engine)))
