@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._validation import check_int, check_predict_data, check_sample_weight
 from .covariance import CovarianceStructure, get_structure
 from .em import log_responsibilities, weighted_log_density
-from .engines import InMemoryEngine, auto_chunk_size
+from .engines import InMemoryEngine
 from .params import MixtureParams
 
 __all__ = ["BaseMixture"]
@@ -34,9 +34,8 @@ class BaseMixture(DensityMixin, BaseEstimator):
     def _prediction_engine(self, X: np.ndarray, sample_weight=None):
         """Chunks of ``X`` centred on the weighted mean of the fitted means (independent of X)."""
         offset = self.weights_ @ self.means_
-        chunk_size = getattr(self, "chunk_size", None) or auto_chunk_size(X.shape[1], self.weights_.shape[0])
-        engine = InMemoryEngine(X, sample_weight, offset=offset, chunk_size=chunk_size,
-                                n_jobs=getattr(self, "n_jobs", 1))
+        engine = InMemoryEngine(X, sample_weight, offset=offset, chunk_size=getattr(self, "chunk_size", None),
+                                n_jobs=getattr(self, "n_jobs", 1), n_components=self.weights_.shape[0])
         return engine, self._fitted_params(offset)
 
     def _map(self, X, function) -> np.ndarray:

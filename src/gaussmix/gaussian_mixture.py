@@ -12,8 +12,8 @@ from ._base import BaseMixture
 from ._validation import check_fit_data, check_int, check_n_jobs, check_nonnegative_float, check_sample_weight
 from .covariance import get_structure
 from .degeneracy import degeneracy_advice, reseed_degenerate
-from .em import COLLAPSE_RELATIVE_VARIANCE, degenerate_error, run_em, variance_floor
-from .engines import InMemoryEngine, auto_chunk_size, resolve_n_jobs
+from .em import COLLAPSE_RELATIVE_VARIANCE, degenerate_error, feature_variance, run_em
+from .engines import InMemoryEngine
 from .exceptions import ConvergenceWarning
 from .init import INIT_METHODS, initial_params
 from .params import MixtureParams
@@ -188,10 +188,10 @@ class GaussianMixture(BaseMixture):
         self._check_initial_parameters(X.shape[1])
 
         structure = get_structure(self.covariance_type)
-        chunk_size = self.chunk_size or auto_chunk_size(X.shape[1], self.n_components, n_samples=X.shape[0],
-                                                        n_jobs=resolve_n_jobs(self.n_jobs))
-        engine = InMemoryEngine(X, sample_weight, chunk_size=chunk_size, n_jobs=self.n_jobs)
-        floor = variance_floor(engine, COLLAPSE_RELATIVE_VARIANCE) if self.detect_collapse else None
+        engine = InMemoryEngine(X, sample_weight, chunk_size=self.chunk_size, n_jobs=self.n_jobs,
+                                n_components=self.n_components)
+        data_variance = feature_variance(engine)  # one pass, for the collapse floor and k-means' tol
+        floor = COLLAPSE_RELATIVE_VARIANCE * data_variance if self.detect_collapse else None
         advice = degeneracy_advice(self.reg_covar, self.n_components)
         max_reseeds = max(10, 2 * self.n_components)
 
@@ -221,7 +221,7 @@ class GaussianMixture(BaseMixture):
             else:
                 start = initial_params(engine, structure, self.n_components, method=self.init_params,
                                        random_state=rng, reg_covar=self.reg_covar, recover=recover,
-                                       variance_floor=floor,
+                                       variance_floor=floor, data_variance=data_variance,
                                        weights_init=self.weights_init, means_init=self.means_init,
                                        precisions_init=self.precisions_init)
             result = run_em(engine, start, structure, tol=self.tol, max_iter=self.max_iter,

@@ -6,8 +6,8 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from .covariance import CovarianceStructure
-from .em import estimate_parameters, statistics_from_responsibilities
-from .kmeans import assign, kmeans_plusplus, lloyd, mean_feature_variance
+from .em import estimate_parameters, feature_variance, statistics_from_responsibilities
+from .kmeans import assign, kmeans_plusplus, lloyd
 from .params import MixtureParams
 
 __all__ = ["INIT_METHODS", "initial_params", "initial_centers", "params_from_centers"]
@@ -15,16 +15,20 @@ __all__ = ["INIT_METHODS", "initial_params", "initial_centers", "params_from_cen
 INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
 
 
-def initial_centers(engine, n_components: int, method: str, random_state) -> np.ndarray | None:
+def initial_centers(engine, n_components: int, method: str, random_state,
+                    data_variance: np.ndarray | None = None) -> np.ndarray | None:
     """Centres (centred coordinates) to start from, or None for 'random' responsibilities.
 
-    'kmeans' runs Lloyd from a k-means++ seeding; 'k-means++' uses the seeding alone; 'random_from_data'
+    'kmeans' runs Lloyd from a k-means++ seeding (``data_variance``, the per-feature variance, sets its
+    tolerance; computed here if not given); 'k-means++' uses the seeding alone; 'random_from_data'
     picks distinct samples at random.
     """
     rng = check_random_state(random_state)
     if method == "kmeans":
         seeds = kmeans_plusplus(engine, n_components, rng)
-        tolerance = 1e-4 * mean_feature_variance(engine)
+        if data_variance is None:
+            data_variance = feature_variance(engine)
+        tolerance = 1e-4 * float(np.mean(data_variance))
         return lloyd(engine, seeds, max_iter=300, tolerance=tolerance)[0]
     if method == "k-means++":
         return kmeans_plusplus(engine, n_components, rng)
@@ -68,8 +72,8 @@ def params_from_centers(engine, centers, structure, reg_covar, variance_floor=No
 
 
 def initial_params(engine, structure: CovarianceStructure, n_components: int, *, method: str, random_state,
-                   reg_covar: float, recover, variance_floor=None, weights_init=None, means_init=None,
-                   precisions_init=None) -> MixtureParams:
+                   reg_covar: float, recover, variance_floor=None, data_variance=None, weights_init=None,
+                   means_init=None, precisions_init=None) -> MixtureParams:
     """Parameters to start EM from.
 
     With ``means_init`` the data are assigned to the nearest given mean (instead of running k-means) to
@@ -85,7 +89,7 @@ def initial_params(engine, structure: CovarianceStructure, n_components: int, *,
         if means_init is not None:
             centers = np.asarray(means_init, dtype=np.float64) - offset
         else:
-            centers = initial_centers(engine, n_components, method, random_state)
+            centers = initial_centers(engine, n_components, method, random_state, data_variance)
         if centers is None:
             stats = _random_statistics(engine, n_components, structure, random_state)
             template = MixtureParams(np.full(n_components, 1 / n_components), np.zeros((n_components, n_features)),

@@ -20,7 +20,7 @@ from . import _numba
 from .em import feature_variance
 from ._validation import (check_fit_data, check_int, check_n_jobs, check_nonnegative_float, check_predict_data,
                           check_sample_weight)
-from .engines import InMemoryEngine, auto_chunk_size, resolve_n_jobs
+from .engines import InMemoryEngine
 
 __all__ = ["KMeans", "KMeansStatistics", "expect_kmeans", "expect_kmeans_numpy", "kmeans_plusplus", "lloyd", "mean_feature_variance", "squared_distances"]
 
@@ -249,9 +249,8 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
                 f"n_clusters={self.n_clusters} needs at least that many samples with positive weight, "
                 f"got {np.count_nonzero(sample_weight)}"
             )
-        engine = InMemoryEngine(X, sample_weight, n_jobs=self.n_jobs,
-                                chunk_size=self.chunk_size or auto_chunk_size(X.shape[1], self.n_clusters, n_samples=X.shape[0],
-                                                                              n_jobs=resolve_n_jobs(self.n_jobs)))
+        engine = InMemoryEngine(X, sample_weight, n_jobs=self.n_jobs, chunk_size=self.chunk_size,
+                                n_components=self.n_clusters)
         tolerance = self.tol * mean_feature_variance(engine)
         rng = check_random_state(self.random_state)
         best = None
@@ -267,7 +266,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def _engine(self, X):
         return InMemoryEngine(X, offset=self.cluster_centers_.mean(axis=0), n_jobs=self.n_jobs,
-                              chunk_size=self.chunk_size or auto_chunk_size(X.shape[1], self.n_clusters))
+                              chunk_size=self.chunk_size, n_components=self.n_clusters)
 
     def predict(self, X):
         """Index of the nearest centre for each row of ``X``."""
@@ -296,7 +295,8 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X = check_predict_data(self, X)
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
-        engine = InMemoryEngine(X, sample_weight, offset=self.cluster_centers_.mean(axis=0), n_jobs=self.n_jobs)
+        engine = InMemoryEngine(X, sample_weight, offset=self.cluster_centers_.mean(axis=0), n_jobs=self.n_jobs,
+                                chunk_size=self.chunk_size, n_components=self.n_clusters)
         centers = engine.centred(self.cluster_centers_)
         return -engine.reduce(lambda chunk, w: expect_kmeans(chunk, w, centers)).inertia
 

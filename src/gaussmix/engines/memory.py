@@ -119,22 +119,26 @@ class InMemoryEngine:
         The point subtracted from every row. Defaults to the mean of the first chunk, which is enough
         to remove a large common offset and can be computed in one look at the data by any engine.
     chunk_size : int, optional
-        Rows per chunk; default from :func:`auto_chunk_size` for a one-component model.
+        Rows per chunk; default from :func:`auto_chunk_size` for ``n_components`` and ``n_jobs``.
     n_jobs : int or None, optional
         Threads that process chunks concurrently (None: all cores). Results do not depend on it:
         per-chunk results are always combined in chunk order.
+    n_components : int, optional
+        Components (or clusters) of the model the chunks are for; sizes the automatic chunks.
     """
 
     def __init__(self, X: np.ndarray, sample_weight: np.ndarray | None = None, *,
-                 offset: np.ndarray | None = None, chunk_size: int | None = None, n_jobs: int | None = 1):
+                 offset: np.ndarray | None = None, chunk_size: int | None = None, n_jobs: int | None = 1,
+                 n_components: int = 1):
         self.X = X
         n_samples, n_features = X.shape
         self.sample_weight = np.ones(n_samples) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-        self.chunk_size = int(chunk_size) if chunk_size else auto_chunk_size(n_features, 1)
+        self.n_jobs = resolve_n_jobs(n_jobs)
+        self.chunk_size = (int(chunk_size) if chunk_size else
+                           auto_chunk_size(n_features, n_components, n_samples=n_samples, n_jobs=self.n_jobs))
         if offset is None:
             offset = np.asarray(X[: self.chunk_size], dtype=np.float64).mean(axis=0)
         self.offset = np.asarray(offset, dtype=np.float64)
-        self.n_jobs = resolve_n_jobs(n_jobs)
         # float32 data stay float32 in the kernel (float32 BLAS, half the memory traffic); statistics
         # are still accumulated in float64.
         self.dtype = np.dtype(np.float32) if X.dtype == np.float32 else np.dtype(np.float64)
@@ -158,8 +162,11 @@ class InMemoryEngine:
     def chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Yield ``(centred_chunk, sample_weight_chunk)``; the chunk is a new array of the engine's dtype."""
         for start in range(0, self.n_samples, self.chunk_size):
-            stop = start + self.chunk_size
-            yield self.centred(self.X[start:stop]), self.sample_weight[start:stop]
+            yield self._chunk(start)
+
+    def _chunk(self, start: int) -> tuple[np.ndarray, np.ndarray]:
+        stop = start + self.chunk_size
+        return self.centred(self.X[start:stop]), self.sample_weight[start:stop]
 
     def centred(self, rows: np.ndarray) -> np.ndarray:
         """Rows in the kernel's coordinates: offset removed in float64, then in the engine's dtype."""
@@ -173,12 +180,7 @@ class InMemoryEngine:
         if not self._parallel():
             return (function(chunk, weights) for chunk, weights in self.chunks())
         bounds = range(0, self.n_samples, self.chunk_size)
-
-        def on_chunk(start):
-            stop = start + self.chunk_size
-            return function(self.centred(self.X[start:stop]), self.sample_weight[start:stop])
-
-        return ordered_map(on_chunk, bounds, self.n_jobs)
+        return ordered_map(lambda start: function(*self._chunk(start)), bounds, self.n_jobs)
 
     def reduce(self, function: Callable[[np.ndarray, np.ndarray], T]) -> T:
         """``sum(function(chunk, weights) for every chunk)`` in chunk order (results support ``+``)."""
