@@ -23,7 +23,7 @@ from .params import MixtureParams
 from .stats import SufficientStatistics
 
 __all__ = [
-    "EMResult", "ParameterEstimate", "estimate_parameters", "expect", "feature_variance", "log_responsibilities",
+    "EMResult", "EMState", "ParameterEstimate", "estimate_parameters", "expect", "feature_variance", "log_responsibilities",
     "maximize", "run_em", "statistics_from_responsibilities", "variance_floor", "weighted_log_density",
 ]
 
@@ -258,9 +258,36 @@ Recover = Callable[[ParameterEstimate, MixtureParams], MixtureParams]
 Callback = Callable[[int, float, float], object]
 
 
+@dataclass(frozen=True)
+class EMState:
+    """Where an EM run stands after an iteration: enough to continue it exactly (checkpoints).
+
+    Attributes
+    ----------
+    params : MixtureParams
+        Parameters after the latest M-step (or re-seed).
+    trace : tuple of float
+        Mean log-likelihood of the parameters entering each iteration so far.
+    previous : float
+        The value the next iteration's change is measured from (``-inf`` after a re-seed).
+    n_iter : int
+    n_reseeded : int
+    converged : bool
+        True once the change fell below ``tol``; only the final E-step remains.
+    """
+
+    params: MixtureParams
+    trace: tuple = ()
+    previous: float = -np.inf
+    n_iter: int = 0
+    n_reseeded: int = 0
+    converged: bool = False
+
+
 def run_em(engine, params: MixtureParams, structure: CovarianceStructure, *, tol: float, max_iter: int,
            reg_covar: float, variance_floor: Optional[np.ndarray] = None, recover: Optional[Recover] = None,
-           callback: Optional[Callback] = None) -> EMResult:
+           callback: Optional[Callback] = None, resume: Optional[EMState] = None,
+           on_iteration: Optional[Callable[[EMState], object]] = None) -> EMResult:
     """Iterate E- and M-steps from ``params`` until the mean log-likelihood changes by less than ``tol``.
 
     Parameters
@@ -274,17 +301,21 @@ def run_em(engine, params: MixtureParams, structure: CovarianceStructure, *, tol
         Flag components that collapse below it (see :func:`estimate_parameters`).
     callback : callable, optional
         ``callback(iteration, mean_log_likelihood, change)`` after every iteration.
+    resume : EMState, optional
+        Continue an interrupted run from this state instead of starting at ``params`` (which is then
+        ignored); the result equals that of the uninterrupted run.
+    on_iteration : callable, optional
+        ``on_iteration(state)`` with the :class:`EMState` after every iteration (e.g. to checkpoint it).
     """
 
     def e_step(current: MixtureParams) -> SufficientStatistics:
         return engine.reduce(lambda chunk, weights: expect(chunk, weights, current, structure))
 
-    trace: list[float] = []
-    previous = -np.inf
-    converged = False
-    n_reseeded = 0
-    n_iter = 0
-    for n_iter in range(1, max_iter + 1):
+    state = resume if resume is not None else EMState(params)
+    params, trace, previous = state.params, list(state.trace), state.previous
+    n_iter, n_reseeded, converged = state.n_iter, state.n_reseeded, state.converged
+    while not converged and n_iter < max_iter:
+        n_iter += 1
         stats = e_step(params)
         mean_log_likelihood = stats.mean_log_likelihood
         trace.append(mean_log_likelihood)
@@ -304,8 +335,8 @@ def run_em(engine, params: MixtureParams, structure: CovarianceStructure, *, tol
         logger.debug("EM iteration %d: mean log-likelihood %.10g (change %.3g)", n_iter, mean_log_likelihood, change)
         if callback is not None:
             callback(n_iter, mean_log_likelihood, change)
-        if abs(change) < tol:
-            converged = True
-            break
+        converged = abs(change) < tol
+        if on_iteration is not None:
+            on_iteration(EMState(params, tuple(trace), previous, n_iter, n_reseeded, converged))
     final = e_step(params).mean_log_likelihood
     return EMResult(params, final, trace, n_iter, converged, n_reseeded)

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import logging
+import numbers
+import os
 import warnings
+from pathlib import Path
 
 import numpy as np
 from sklearn.utils import check_random_state
 
 from ._base import BaseMixture
-from ._validation import check_fit_data, check_int, check_n_jobs, check_nonnegative_float, check_sample_weight
+from ._validation import (check_fit_data, check_int, check_n_jobs, check_nonnegative_float, check_predict_data,
+                          check_sample_weight)
+from .checkpoint import FitCheckpoint, load_checkpoint, save_checkpoint
 from .covariance import get_structure
 from .degeneracy import degeneracy_advice, reseed_degenerate
-from .em import COLLAPSE_RELATIVE_VARIANCE, degenerate_error, feature_variance, run_em
+from .em import COLLAPSE_RELATIVE_VARIANCE, degenerate_error, estimate_parameters, expect, feature_variance, run_em
 from .engines import InMemoryEngine
 from .exceptions import ConvergenceWarning
 from .init import INIT_METHODS, initial_params
+from .online import expected_statistics, recentred, step_size, stepwise_average
 from .params import MixtureParams
 
 __all__ = ["GaussianMixture"]
@@ -72,6 +78,16 @@ class GaussianMixture(BaseMixture):
         meanwhile. Results do not depend on it: chunk statistics are always added in the same order.
     callback : callable or None, default=None
         ``callback(iteration, mean_log_likelihood, change)`` after each EM iteration.
+    checkpoint : str, path or None, default=None
+        A file to which :meth:`fit` writes its state after every EM iteration (atomically; see
+        :mod:`gaussmix.checkpoint`). If the file exists when ``fit`` starts and was written by a fit of the
+        same data and settings, the fit resumes from it and ends with the model the uninterrupted fit
+        would have returned; a checkpoint of another fit is refused with a ValueError. The file is
+        deleted when the fit finishes.
+    learning_decay, learning_offset : float, default=0.7 and 1.0
+        Step sizes of :meth:`partial_fit` (stepwise EM): the ``t``-th batch after the first enters the
+        running statistics with weight ``(t + learning_offset) ** -learning_decay``;
+        ``0.5 < learning_decay <= 1`` guarantees convergence (see :mod:`gaussmix.online`).
 
     Attributes
     ----------
@@ -88,6 +104,8 @@ class GaussianMixture(BaseMixture):
         initialisation (identical to scikit-learn's ``lower_bounds_``).
     n_reseeded_ : int
         Degenerate components re-seeded during the best initialisation's fit.
+    n_steps_ : int
+        Stepwise-EM updates made by :meth:`partial_fit` since the model was initialised (0 after ``fit``).
     n_features_in_ : int
     feature_names_in_ : ndarray of str, when X has string column names
     """
@@ -95,7 +113,8 @@ class GaussianMixture(BaseMixture):
     def __init__(self, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6, max_iter=100,
                  n_init=1, init_params="kmeans", weights_init=None, means_init=None, precisions_init=None,
                  random_state=None, warm_start=False, verbose=0, verbose_interval=10, on_degenerate="reseed",
-                 detect_collapse=True, chunk_size=None, n_jobs=None, callback=None):
+                 detect_collapse=True, chunk_size=None, n_jobs=None, callback=None, checkpoint=None,
+                 learning_decay=0.7, learning_offset=1.0):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
@@ -115,6 +134,9 @@ class GaussianMixture(BaseMixture):
         self.chunk_size = chunk_size
         self.n_jobs = n_jobs
         self.callback = callback
+        self.checkpoint = checkpoint
+        self.learning_decay = learning_decay
+        self.learning_offset = learning_offset
 
     # ------------------------------------------------------------------------------------ validation
     def _check_parameters(self):
@@ -137,6 +159,12 @@ class GaussianMixture(BaseMixture):
         check_n_jobs(self.n_jobs)
         if self.callback is not None and not callable(self.callback):
             raise ValueError(f"callback must be callable or None, got {self.callback!r}")
+        if self.checkpoint is not None and not isinstance(self.checkpoint, (str, os.PathLike)):
+            raise ValueError(f"checkpoint must be a file path or None, got {self.checkpoint!r}")
+        decay = check_nonnegative_float("learning_decay", self.learning_decay)
+        if not 0.5 < decay <= 1.0:
+            raise ValueError(f"learning_decay must be in (0.5, 1], got {self.learning_decay!r}")
+        check_nonnegative_float("learning_offset", self.learning_offset)
 
     def _check_initial_parameters(self, n_features):
         n_components = self.n_components
@@ -192,42 +220,34 @@ class GaussianMixture(BaseMixture):
                                 n_components=self.n_components)
         data_variance = feature_variance(engine)  # one pass, for the collapse floor and k-means' tol
         floor = COLLAPSE_RELATIVE_VARIANCE * data_variance if self.detect_collapse else None
-        advice = degeneracy_advice(self.reg_covar, self.n_components)
-        max_reseeds = max(10, 2 * self.n_components)
-
-        def make_recover():
-            # Per run: first try the worst-explained samples; if components keep degenerating (an
-            # isolated point attracts them again), split heavy components; give up with advice after
-            # a budget.
-            reseeds = 0
-
-            def recover(estimate, params):
-                nonlocal reseeds
-                if self.on_degenerate == "raise" or reseeds >= max_reseeds:
-                    raise degenerate_error(estimate.degenerate, advice)
-                strategy = "worst" if reseeds == 0 else "split"
-                reseeds += len(estimate.degenerate)
-                return reseed_degenerate(estimate, engine, structure, advice, strategy, previous=params)
-
-            return recover
-
         callback = self._progress_callback()
         rng = check_random_state(self.random_state)
-        best = None
-        for init in range(1 if warm else self.n_init):
-            recover = make_recover()
-            if warm:
-                start = self._fitted_params(engine.offset)
+        fingerprint = self._checkpoint_fingerprint(engine)
+        resumed = self._resumable_checkpoint(fingerprint) if not warm else None
+        best, first_run = (resumed.best, resumed.run) if resumed is not None else (None, 0)
+        for run in range(first_run, 1 if warm else self.n_init):
+            resume = None
+            if resumed is not None and run == resumed.run:
+                resume = resumed.state
+                rng.set_state(resumed.random_state)
+                recover = self._recovery(engine, structure, reseeds=resume.n_reseeded)
+                start = resume.params
             else:
-                start = initial_params(engine, structure, self.n_components, method=self.init_params,
-                                       random_state=rng, reg_covar=self.reg_covar, recover=recover,
-                                       variance_floor=floor, data_variance=data_variance,
-                                       weights_init=self.weights_init, means_init=self.means_init,
-                                       precisions_init=self.precisions_init)
+                recover = self._recovery(engine, structure)
+                if warm:
+                    start = self._fitted_params(engine.offset)
+                else:
+                    start = initial_params(engine, structure, self.n_components, method=self.init_params,
+                                           random_state=rng, reg_covar=self.reg_covar, recover=recover,
+                                           variance_floor=floor, data_variance=data_variance,
+                                           weights_init=self.weights_init, means_init=self.means_init,
+                                           precisions_init=self.precisions_init)
+            on_iteration = self._checkpoint_writer(fingerprint, run, best, rng.get_state())
             result = run_em(engine, start, structure, tol=self.tol, max_iter=self.max_iter,
-                            reg_covar=self.reg_covar, variance_floor=floor, recover=recover, callback=callback)
+                            reg_covar=self.reg_covar, variance_floor=floor, recover=recover, callback=callback,
+                            resume=resume, on_iteration=on_iteration)
             if self.verbose:
-                print(f"Initialization {init}: converged={result.converged} after {result.n_iter} iterations, "
+                print(f"Initialization {run}: converged={result.converged} after {result.n_iter} iterations, "
                       f"mean log-likelihood {result.log_likelihood:.6f}")
             if best is None or result.log_likelihood > best.log_likelihood:
                 best = result
@@ -244,6 +264,119 @@ class GaussianMixture(BaseMixture):
         self.lower_bound_ = best.log_likelihood
         self.lower_bounds_ = list(best.trace)
         self.n_reseeded_ = best.n_reseeded
+        self.n_steps_ = 0
+        self._online = None
+        if self.checkpoint is not None:
+            Path(self.checkpoint).unlink(missing_ok=True)
+        return self
+
+    def _recovery(self, engine, structure, reseeds: int = 0):
+        """The degeneracy policy for one EM run: ``recover(estimate, params) -> params``.
+
+        First try the worst-explained samples; if components keep degenerating (an isolated point
+        attracts them again), split heavy components; give up with advice after a budget.
+        """
+        advice = degeneracy_advice(self.reg_covar, self.n_components)
+        max_reseeds = max(10, 2 * self.n_components)
+
+        def recover(estimate, params):
+            nonlocal reseeds
+            if self.on_degenerate == "raise" or reseeds >= max_reseeds:
+                raise degenerate_error(estimate.degenerate, advice)
+            strategy = "worst" if reseeds == 0 else "split"
+            reseeds += len(estimate.degenerate)
+            return reseed_degenerate(estimate, engine, structure, advice, strategy, previous=params)
+
+        return recover
+
+    # ------------------------------------------------------------------------------------ checkpoints
+    def _checkpoint_fingerprint(self, engine) -> dict:
+        """JSON values that identify the data and every setting that changes the fitted model."""
+        seed = self.random_state if isinstance(self.random_state, numbers.Integral) else None
+        return {
+            "n_samples": engine.n_samples, "n_features": engine.n_features, "weight_sum": engine.weight_sum,
+            "offset": [float(value) for value in engine.offset], "n_components": self.n_components,
+            "covariance_type": self.covariance_type, "init_params": self.init_params, "n_init": self.n_init,
+            "tol": float(self.tol), "reg_covar": float(self.reg_covar), "random_state": seed,
+            "detect_collapse": bool(self.detect_collapse), "on_degenerate": self.on_degenerate,
+        }
+
+    def _resumable_checkpoint(self, fingerprint: dict):
+        """The checkpoint to resume from, or None; refuses one written by a different fit."""
+        if self.checkpoint is None or not Path(self.checkpoint).exists():
+            return None
+        saved = load_checkpoint(self.checkpoint)
+        if saved.fingerprint != fingerprint:
+            differing = sorted(key for key in fingerprint if saved.fingerprint.get(key) != fingerprint[key])
+            raise ValueError(
+                f"checkpoint {self.checkpoint} was written by a fit of other data or settings "
+                f"(differs in {', '.join(differing)}); delete it or choose another checkpoint path"
+            )
+        logger.info("resuming from checkpoint %s (initialisation %d, iteration %d)", self.checkpoint,
+                    saved.run, saved.state.n_iter)
+        return saved
+
+    def _checkpoint_writer(self, fingerprint, run, best, random_state):
+        if self.checkpoint is None:
+            return None
+        path = self.checkpoint
+
+        def write(state):
+            save_checkpoint(path, FitCheckpoint(fingerprint, run, state, best, random_state))
+
+        return write
+
+    # ------------------------------------------------------------------------------------- online EM
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """Update the model with one batch of rows: a step of stepwise (online) EM.
+
+        The first call on an unfitted model fits the batch by ordinary EM (initialisation included), so
+        it needs at least ``n_components`` rows. Every later call computes the batch's statistics under
+        the current parameters, blends them into a running average with weight
+        ``eta_t = (t + learning_offset) ** -learning_decay`` and takes one M-step
+        (see :mod:`gaussmix.online`). A model fitted by :meth:`fit` continues from its parameters.
+
+        ``lower_bounds_`` gains the batch's mean log-likelihood under the parameters *before* the step
+        (a progressive-validation score) and ``lower_bound_`` is the latest of these.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        self
+        """
+        if not hasattr(self, "weights_"):
+            self._fit(X, sample_weight)
+            return self
+        self._check_parameters()
+        X = check_predict_data(self, X)
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        structure = self._structure
+        if getattr(self, "_online", None) is None:
+            params = self._fitted_params(self.weights_ @ self.means_)
+            self._online = (params, expected_statistics(params, structure))
+        params, running = self._online
+        engine = InMemoryEngine(X, sample_weight, offset=params.offset, chunk_size=self.chunk_size,
+                                n_jobs=self.n_jobs, n_components=self.n_components)
+        batch = engine.reduce(lambda chunk, weights: expect(chunk, weights, params, structure))
+        step = getattr(self, "n_steps_", 0) + 1
+        running = stepwise_average(running, batch, step_size(step, self.learning_decay, self.learning_offset))
+        estimate = estimate_parameters(running, params, structure, self.reg_covar)
+        if estimate.degenerate:
+            new_params = self._recovery(engine, structure)(estimate, params)
+            running = expected_statistics(new_params, structure)  # the old statistics describe other components
+        else:
+            new_params = estimate.to_params()
+            running = recentred(running, new_params.means - params.means, structure)
+        self._online = (new_params, running)
+        self._set_fitted(new_params, structure)
+        self.n_steps_ = step
+        self.lower_bound_ = batch.mean_log_likelihood
+        self.lower_bounds_ = [*self.lower_bounds_, batch.mean_log_likelihood]
         return self
 
     def _set_fitted(self, params: MixtureParams, structure):

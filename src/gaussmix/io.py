@@ -91,6 +91,16 @@ def save(model, path) -> Path:
     if hasattr(model, "feature_names_in_"):
         meta["attributes"]["feature_names_in_"] = [str(name) for name in model.feature_names_in_]
     arrays = {name: np.asarray(getattr(model, name)) for name in _ARRAYS[kind]}
+    return write_npz_atomically(path, meta, arrays)
+
+
+def write_npz_atomically(path, meta: dict, arrays: dict) -> Path:
+    """Write ``arrays`` and the JSON ``meta`` as an ``.npz`` file that is either complete or absent.
+
+    The archive goes to a temporary file in the target folder, is flushed to disk, then renamed over
+    ``path``; an existing file is replaced only by a complete one.
+    """
+    path = Path(path)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     try:
         with os.fdopen(descriptor, "wb") as stream:

@@ -72,6 +72,11 @@ class SufficientStatistics:
             scatter=np.zeros(scatter_shape),
         )
 
+    def scaled(self, factor: float) -> "SufficientStatistics":
+        """Every statistic multiplied by ``factor``: the statistics of the same rows with weights scaled."""
+        return SufficientStatistics(self.weight_sum * factor, self.log_likelihood * factor, self.counts * factor,
+                                    self.sums * factor, self.scatter * factor)
+
     @property
     def mean_log_likelihood(self) -> float:
         """Per-unit-weight log-likelihood, the quantity EM monitors (independent of n)."""
