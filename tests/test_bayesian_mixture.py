@@ -128,6 +128,52 @@ def test_lower_bound_never_decreases(seed, covariance_type, prior_type, init_par
     assert model.lower_bound_ == trace[-1]
 
 
+def _normal_wishart_log_evidence(X, mean_prior, mean_precision, dof, scale_inverse):
+    """Exact log marginal likelihood of a single Gaussian with a Normal-Wishart prior.
+
+    Murphy (2007), "Conjugate Bayesian analysis of the Gaussian distribution", eq. 266, written from the
+    paper (inverse scale ``Psi = W^{-1}``), independently of gaussmix.
+    """
+    from scipy.special import multigammaln
+    n, d = X.shape
+    mean = X.mean(axis=0)
+    scatter = (X - mean).T @ (X - mean)
+    beta_n, dof_n = mean_precision + n, dof + n
+    psi_n = scale_inverse + scatter + mean_precision * n / beta_n * np.outer(mean - mean_prior, mean - mean_prior)
+    return (-0.5 * n * d * np.log(np.pi) + multigammaln(0.5 * dof_n, d) - multigammaln(0.5 * dof, d)
+            + 0.5 * dof * np.linalg.slogdet(scale_inverse)[1] - 0.5 * dof_n * np.linalg.slogdet(psi_n)[1]
+            + 0.5 * d * np.log(mean_precision / beta_n))
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied"])
+def test_elbo_of_one_component_is_the_exact_log_evidence(covariance_type):
+    # With K = 1 the variational posterior is the exact posterior, so the ELBO is log p(X).
+    X = _blobs(seed=4)[:50]
+    scale_inverse = np.array([[2.0, 0.3, 0.0], [0.3, 1.0, 0.1], [0.0, 0.1, 0.5]])
+    model = BayesianGaussianMixture(n_components=1, covariance_type=covariance_type, reg_covar=0.0,
+                                    weight_concentration_prior_type="dirichlet_distribution",
+                                    mean_prior=[100.0, -49.0, 3.0], mean_precision_prior=0.5,
+                                    degrees_of_freedom_prior=4.5, covariance_prior=scale_inverse).fit(X)
+    expected = _normal_wishart_log_evidence(X, np.array([100.0, -49.0, 3.0]), 0.5, 4.5, scale_inverse)
+    assert model.elbo_ == pytest.approx(expected, rel=1e-10)
+    np.testing.assert_allclose(np.asarray(model.elbos_) - model.lower_bounds_, model.elbo_ - model.lower_bound_)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_pruning_continues_a_monotone_elbo_with_the_constant_of_the_new_k(covariance_type):
+    X = _separated_blobs(seed=3)
+    model = BayesianGaussianMixture(n_components=8, covariance_type=covariance_type, prune=True, max_iter=300,
+                                    tol=1e-6, random_state=0).fit(X)
+    assert model.n_components_ == 4
+    constants = np.asarray(model.elbos_) - model.lower_bounds_
+    phase = np.r_[0, np.cumsum(np.abs(np.diff(constants)) > 1e-6)]  # 0 before pruning, 1 after
+    assert set(phase) == {0, 1} and np.all(np.diff(phase) >= 0)
+    for part in (0, 1):
+        elbos = np.asarray(model.elbos_)[phase == part]
+        assert np.all(np.diff(elbos) >= -1e-9 * np.abs(elbos[1:]))
+    assert model.elbo_ == model.elbos_[-1]
+
+
 def test_warm_start_one_iteration_at_a_time_continues_the_trace():
     X = _blobs(seed=5)
     responsibilities = np.random.default_rng(5).dirichlet(np.ones(3), size=X.shape[0])

@@ -26,8 +26,8 @@ from .exceptions import ConvergenceWarning
 from .init import INIT_METHODS, initial_statistics
 from .predictive import predictive_log_density, weight_credible_intervals
 from .stats import SufficientStatistics
-from .variational import (PRIOR_TYPES, VariationalPosterior, VariationalPrior, expected_weights, run_variational,
-                          update_posterior, variational_log_density)
+from .variational import (PRIOR_TYPES, VariationalPosterior, VariationalPrior, expected_weights, lower_bound_constant,
+                          run_variational, update_posterior, variational_log_density)
 
 try:  # the engine factory of CONTRACTS.md section 2, once merged; until then the in-memory engine
     from .engines import make_engine
@@ -106,7 +106,13 @@ class BayesianGaussianMixture(BaseMixture):
     lower_bounds_ : list of float
         The bound after every iteration of the best initialisation; non-decreasing. With ``prune=True``
         the iterations after pruning follow; at the pruning step the omitted constant changes with the
-        number of components, so values on either side are not comparable.
+        number of components, so values on either side are not comparable (``elbos_`` are).
+    elbo_, elbos_ : float, list of float
+        The evidence lower bound itself: ``lower_bound_`` and ``lower_bounds_`` plus the constant
+        scikit-learn omits (:func:`gaussmix.variational.lower_bound_constant`). For ``n_components=1``,
+        'full' or 'tied' and ``reg_covar=0`` it is the exact log marginal likelihood. 'diag' and
+        'spherical' use scikit-learn's approximate Wishart updates, for which it is the same constant
+        added to their bound.
     n_components_ : int
         Components kept (``n_components`` unless pruned).
     n_effective_components_ : int
@@ -251,7 +257,11 @@ class BayesianGaussianMixture(BaseMixture):
             if best is None or result.lower_bound > best.lower_bound:
                 best = result
 
+        def constant(n_components):
+            return lower_bound_constant(prior, n_components, n_features, engine.weight_sum, structure)
+
         posterior, trace, n_iter, converged = best.posterior, list(best.trace), best.n_iter, best.converged
+        elbos = [bound + constant(posterior.n_components) for bound in trace]
         if self.prune and self.max_iter > 0:
             keep = _kept_components(expected_weights(posterior), self.weight_threshold)
             if keep.size < posterior.n_components:
@@ -259,6 +269,7 @@ class BayesianGaussianMixture(BaseMixture):
                                          max_iter=self.max_iter, reg_covar=self.reg_covar, callback=callback)
                 posterior, converged, n_iter = result.posterior, result.converged, n_iter + result.n_iter
                 trace += result.trace
+                elbos += [bound + constant(keep.size) for bound in result.trace]
                 best = result
         if not converged and self.max_iter > 0:
             warnings.warn(
@@ -272,6 +283,8 @@ class BayesianGaussianMixture(BaseMixture):
         self.n_iter_ = n_iter
         self.lower_bound_ = best.lower_bound
         self.lower_bounds_ = trace
+        self.elbo_ = best.lower_bound + constant(posterior.n_components)
+        self.elbos_ = elbos
         return self
 
     def _make_engine(self, X, sample_weight):

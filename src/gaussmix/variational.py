@@ -25,14 +25,17 @@ right after the update (when ``q(theta)`` is optimal for the responsibilities ``
     - sum_n w_n sum_k r_nk log r_nk  -  sum_k log B(W_k, nu_k)  -  log C(alpha)  -  d/2 sum_k log beta_k
     + constant,
 
-where ``log B`` is the Wishart log-normaliser (with ``d(d-1)/4 log pi`` dropped), ``log C`` the
-Dirichlet log-normaliser (``-sum_k log Beta(a_k, b_k)`` for the stick-breaking prior). The omitted
-constant collects everything that depends on the prior and on ``n`` only: the prior normalisers
-(``K log B(W_0, nu_0)``, ``log C(alpha_0)``, ``K d/2 log beta_0``), ``-n d/2 log 2 pi`` and the
-``nu_k d/2 log nu_k`` terms that disappear because scikit-learn stores the Wishart scale normalised
-by ``nu_k``. It is constant in the variational parameters, so it changes neither the monotonicity
-nor the convergence test. The identity is exact when ``reg_covar == 0``; ``reg_covar`` perturbs the
-update (as in scikit-learn) by ``N_k reg_covar`` on the scale matrix's diagonal.
+where ``log B`` is the Wishart log-normaliser (scikit-learn's, which drops ``d(d-1)/4 log pi``), ``log C``
+the Dirichlet log-normaliser (``-sum_k log Beta(a_k, b_k)`` for the stick-breaking prior). The omitted
+constant, :func:`lower_bound_constant`, depends on the prior, ``K``, ``d`` and the weight sum ``W`` only:
+
+    log C(alpha_0) + K log B(W_0, nu_0) + K d(d-1)/4 log pi + K d/2 log beta_0 - W d/2 log 2 pi
+
+(``log C(alpha_0) = -K log Beta(1, alpha_0)`` for the stick-breaking prior). It changes neither the
+monotonicity nor the convergence test; adding it gives the ELBO itself, which for ``K = 1`` and
+``reg_covar = 0`` equals the exact log marginal likelihood of the Normal-Wishart model. The identity
+holds when ``reg_covar == 0``; ``reg_covar`` perturbs the update (as in scikit-learn) by
+``N_k reg_covar`` on the scale matrix's diagonal.
 
 The 'tied', 'diag' and 'spherical' variants are scikit-learn's: one Wishart shared by all components
 with ``nu = nu_0 + N / K`` for 'tied'; for 'diag' and 'spherical' the Wishart formulas applied to the
@@ -56,7 +59,7 @@ from .stats import SufficientStatistics
 
 __all__ = [
     "PRIOR_TYPES", "VariationalPosterior", "VariationalPrior", "VariationalResult", "VariationalStatistics",
-    "expected_log_weights", "expected_weights", "lower_bound", "run_variational", "update_posterior",
+    "expected_log_weights", "expected_weights", "lower_bound", "lower_bound_constant", "run_variational", "update_posterior",
     "variational_expect", "variational_log_density",
 ]
 
@@ -340,6 +343,29 @@ def lower_bound(entropy: float, posterior: VariationalPosterior, structure: Cova
     log_wishart = np.sum(_log_wishart_normaliser(posterior.degrees_of_freedom, log_det_cholesky, n_features))
     return float(entropy - log_wishart - _log_weight_normaliser(posterior)
                  - 0.5 * n_features * np.sum(np.log(posterior.mean_precision)))
+
+
+def lower_bound_constant(prior: VariationalPrior, n_components: int, n_features: int, weight_sum: float,
+                         structure: CovarianceStructure) -> float:
+    """What :func:`lower_bound` omits: add it to get the evidence lower bound itself.
+
+    ``log C(alpha_0) + K [log B(W_0, nu_0) + d(d-1)/4 log pi] + K d/2 log beta_0 - W d/2 log 2 pi``
+    (see the module docstring). ``log det W_0`` is taken in the structure's shape (the diagonal for
+    'diag', ``d`` times the variance for 'spherical'), matching the bound's own Wishart terms.
+    """
+    alpha, nu, d = prior.weight_concentration, prior.degrees_of_freedom, n_features
+    if prior.prior_type == "dirichlet_process":
+        log_weight_normaliser = -n_components * float(betaln(1.0, alpha))
+    else:
+        log_weight_normaliser = float(gammaln(n_components * alpha) - n_components * gammaln(alpha))
+    covariance = np.reshape(np.asarray(prior.covariance, dtype=np.float64), structure.covariance_shape(1, d))
+    factor, singular = structure.cholesky_of_precisions(covariance)
+    if np.any(singular):
+        raise ValueError("covariance_prior is not positive definite")
+    log_det_scale_cholesky = float(structure.log_det_precision_cholesky(factor, 1, d)[0])  # log det W_0^{1/2}
+    log_wishart_prior = float(_log_wishart_normaliser(nu, np.array([log_det_scale_cholesky]), d)[0])
+    return (log_weight_normaliser + n_components * (log_wishart_prior + 0.5 * d * math.log(prior.mean_precision))
+            - 0.5 * weight_sum * d * math.log(2.0 * math.pi))
 
 
 # --------------------------------------------------------------------------------------------- loop
