@@ -16,9 +16,8 @@ from scipy.special import logsumexp
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseMixture
-from ._validation import (check_fit_data, check_int, check_n_jobs, check_nonnegative_float, check_predict_data,
-                          check_sample_weight)
+from ._base import BaseMixture, progress_callback
+from ._validation import check_fit_data, check_iteration_parameters, check_predict_data, check_sample_weight
 from .covariance import get_structure
 from .em import statistics_from_responsibilities
 from .engines import InMemoryEngine
@@ -152,18 +151,10 @@ class BayesianGaussianMixture(BaseMixture):
 
     # ------------------------------------------------------------------------------------ validation
     def _check_parameters(self):
-        check_int("n_components", self.n_components, 1)
+        check_iteration_parameters(self, INIT_METHODS)
         if self.covariance_type not in VARIATIONAL_STRUCTURES:
             raise ValueError(f"covariance_type must be one of {list(VARIATIONAL_STRUCTURES)}, "
                              f"got {self.covariance_type!r}")
-        check_nonnegative_float("tol", self.tol)
-        check_nonnegative_float("reg_covar", self.reg_covar)
-        check_int("max_iter", self.max_iter, 0)
-        check_int("n_init", self.n_init, 1)
-        check_int("verbose", self.verbose, 0)
-        check_int("verbose_interval", self.verbose_interval, 1)
-        if self.init_params not in INIT_METHODS:
-            raise ValueError(f"init_params must be one of {list(INIT_METHODS)}, got {self.init_params!r}")
         if self.weight_concentration_prior_type not in PRIOR_TYPES:
             raise ValueError(f"weight_concentration_prior_type must be one of {list(PRIOR_TYPES)}, "
                              f"got {self.weight_concentration_prior_type!r}")
@@ -176,11 +167,6 @@ class BayesianGaussianMixture(BaseMixture):
             raise ValueError(f"weight_threshold must be a number in [0, 1), got {threshold!r}")
         if not isinstance(self.prune, (bool, np.bool_)):
             raise ValueError(f"prune must be True or False, got {self.prune!r}")
-        if self.chunk_size is not None:
-            check_int("chunk_size", self.chunk_size, 1)
-        check_n_jobs(self.n_jobs)
-        if self.callback is not None and not callable(self.callback):
-            raise ValueError(f"callback must be callable or None, got {self.callback!r}")
 
     def _check_prior_parameters(self, n_features: int):
         """Validate the user-given hyper-parameters that depend on the data's dimension."""
@@ -239,7 +225,7 @@ class BayesianGaussianMixture(BaseMixture):
         structure = get_structure(self.covariance_type)
         engine = self._make_engine(X, sample_weight)
         prior = self._prior(engine, structure)
-        callback = self._progress_callback()
+        callback = progress_callback(self.callback, self.verbose, self.verbose_interval, "lower bound")
         rng = check_random_state(self.random_state)
 
         best = None
@@ -396,21 +382,6 @@ class BayesianGaussianMixture(BaseMixture):
         check_is_fitted(self)
         return weight_credible_intervals(self._fitted_posterior(np.zeros(self.means_.shape[1])), level,
                                          n_draws=n_draws, random_state=random_state)
-
-    def _progress_callback(self):
-        user_callback = self.callback
-        verbose, interval = self.verbose, self.verbose_interval
-        if user_callback is None and verbose < 2:
-            return None
-
-        def progress(iteration, bound, change):
-            if verbose >= 2 and iteration % interval == 0:
-                print(f"  Iteration {iteration}: lower bound {bound:.8f}, change {change:.3g}")
-            if user_callback is not None:
-                user_callback(iteration, bound, change)
-
-        return progress
-
 
 # ------------------------------------------------------------------------------------------ helpers
 def _log_normaliser(rho: np.ndarray) -> np.ndarray:
