@@ -417,3 +417,30 @@ def _expected_failed_checks(estimator):
                          expected_failed_checks=_expected_failed_checks)
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_large_offset_changes_nothing_but_the_means(covariance_type):
+    # Centring by the engine's offset: data at 1e8 fit like data at the origin (raw moments would lose
+    # every digit of the covariances there).
+    X = _blobs(seed=15, offset=(0.0, 0.0, 0.0))
+    responsibilities = np.random.default_rng(15).dirichlet(np.ones(3), size=X.shape[0])
+    params = dict(n_components=3, covariance_type=covariance_type, responsibilities_init=responsibilities,
+                  max_iter=20, tol=0.0)
+    near = _fit_quietly(BayesianGaussianMixture(**params), X)
+    far = _fit_quietly(BayesianGaussianMixture(**params), X + 1e8)
+    np.testing.assert_allclose(far.means_ - 1e8, near.means_, atol=1e-6)
+    np.testing.assert_allclose(far.mean_prior_ - 1e8, near.mean_prior_, atol=1e-6)
+    np.testing.assert_allclose(far.covariances_, near.covariances_, rtol=1e-6)
+    np.testing.assert_allclose(far.covariance_prior_, near.covariance_prior_, rtol=1e-6)
+    np.testing.assert_allclose(far.lower_bounds_, near.lower_bounds_, rtol=1e-8)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_sample_draws_from_the_expected_parameters(covariance_type):
+    X = _separated_blobs(seed=4)
+    model = BayesianGaussianMixture(n_components=4, covariance_type=covariance_type, random_state=0).fit(X)
+    draws, labels = model.sample(4000)
+    assert draws.shape == (4000, 2) and np.all(np.isfinite(draws))
+    for k in np.unique(labels):
+        np.testing.assert_allclose(draws[labels == k].mean(axis=0), model.means_[k], atol=0.15)
