@@ -134,16 +134,13 @@ class VariationalPosterior:
 
     def subset(self, keep: np.ndarray) -> "VariationalPosterior":
         """The posterior of the components ``keep`` (indices, in order); used when pruning."""
-        def take(values):
-            return values if np.ndim(values) == 0 else np.asarray(values)[keep]
-
         concentration = self.weight_concentration
         concentration = (tuple(c[keep] for c in concentration) if isinstance(concentration, tuple)
                          else concentration[keep])
         shared = np.ndim(self.degrees_of_freedom) == 0  # 'tied': one covariance for all components
         return VariationalPosterior(
             self.prior_type, concentration, self.mean_precision[keep], self.means[keep],
-            self.degrees_of_freedom if shared else take(self.degrees_of_freedom),
+            self.degrees_of_freedom if shared else self.degrees_of_freedom[keep],
             self.covariances if shared else self.covariances[keep],
             self.precisions_cholesky if shared else self.precisions_cholesky[keep],
         )
