@@ -13,7 +13,7 @@ from .em import log_responsibilities, weighted_log_density
 from .engines import InMemoryEngine
 from .params import MixtureParams
 
-__all__ = ["BaseMixture"]
+__all__ = ["BaseMixture", "progress_callback"]
 
 
 class BaseMixture(DensityMixin, BaseEstimator):
@@ -91,3 +91,18 @@ class BaseMixture(DensityMixin, BaseEstimator):
         """Akaike information criterion ``-2 log L + 2 p`` (lower is better)."""
         n_samples = np.asarray(X).shape[0]
         return -2.0 * self.score(X) * n_samples + 2 * self._n_parameters()
+
+
+def progress_callback(user_callback, verbose: int, verbose_interval: int, quantity: str):
+    """``progress(iteration, value, change)`` that prints every ``verbose_interval`` iterations when
+    ``verbose >= 2`` and calls ``user_callback``; None when neither is wanted. ``quantity`` names the value."""
+    if user_callback is None and verbose < 2:
+        return None
+
+    def progress(iteration, value, change):
+        if verbose >= 2 and iteration % verbose_interval == 0:
+            print(f"  Iteration {iteration}: {quantity} {value:.8f}, change {change:.3g}")
+        if user_callback is not None:
+            user_callback(iteration, value, change)
+
+    return progress

@@ -9,7 +9,7 @@ from sklearn.utils.validation import validate_data
 
 from .exceptions import DataError
 
-__all__ = ["check_fit_data", "check_predict_data", "check_sample_weight", "check_int",
+__all__ = ["check_fit_data", "check_predict_data", "check_sample_weight", "check_int", "check_iteration_parameters",
            "check_n_jobs", "check_nonnegative_float", "check_positive_float"]
 
 
@@ -73,3 +73,23 @@ def check_positive_float(name: str, value) -> float:
     if check_nonnegative_float(name, value) <= 0:
         raise ValueError(f"{name} must be strictly positive, got {value!r}")
     return float(value)
+
+
+def check_iteration_parameters(estimator, init_methods) -> None:
+    """The constructor parameters every iterative mixture shares (sklearn's names), checked at fit time:
+    n_components, tol, reg_covar, max_iter, n_init, verbose, verbose_interval, init_params, chunk_size,
+    n_jobs and callback."""
+    check_int("n_components", estimator.n_components, 1)
+    check_nonnegative_float("tol", estimator.tol)
+    check_nonnegative_float("reg_covar", estimator.reg_covar)
+    check_int("max_iter", estimator.max_iter, 0)
+    check_int("n_init", estimator.n_init, 1)
+    check_int("verbose", estimator.verbose, 0)
+    check_int("verbose_interval", estimator.verbose_interval, 1)
+    if estimator.init_params not in init_methods:
+        raise ValueError(f"init_params must be one of {list(init_methods)}, got {estimator.init_params!r}")
+    if estimator.chunk_size is not None:
+        check_int("chunk_size", estimator.chunk_size, 1)
+    check_n_jobs(estimator.n_jobs)
+    if estimator.callback is not None and not callable(estimator.callback):
+        raise ValueError(f"callback must be callable or None, got {estimator.callback!r}")

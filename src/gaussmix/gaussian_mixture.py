@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ._base import BaseMixture
-from ._validation import (check_fit_data, check_int, check_n_jobs, check_nonnegative_float, check_predict_data,
+from ._base import BaseMixture, progress_callback
+from ._validation import (check_fit_data, check_iteration_parameters, check_nonnegative_float, check_predict_data,
                           check_sample_weight)
 from .checkpoint import FitCheckpoint, load_checkpoint, save_checkpoint
 from .covariance import get_structure
@@ -140,25 +140,12 @@ class GaussianMixture(BaseMixture):
 
     # ------------------------------------------------------------------------------------ validation
     def _check_parameters(self):
-        check_int("n_components", self.n_components, 1)
+        check_iteration_parameters(self, INIT_METHODS)
         get_structure(self.covariance_type)
-        check_nonnegative_float("tol", self.tol)
-        check_nonnegative_float("reg_covar", self.reg_covar)
-        check_int("max_iter", self.max_iter, 0)
-        check_int("n_init", self.n_init, 1)
-        check_int("verbose", self.verbose, 0)
-        check_int("verbose_interval", self.verbose_interval, 1)
-        if self.init_params not in INIT_METHODS:
-            raise ValueError(f"init_params must be one of {list(INIT_METHODS)}, got {self.init_params!r}")
         if self.on_degenerate not in ON_DEGENERATE:
             raise ValueError(f"on_degenerate must be one of {list(ON_DEGENERATE)}, got {self.on_degenerate!r}")
         if not isinstance(self.detect_collapse, (bool, np.bool_)):
             raise ValueError(f"detect_collapse must be True or False, got {self.detect_collapse!r}")
-        if self.chunk_size is not None:
-            check_int("chunk_size", self.chunk_size, 1)
-        check_n_jobs(self.n_jobs)
-        if self.callback is not None and not callable(self.callback):
-            raise ValueError(f"callback must be callable or None, got {self.callback!r}")
         if self.checkpoint is not None and not isinstance(self.checkpoint, (str, os.PathLike)):
             raise ValueError(f"checkpoint must be a file path or None, got {self.checkpoint!r}")
         decay = check_nonnegative_float("learning_decay", self.learning_decay)
@@ -388,18 +375,7 @@ class GaussianMixture(BaseMixture):
         self.precisions_ = structure.precisions_from_precisions_cholesky(params.precisions_cholesky)
 
     def _progress_callback(self):
-        user_callback = self.callback
-        verbose, interval = self.verbose, self.verbose_interval
-        if user_callback is None and verbose < 2:
-            return None
-
-        def progress(iteration, mean_log_likelihood, change):
-            if verbose >= 2 and iteration % interval == 0:
-                print(f"  Iteration {iteration}: mean log-likelihood {mean_log_likelihood:.8f}, change {change:.3g}")
-            if user_callback is not None:
-                user_callback(iteration, mean_log_likelihood, change)
-
-        return progress
+        return progress_callback(self.callback, self.verbose, self.verbose_interval, "mean log-likelihood")
 
 
 def _finite_array(name, value, shape):

@@ -9,8 +9,9 @@ from .covariance import CovarianceStructure
 from .em import estimate_parameters, feature_variance, statistics_from_responsibilities
 from .kmeans import assign, kmeans_plusplus, lloyd
 from .params import MixtureParams
+from .stats import SufficientStatistics
 
-__all__ = ["INIT_METHODS", "initial_params", "initial_centers", "params_from_centers"]
+__all__ = ["INIT_METHODS", "initial_params", "initial_centers", "initial_statistics", "params_from_centers"]
 
 INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
 
@@ -62,6 +63,18 @@ def _random_statistics(engine, n_components, structure, random_state):
         return statistics_from_responsibilities(chunk, weights, responsibilities, reference, structure)
 
     return engine.reduce(statistics)
+
+
+def initial_statistics(engine, structure: CovarianceStructure, n_components: int, method: str, random_state,
+                       data_variance: np.ndarray | None = None) -> tuple[SufficientStatistics, np.ndarray]:
+    """Statistics of the starting responsibilities (hard nearest-centre or random) and their reference means.
+
+    For estimators that start from responsibilities rather than parameters (variational Bayes).
+    """
+    centers = initial_centers(engine, n_components, method, random_state, data_variance)
+    if centers is None:
+        return _random_statistics(engine, n_components, structure, random_state), np.zeros((n_components, engine.n_features))
+    return _hard_statistics(engine, centers, structure), centers
 
 
 def params_from_centers(engine, centers, structure, reg_covar, variance_floor=None):
