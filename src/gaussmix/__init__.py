@@ -3,6 +3,7 @@
 Public names::
 
     GaussianMixture, KMeans          scikit-learn compatible estimators
+    MixtureOfExperts                 mixture of linear experts with a softmax gate (a regressor)
     save, load                       versioned, pickle-free model files
     DegenerateComponentError, DegenerateComponentWarning, DataError, ModelFileError
 """
@@ -11,11 +12,12 @@ __version__ = "0.1.0"
 
 from .exceptions import (ConvergenceWarning, DataError, DegenerateComponentError, DegenerateComponentWarning,
                          ModelFileError)
+from .experts import MixtureOfExperts
 from .gaussian_mixture import GaussianMixture
 from .io import load, save
 from .kmeans import KMeans
 
 __all__ = [
     "ConvergenceWarning", "DataError", "DegenerateComponentError", "DegenerateComponentWarning",
-    "GaussianMixture", "KMeans", "ModelFileError", "__version__", "load", "save",
+    "GaussianMixture", "KMeans", "MixtureOfExperts", "ModelFileError", "__version__", "load", "save",
 ]
