@@ -92,6 +92,8 @@ def test_score_samples_is_the_mixture_density(fitted, regimes):
     np.testing.assert_allclose(fitted.score_samples(X_test, y_test), np.log(density), rtol=1e-10)
     np.testing.assert_allclose(fitted.predict(X_test), np.sum(gate * means, axis=1), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(gate.sum(axis=1), 1.0)
+    joint = gate * np.exp(-0.5 * ((y_test[:, None] - means) / sd) ** 2) / (np.sqrt(2 * np.pi) * sd)
+    np.testing.assert_allclose(fitted.predict_expert_proba(X_test, y_test), joint / density[:, None], rtol=1e-8, atol=1e-300)
 
 
 def test_score_is_r2(fitted, regimes):
@@ -147,6 +149,41 @@ def test_objective_is_monotone_on_random_problems(seed, n_experts, gate_penalty,
     trace = np.array(model.lower_bounds_)
     assert np.all(np.isfinite(trace))
     assert np.all(np.diff(trace) >= -1e-12 * np.abs(trace[1:]))
+
+
+def _two_output_data(seed, n=300):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 2))
+    y = np.column_stack([np.abs(X[:, 0]) + 0.2 * rng.standard_normal(n), X[:, 0] * X[:, 1] + 0.5 * rng.standard_normal(n)])
+    return X, y
+
+
+@fixed_iterations
+def test_reported_objective_is_the_penalised_log_likelihood():
+    X, y = _two_output_data(8)
+    gate_penalty, reg_coef, reg_covar, n_experts = 0.3, 0.2, 0.05, 3
+    model = MixtureOfExperts(n_experts, gate_penalty=gate_penalty, reg_coef=reg_coef, reg_covar=reg_covar,
+                             random_state=0, max_iter=25).fit(X, y)
+    n = X.shape[0]
+    penalty = 0.5 * gate_penalty * np.sum(model.gate_coef_ ** 2)
+    for W, covariance in zip(model.coef_, model.covariances_):
+        prior_scatter = reg_coef * W @ W.T + reg_covar * n / n_experts * np.eye(2)
+        penalty += 0.5 * np.trace(np.linalg.solve(covariance, prior_scatter))
+    expected = np.mean(model.score_samples(X, y)) - penalty / n
+    assert model.lower_bound_ == pytest.approx(expected, rel=1e-10)
+    assert np.all(np.diff(model.lower_bounds_) >= -1e-12 * np.abs(model.lower_bounds_[1:]))
+
+
+@fixed_iterations
+def test_line_search_keeps_the_trace_monotone_after_a_bad_gate_direction(monkeypatch):
+    # A direction 20 times the Newton step overshoots badly; the backtracking must still never lose.
+    from gaussmix import experts
+    newton = experts.newton_direction
+    monkeypatch.setattr(experts, "newton_direction", lambda *args: 20.0 * newton(*args))
+    X, y = _two_output_data(9)
+    model = MixtureOfExperts(3, random_state=0, tol=0.0, max_iter=15).fit(X, y)
+    assert np.all(np.isfinite(model.lower_bounds_))
+    assert np.all(np.diff(model.lower_bounds_) >= -1e-12 * np.abs(model.lower_bounds_[1:]))
 
 
 # ------------------------------------------------------------------------------------ multi-output

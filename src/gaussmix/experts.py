@@ -38,7 +38,6 @@ fitted attributes are converted back to the user's coordinates.
 
 from __future__ import annotations
 
-import logging
 import warnings
 from dataclasses import dataclass
 
@@ -51,6 +50,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._validation import check_int, check_n_jobs, check_nonnegative_float, check_sample_weight
 from .covariance.full import matrix_cholesky_of_precisions
+from .em import feature_variance
 from .engines import InMemoryEngine
 from .exceptions import ConvergenceWarning, DataError, DegenerateComponentError
 from .init import initial_centers
@@ -58,8 +58,6 @@ from .kmeans import assign
 
 __all__ = ["MixtureOfExperts", "ExpertsParams", "ExpertsStatistics", "expect_experts", "log_joint",
            "newton_direction", "EXPERT_COVARIANCE_TYPES"]
-
-logger = logging.getLogger("gaussmix")
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 
@@ -119,12 +117,6 @@ class ExpertsParams:
     @property
     def n_experts(self) -> int:
         return self.coef.shape[0]
-
-    def replace(self, **changes) -> "ExpertsParams":
-        fields = dict(gate=self.gate, coef=self.coef, covariances=self.covariances,
-                      precisions_cholesky=self.precisions_cholesky)
-        fields.update(changes)
-        return ExpertsParams(**fields)
 
 
 @dataclass(frozen=True, eq=False)
@@ -381,22 +373,21 @@ def run_experts_em(engine, params: ExpertsParams, penalties: Penalties, n_featur
 
 
 # ------------------------------------------------------------------------------------ initialisation
-def initial_experts(engine, n_experts: int, n_features: int, method: str, random_state, penalties: Penalties,
-                    covariance_type: str) -> ExpertsParams:
+def initial_experts(engine, scaled_engine, scale: np.ndarray, n_experts: int, n_features: int, method: str,
+                    random_state, penalties: Penalties, covariance_type: str) -> ExpertsParams:
     """Start from a clustering of the standardised ``[x, y]`` rows.
+
+    ``scaled_engine`` holds the rows of ``engine`` divided by ``scale`` (the columns' standard
+    deviations) with the offset divided likewise, so its centred chunks are ``engine``'s over ``scale``.
 
     Experts: one exact M-step from the hard cluster assignments.
     Gate: the posterior of a Gaussian classifier with a shared spherical covariance on ``x``, which is
     linear in ``x``: ``V_k = mu_k / s^2``, ``c_k = log pi_k - ||mu_k||^2 / (2 s^2)`` with the cluster
     means ``mu_k`` of ``x`` and the pooled within-cluster variance ``s^2``.
     """
-    scale = np.sqrt(_column_variance(engine))
-    scale[scale == 0] = 1.0
-    scaled = InMemoryEngine(engine.X / scale, engine.sample_weight, offset=engine.offset / scale,
-                            chunk_size=engine.chunk_size, n_jobs=engine.n_jobs)
-    centers = initial_centers(scaled, n_experts, "kmeans" if method == "kmeans" else "random_from_data", random_state)
+    centers = initial_centers(scaled_engine, n_experts, "kmeans" if method == "kmeans" else "random_from_data",
+                              random_state)
     n_targets = engine.n_features - n_features
-
     zero = ExpertsParams(np.zeros((n_experts, n_features + 1)), np.zeros((n_experts, n_features + 1, n_targets)),
                          np.repeat(np.diag(scale[n_features:] ** 2)[None], n_experts, axis=0), None)
 
@@ -427,17 +418,6 @@ def _linear_gate(stats: ExpertsStatistics, n_features: int) -> np.ndarray:
     gate[:, :n_features] = means / within
     gate[:, n_features] = np.log(counts / stats.weight_sum) - 0.5 * np.sum(means ** 2, axis=1) / within
     return gate - gate.mean(axis=0)
-
-
-def _column_variance(engine) -> np.ndarray:
-    """Weighted variance of every column (about the engine offset, then shifted to the mean)."""
-    def moments(chunk, weights):
-        chunk = np.asarray(chunk, dtype=np.float64)
-        return np.concatenate([[weights.sum()], weights @ chunk, weights @ chunk ** 2])
-    totals = engine.reduce(moments)
-    n_columns = engine.n_features
-    mean = totals[1:1 + n_columns] / totals[0]
-    return np.maximum(totals[1 + n_columns:] / totals[0] - mean ** 2, 0.0)
 
 
 # ---------------------------------------------------------------------------------------- estimator
@@ -562,14 +542,21 @@ class MixtureOfExperts(RegressorMixin, BaseEstimator):
         self._y_ndim = y.ndim
         targets = y.reshape(y.shape[0], -1).astype(np.float64)
         n_features = X.shape[1]
-        engine = InMemoryEngine(np.hstack([X, targets]), sample_weight, chunk_size=self.chunk_size,
-                                n_jobs=self.n_jobs, n_components=self.n_experts)
+        rows = np.hstack([X, targets])
+        engine = InMemoryEngine(rows, sample_weight, chunk_size=self.chunk_size, n_jobs=self.n_jobs,
+                                n_components=self.n_experts)
+        # The initial clustering sees every column in units of its standard deviation.
+        scale = np.sqrt(feature_variance(engine))
+        scale[scale == 0] = 1.0
+        scaled_engine = InMemoryEngine(rows / scale, sample_weight, offset=engine.offset / scale,
+                                       chunk_size=engine.chunk_size, n_jobs=self.n_jobs)
         penalties = Penalties(float(self.gate_penalty), float(self.reg_coef),
                               float(self.reg_covar) * engine.weight_sum / self.n_experts)
         rng = check_random_state(self.random_state)
         best = None
         for _ in range(self.n_init):
-            start = initial_experts(engine, self.n_experts, n_features, self.init, rng, penalties, self.covariance_type)
+            start = initial_experts(engine, scaled_engine, scale, self.n_experts, n_features, self.init, rng, penalties,
+                                    self.covariance_type)
             result = run_experts_em(engine, start, penalties, n_features, self.covariance_type, tol=self.tol,
                                     max_iter=self.max_iter)
             if best is None or result.objective > best.objective:
@@ -651,15 +638,21 @@ class MixtureOfExperts(RegressorMixin, BaseEstimator):
             raise ValueError("y contains NaN or infinity")
         return np.hstack([X, y])
 
+    def _map_pairs(self, X, y, function) -> np.ndarray:
+        """Row-wise ``function(log_density, log_responsibilities)`` over chunks of ``[X, y]``."""
+        rows = self._check_Xy(X, y)
+        engine = InMemoryEngine(rows, offset=np.zeros(rows.shape[1]), chunk_size=self.chunk_size, n_jobs=self.n_jobs,
+                                n_components=self.n_experts)
+        params, n_features = self._user_params(), self.n_features_in_
+        return engine.map(lambda chunk, weights: function(*log_joint(chunk, params, n_features)))
+
     def score_samples(self, X, y) -> np.ndarray:
         """Conditional log-density ``log p(y_n | x_n)`` of each pair, shape (n_samples,)."""
-        rows = self._check_Xy(X, y)
-        return log_joint(rows, self._user_params(), self.n_features_in_)[0]
+        return self._map_pairs(X, y, lambda log_density, log_responsibilities: log_density)
 
     def predict_expert_proba(self, X, y) -> np.ndarray:
-        """Posterior responsibilities ``p(k | x_n, y_n)``, shape (n_samples, n_experts)."""
-        rows = self._check_Xy(X, y)
-        return np.exp(log_joint(rows, self._user_params(), self.n_features_in_)[1])
+        """Posterior responsibilities ``p(k | x_n, y_n)`` of the experts, shape (n_samples, n_experts)."""
+        return self._map_pairs(X, y, lambda log_density, log_responsibilities: np.exp(log_responsibilities))
 
     def sample(self, X, random_state=None) -> tuple[np.ndarray, np.ndarray]:
         """Draw ``y`` given each row of ``X``: returns ``(y, experts)``.
