@@ -294,6 +294,31 @@ def test_expert_m_step_is_weighted_ridge_least_squares():
 
 
 @fixed_iterations
+def test_an_expert_without_weight_keeps_its_parameters():
+    rng = np.random.default_rng(10)
+    n, d, m, K = 30, 1, 1, 3
+    rows = rng.standard_normal((n, d + m))
+    params = _random_params(rng, K, d, m)
+    params = ExpertsParams(np.array([[0.0, 0.0], [0.0, 0.0], [0.0, -2000.0]]), params.coef, params.covariances,
+                           params.precisions_cholesky)  # expert 2's gate weight underflows to zero
+    stats = expect_experts(rows, np.ones(n), params, d)
+    assert stats.counts[2] == 0.0
+    coef, covariances, _ = maximize_experts(stats, params, Penalties(0.0, 1e-6, 1e-6), d, "full")
+    np.testing.assert_array_equal(coef[2], params.coef[2])
+    np.testing.assert_array_equal(covariances[2], params.covariances[2])
+    assert np.all(np.isfinite(coef)) and np.all(np.isfinite(covariances))
+
+
+def test_exact_fit_without_regularisation_raises_named_error():
+    X = np.linspace(-1, 1, 20)[:, None]
+    y = np.ones(20)  # exactly representable: the centred targets and residuals are exactly zero
+    with pytest.raises(gaussmix.DegenerateComponentError, match="singular.*reg_covar"):
+        MixtureOfExperts(1, reg_covar=0.0, reg_coef=0.0).fit(X, y)
+    # The default floor keeps exact fits finite; noise-free linear data are a legitimate problem.
+    model = MixtureOfExperts(1).fit(X, 3.0 * X[:, 0] + 1.0)
+    assert model.coef_[0, 0, 0] == pytest.approx(3.0) and np.all(np.isfinite(model.covariances_))
+
+
 def test_chunking_does_not_change_the_fit(regimes):
     X, y, *_ = regimes
     whole = MixtureOfExperts(3, random_state=0, max_iter=20).fit(X, y)

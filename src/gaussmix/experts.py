@@ -272,6 +272,10 @@ def maximize_experts(stats: ExpertsStatistics, params: ExpertsParams, penalties:
     penalised), solved as the update ``delta_k = (G_k + reg P)^{-1}(C_k - reg P beta_k)`` of the current
     coefficients; the residual scatter about the new fit is ``S_k - delta^T C_k - C_k^T delta +
     delta^T G_k delta``. Experts with (almost) no weight keep their parameters (still a GEM step).
+
+    Raises :class:`~gaussmix.exceptions.DegenerateComponentError` when an expert's covariance is singular
+    (possible only with ``reg_covar=0``). A tiny but positive covariance is *not* an error here, unlike
+    in :class:`~gaussmix.GaussianMixture`: noise-free linear data are a legitimate regression problem.
     """
     project, _ = EXPERT_COVARIANCE_TYPES[covariance_type]
     penalty = np.zeros(n_features + 1)
@@ -295,7 +299,7 @@ def maximize_experts(stats: ExpertsStatistics, params: ExpertsParams, penalties:
     precisions_cholesky, singular = matrix_cholesky_of_precisions(covariances)
     if singular.any():
         raise DegenerateComponentError(int(np.flatnonzero(singular)[0]), "singular",
-                                       "An expert fits its data exactly; increase reg_covar.",
+                                       "An expert fits its points exactly: increase reg_covar or use fewer experts.",
                                        tuple(np.flatnonzero(singular)))
     return coef, covariances, precisions_cholesky
 
