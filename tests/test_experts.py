@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 from scipy.optimize import minimize
-from scipy.special import log_softmax
+from scipy.special import log_softmax, softmax
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LinearRegression
 from sklearn.metrics import r2_score
@@ -224,14 +224,16 @@ def test_gate_gradient_and_hessian_match_finite_differences():
     design = np.column_stack([rng.standard_normal((n, d)), np.ones(n)])
     weighted = rng.dirichlet(np.ones(K), n) * rng.uniform(0.5, 2.0, (n, 1))
     gate = rng.standard_normal((K, d + 1))
-    gradient, hessian = gate_derivatives(design, weighted, gate)
+    def derivatives(theta):
+        return gate_derivatives(design, weighted, softmax(design @ theta.reshape(K, -1).T, axis=1))
+
+    gradient, hessian = derivatives(gate.reshape(-1))
     theta, step = gate.reshape(-1), 1e-5
     unit = np.eye(theta.size)
     numeric_gradient = np.array([(_gate_objective(theta + step * e, design, weighted, 0.0, d)
                                   - _gate_objective(theta - step * e, design, weighted, 0.0, d)) / (2 * step) for e in unit])
     np.testing.assert_allclose(gradient.reshape(-1), numeric_gradient, rtol=1e-6, atol=1e-7)
-    numeric_hessian = np.array([(gate_derivatives(design, weighted, (theta + step * e).reshape(K, -1))[0]
-                                 - gate_derivatives(design, weighted, (theta - step * e).reshape(K, -1))[0]).reshape(-1)
+    numeric_hessian = np.array([(derivatives(theta + step * e)[0] - derivatives(theta - step * e)[0]).reshape(-1)
                                 / (2 * step) for e in unit])
     np.testing.assert_allclose(hessian.reshape(theta.size, theta.size), numeric_hessian, rtol=1e-5, atol=1e-6)
 
@@ -243,7 +245,8 @@ def test_newton_iterations_reach_the_penalised_gate_optimum():
     weighted = rng.dirichlet(np.ones(K) * 0.3, n)
     gate = np.zeros((K, d + 1))
     for _ in range(30):
-        gate = gate + newton_direction(*gate_derivatives(design, weighted, gate), gate, penalty, d)
+        derivatives = gate_derivatives(design, weighted, softmax(design @ gate.T, axis=1))
+        gate = gate + newton_direction(*derivatives, gate, penalty, d)
     result = minimize(lambda t: -_gate_objective(t, design, weighted, penalty, d), np.zeros(K * (d + 1)),
                       method="BFGS", options={"gtol": 1e-9})
     ours = _gate_objective(gate.reshape(-1), design, weighted, penalty, d)
@@ -263,9 +266,9 @@ def test_statistics_add_over_chunks_and_match_responsibilities():
     parts = expect_experts(rows[:13], weights[:13], params, d) + expect_experts(rows[13:], weights[13:], params, d)
     for name in whole.__dataclass_fields__:
         np.testing.assert_allclose(getattr(parts, name), getattr(whole, name), rtol=1e-12, atol=1e-12)
-    log_density, log_resp = log_joint(rows, params, d)
-    np.testing.assert_allclose(np.exp(log_resp).sum(axis=1), 1.0)
-    np.testing.assert_allclose(whole.counts, weights @ np.exp(log_resp))
+    log_density, responsibilities = log_joint(rows, params, d)
+    np.testing.assert_allclose(responsibilities.sum(axis=1), 1.0)
+    np.testing.assert_allclose(whole.counts, weights @ responsibilities)
     assert whole.log_likelihood == pytest.approx(weights @ log_density)
 
 
@@ -278,7 +281,7 @@ def test_expert_m_step_is_weighted_ridge_least_squares():
     stats = expect_experts(rows, weights, params, d)
     penalties = Penalties(gate=0.0, coef=ridge, covariance=0.2)
     coef, covariances, _ = maximize_experts(stats, params, penalties, d, "full")
-    responsibilities = np.exp(log_joint(rows, params, d)[1])
+    responsibilities = log_joint(rows, params, d)[1]
     design = np.column_stack([rows[:, :d], np.ones(n)])
     for k in range(K):
         root = np.sqrt(weights * responsibilities[:, k])

@@ -43,21 +43,20 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import linalg
-from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._validation import check_int, check_n_jobs, check_nonnegative_float, check_sample_weight
 from .covariance.full import matrix_cholesky_of_precisions
-from .em import feature_variance
+from .em import _normalise_rows, feature_variance
 from .engines import InMemoryEngine
 from .exceptions import ConvergenceWarning, DataError, DegenerateComponentError
 from .init import initial_centers
 from .kmeans import assign
 
-__all__ = ["MixtureOfExperts", "ExpertsParams", "ExpertsStatistics", "expect_experts", "log_joint",
-           "newton_direction", "EXPERT_COVARIANCE_TYPES"]
+__all__ = ["MixtureOfExperts", "ExpertsParams", "ExpertsStatistics", "expect_experts", "gate_derivatives",
+           "gate_probabilities", "log_joint", "maximize_experts", "newton_direction", "EXPERT_COVARIANCE_TYPES"]
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 
@@ -167,10 +166,16 @@ def _split(chunk: np.ndarray, n_features: int) -> tuple[np.ndarray, np.ndarray]:
     return design, chunk[:, n_features:]
 
 
-def log_gate(design: np.ndarray, gate: np.ndarray) -> np.ndarray:
-    """``log g_k(x_n)``, shape (n_rows, n_experts), by a log-softmax of the logits."""
+def gate_probabilities(design: np.ndarray, gate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(log g, g)``: log-gate and gate probabilities ``g_k(x_n)``, each of shape (n_rows, n_experts).
+
+    One fused log-softmax (:func:`gaussmix.em._normalise_rows`, which also flushes would-be subnormal
+    probabilities to zero).
+    """
     logits = design @ gate.T
-    return logits - logsumexp(logits, axis=1, keepdims=True)
+    probabilities = logits.copy()
+    logits -= _normalise_rows(probabilities)[:, None]
+    return logits, probabilities
 
 
 def _residuals(design: np.ndarray, targets: np.ndarray, coef: np.ndarray) -> np.ndarray:
@@ -185,37 +190,43 @@ def _log_expert_density(residuals: np.ndarray, precisions_cholesky: np.ndarray) 
     return log_det - 0.5 * (residuals.shape[2] * LOG_2PI + np.einsum("nkl,nkl->nk", whitened, whitened))
 
 
+def _log_joint_probabilities(design, targets, params):
+    """``(residuals, gate, log p(y | x), responsibilities)`` of a chunk; the last is the joint, normalised in place."""
+    residuals = _residuals(design, targets, params.coef)
+    log_gate, gate = gate_probabilities(design, params.gate)
+    joint = log_gate
+    joint += _log_expert_density(residuals, params.precisions_cholesky)
+    log_density = _normalise_rows(joint)
+    return residuals, gate, log_density, joint
+
+
 def log_joint(chunk: np.ndarray, params: ExpertsParams, n_features: int) -> tuple[np.ndarray, np.ndarray]:
-    """``log p(y_n | x_n)`` (n_rows,) and log-responsibilities ``log p(k | x_n, y_n)`` (n_rows, n_experts).
+    """``log p(y_n | x_n)`` (n_rows,) and responsibilities ``p(k | x_n, y_n)`` (n_rows, n_experts).
 
     ``chunk`` holds ``[x, y]`` rows, shape (n_rows, n_features + n_targets).
     """
-    design, targets = _split(chunk, n_features)
-    joint = log_gate(design, params.gate) + _log_expert_density(_residuals(design, targets, params.coef),
-                                                                 params.precisions_cholesky)
-    log_density = logsumexp(joint, axis=1)
-    return log_density, joint - log_density[:, None]
+    _, _, log_density, responsibilities = _log_joint_probabilities(*_split(chunk, n_features), params)
+    return log_density, responsibilities
 
 
 def gate_derivatives(design: np.ndarray, weighted_responsibilities: np.ndarray,
-                     gate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Gradient (K, p) and Hessian (K, p, K, p) of ``sum_n sum_k a_nk log g_k(x_n)`` at ``gate``.
+                     probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Gradient (K, p) and Hessian (K, p, K, p) of ``sum_n sum_k a_nk log g_k(x_n)`` at the current gate.
 
-    ``a_nk = w_n r_nk`` (rows of ``a`` sum to ``w_n``): the gradient is ``sum_n (a_nk - w_n g_nk) z_n``
-    and the Hessian ``-sum_n w_n g_nk (delta_kl - g_nl) z_n z_n^T``.
+    ``a_nk = w_n r_nk`` (rows of ``a`` sum to ``w_n``) and ``probabilities`` are the gate's ``g_nk``.
+    The gradient is ``sum_n (a_nk - w_n g_nk) z_n``; the Hessian
+    ``-sum_n w_n g_nk (delta_kl - g_nl) z_n z_n^T`` is a block diagonal of K Gram matrices minus one
+    Gram matrix of the (n, K p) rows ``sqrt(w_n) g_n (x) z_n`` (a single GEMM instead of K^2 / 2).
     """
-    probabilities = np.exp(log_gate(design, gate))
     weights = weighted_responsibilities.sum(axis=1)
     gradient = (weighted_responsibilities - weights[:, None] * probabilities).T @ design
-    n_experts, n_coef = gate.shape
-    hessian = np.empty((n_experts, n_coef, n_experts, n_coef))
+    n_rows, n_coef = design.shape
+    n_experts = probabilities.shape[1]
+    expanded = ((np.sqrt(weights)[:, None] * probabilities)[:, :, None] * design[:, None, :]).reshape(n_rows, -1)
+    hessian = (expanded.T @ expanded).reshape(n_experts, n_coef, n_experts, n_coef)
     weighted = weights[:, None] * probabilities
     for k in range(n_experts):
-        for l in range(k, n_experts):
-            coefficient = weighted[:, k] * ((k == l) - probabilities[:, l])
-            block = -(design * coefficient[:, None]).T @ design
-            hessian[k, :, l, :] = block
-            hessian[l, :, k, :] = block.T
+        hessian[k, :, k, :] -= (design * weighted[:, k, None]).T @ design
     return gradient, hessian
 
 
@@ -223,11 +234,9 @@ def expect_experts(chunk: np.ndarray, sample_weight: np.ndarray, params: Experts
                    n_features: int) -> ExpertsStatistics:
     """E-step statistics of one chunk of ``[x, y]`` rows (centred) under ``params``; additive over chunks."""
     design, targets = _split(chunk, n_features)
-    residuals = _residuals(design, targets, params.coef)
-    joint = log_gate(design, params.gate) + _log_expert_density(residuals, params.precisions_cholesky)
-    log_density = logsumexp(joint, axis=1)
-    weighted = np.exp(joint - log_density[:, None]) * sample_weight[:, None]
-    gradient, hessian = gate_derivatives(design, weighted, params.gate)
+    residuals, gate, log_density, responsibilities = _log_joint_probabilities(design, targets, params)
+    weighted = responsibilities * sample_weight[:, None]
+    gradient, hessian = gate_derivatives(design, weighted, gate)
     return ExpertsStatistics(float(sample_weight.sum()), float(sample_weight @ log_density),
                              *_expert_moments(design, residuals, weighted), gradient, hessian)
 
@@ -614,8 +623,7 @@ class MixtureOfExperts(RegressorMixin, BaseEstimator):
         return self._gate(self._check_X(X))
 
     def _gate(self, X: np.ndarray) -> np.ndarray:
-        design, _ = _split(X, X.shape[1])
-        return np.exp(log_gate(design, self._user_params().gate))
+        return gate_probabilities(_split(X, X.shape[1])[0], self._user_params().gate)[1]
 
     def _expert_means(self, X: np.ndarray) -> np.ndarray:
         """``W_k x_n + b_k``, shape (n_samples, n_experts, n_targets)."""
@@ -643,7 +651,7 @@ class MixtureOfExperts(RegressorMixin, BaseEstimator):
         return np.hstack([X, y])
 
     def _map_pairs(self, X, y, function) -> np.ndarray:
-        """Row-wise ``function(log_density, log_responsibilities)`` over chunks of ``[X, y]``."""
+        """Row-wise ``function(log_density, responsibilities)`` over chunks of ``[X, y]``."""
         rows = self._check_Xy(X, y)
         engine = InMemoryEngine(rows, offset=np.zeros(rows.shape[1]), chunk_size=self.chunk_size, n_jobs=self.n_jobs,
                                 n_components=self.n_experts)
@@ -652,11 +660,11 @@ class MixtureOfExperts(RegressorMixin, BaseEstimator):
 
     def score_samples(self, X, y) -> np.ndarray:
         """Conditional log-density ``log p(y_n | x_n)`` of each pair, shape (n_samples,)."""
-        return self._map_pairs(X, y, lambda log_density, log_responsibilities: log_density)
+        return self._map_pairs(X, y, lambda log_density, responsibilities: log_density)
 
     def predict_expert_proba(self, X, y) -> np.ndarray:
         """Posterior responsibilities ``p(k | x_n, y_n)`` of the experts, shape (n_samples, n_experts)."""
-        return self._map_pairs(X, y, lambda log_density, log_responsibilities: np.exp(log_responsibilities))
+        return self._map_pairs(X, y, lambda log_density, responsibilities: responsibilities)
 
     def sample(self, X, random_state=None) -> tuple[np.ndarray, np.ndarray]:
         """Draw ``y`` given each row of ``X``: returns ``(y, experts)``.
