@@ -10,6 +10,9 @@ from scipy.special import log_softmax, softmax
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LinearRegression
 from sklearn.metrics import r2_score
+from sklearn.model_selection import KFold, cross_val_score
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from threadpoolctl import threadpool_limits
 
@@ -328,6 +331,9 @@ def test_chunking_does_not_change_the_fit(regimes):
     chunked = MixtureOfExperts(3, random_state=0, max_iter=20, chunk_size=37).fit(X, y)
     np.testing.assert_allclose(chunked.lower_bounds_, whole.lower_bounds_, rtol=1e-10)
     np.testing.assert_allclose(chunked.coef_, whole.coef_, rtol=1e-8, atol=1e-10)
+    # Chunks on two threads are still added in chunk order: the same numbers exactly.
+    threaded = MixtureOfExperts(3, random_state=0, max_iter=20, chunk_size=37, n_jobs=2).fit(X, y)
+    np.testing.assert_array_equal(threaded.lower_bounds_, chunked.lower_bounds_)
 
 
 @fixed_iterations
@@ -381,6 +387,13 @@ def test_convergence_warning_when_max_iter_is_reached(regimes):
     with pytest.warns(ConvergenceWarning, match="max_iter"):
         model = MixtureOfExperts(3, random_state=0, max_iter=2).fit(X, y)
     assert not model.converged_ and model.n_iter_ == 2 and len(model.lower_bounds_) == 3
+
+
+def test_works_in_pipeline_and_cross_validation(regimes):
+    X, y, *_ = regimes
+    pipeline = Pipeline([("scale", StandardScaler()), ("experts", MixtureOfExperts(3, random_state=0))])
+    scores = cross_val_score(pipeline, X[:300], y[:300], cv=KFold(3, shuffle=True, random_state=0))
+    assert np.all(scores > 0.95)  # R^2 of the piecewise-linear fit
 
 
 def test_public_name():
