@@ -4,6 +4,7 @@ Public names::
 
     GaussianMixture, KMeans          scikit-learn compatible estimators
     BayesianGaussianMixture          variational Dirichlet / Dirichlet-process mixtures (learn K)
+    MixtureOfExperts                 mixture of linear experts with a softmax gate (a regressor)
     save, load                       versioned, pickle-free model files
     DegenerateComponentError, DegenerateComponentWarning, DataError, ModelFileError
 """
@@ -13,11 +14,23 @@ __version__ = "0.1.0"
 from .exceptions import (ConvergenceWarning, DataError, DegenerateComponentError, DegenerateComponentWarning,
                          ModelFileError)
 from .bayesian_mixture import BayesianGaussianMixture
+from .experts import MixtureOfExperts
 from .gaussian_mixture import GaussianMixture
 from .io import load, save
 from .kmeans import KMeans
 
+# One name per line, sorted: independent features add lines without touching each other's.
 __all__ = [
-    "BayesianGaussianMixture", "ConvergenceWarning", "DataError", "DegenerateComponentError", "DegenerateComponentWarning",
-    "GaussianMixture", "KMeans", "ModelFileError", "__version__", "load", "save",
+    "BayesianGaussianMixture",
+    "ConvergenceWarning",
+    "DataError",
+    "DegenerateComponentError",
+    "DegenerateComponentWarning",
+    "GaussianMixture",
+    "KMeans",
+    "MixtureOfExperts",
+    "ModelFileError",
+    "__version__",
+    "load",
+    "save",
 ]
