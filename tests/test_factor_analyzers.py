@@ -340,6 +340,16 @@ def test_collapse_onto_repeated_rows_raises_a_named_error():
         model.fit(X)
 
 
+def test_point_mass_cluster_is_held_at_reg_covar():
+    rng = np.random.default_rng(15)
+    X = np.vstack([rng.standard_normal((100, 4)), np.tile([8.0, 8.0, 8.0, 8.0], (30, 1))])
+    model = MixtureOfFactorAnalyzers(2, n_factors=1, reg_covar=1e-4, random_state=0).fit(X)
+    point = int(np.argmin(np.linalg.norm(model.means_ - 8.0, axis=1)))
+    np.testing.assert_allclose(model.means_[point], 8.0)
+    np.testing.assert_allclose(model.noise_variance_[point], 1e-4, rtol=1e-6)
+    assert np.all(np.isfinite(model.score_samples(X)))
+
+
 @pytest.mark.parametrize("params,message", [
     (dict(n_factors=-1), "n_factors"),
     (dict(n_factors=1.5), "n_factors"),

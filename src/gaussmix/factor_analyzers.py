@@ -130,24 +130,28 @@ class MixtureOfFactorAnalyzers(TransformerMixin, GaussianMixture):
         self.noise_variance_ = np.ascontiguousarray(params.covariances[:, :, -1])
 
     def _fitted_params(self, offset: np.ndarray) -> MixtureParams:
+        covariances, precisions_cholesky = self._fitted_factors()
+        return MixtureParams(self.weights_, self.means_ - offset, covariances, precisions_cholesky, offset)
+
+    def _fitted_factors(self) -> tuple[np.ndarray, np.ndarray]:
+        """Packed ``[Lambda | Psi]`` and ``[Psi^-1 Lambda | Psi^-1]`` of the fitted model."""
+        check_is_fitted(self)
         covariances = pack(self.loadings_, self.noise_variance_)
         precisions_cholesky, singular = self._structure.cholesky_of_precisions(covariances)
         if singular.any():
             raise ValueError(f"noise_variance_ of component {int(np.argmax(singular))} is not strictly positive")
-        return MixtureParams(self.weights_, self.means_ - offset, covariances, precisions_cholesky, offset)
+        return covariances, precisions_cholesky
 
     def get_covariance(self) -> np.ndarray:
         """Dense covariances ``Lambda_k Lambda_k^T + Psi_k``, shape (n_components, n_features, n_features).
 
         Formed on request only: K d^2 floats (K x 4.9 MB for d=784).
         """
-        check_is_fitted(self)
-        return self._structure.dense_covariances(pack(self.loadings_, self.noise_variance_), *self.means_.shape)
+        return self._structure.dense_covariances(self._fitted_factors()[0], *self.means_.shape)
 
     def get_precision(self) -> np.ndarray:
         """Dense precisions by Woodbury's identity (no d x d inverse), shape (n_components, n_features, n_features)."""
-        check_is_fitted(self)
-        return self._structure.precisions_from_precisions_cholesky(self._fitted_params(self.means_[0]).precisions_cholesky)
+        return self._structure.precisions_from_precisions_cholesky(self._fitted_factors()[1])
 
     # ------------------------------------------------------------------------------ latent factors
     def _factor_posteriors(self, X) -> np.ndarray:
@@ -166,8 +170,8 @@ class MixtureOfFactorAnalyzers(TransformerMixin, GaussianMixture):
 
     def posterior_factors(self, X) -> np.ndarray:
         """``E[z | x_n, component k]`` for every row and component, shape (n_samples, n_components, n_factors)."""
-        n_components = self.weights_.shape[0] if hasattr(self, "weights_") else 0
         posteriors = self._factor_posteriors(X)
+        n_components = self.weights_.shape[0]
         return posteriors[:, n_components:].reshape(posteriors.shape[0], n_components, -1)
 
     def transform(self, X) -> np.ndarray:
