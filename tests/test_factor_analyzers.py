@@ -138,6 +138,42 @@ def test_projected_scatter_gives_the_same_m_step_as_the_full_scatter(noise_type,
     np.testing.assert_allclose(from_projected, from_full, rtol=1e-10, atol=1e-12)
 
 
+def test_projected_statistics_add_over_any_split_of_rows():
+    rng = np.random.default_rng(16)
+    structure = FactorAnalyzers(2)
+    covariances = random_factor_covariances(rng, 3, 5, 2)
+    factors, _ = structure.cholesky_of_precisions(covariances)
+    X = rng.standard_normal((90, 5)) * 3.0
+    gamma = rng.dirichlet(np.ones(3), size=90)
+    w = rng.uniform(0.0, 2.0, 90)
+    means = rng.standard_normal((3, 5))
+
+    def stats(rows):
+        return statistics_from_responsibilities(X[rows], w[rows], gamma[rows], means, structure,
+                                                precisions_cholesky=factors)
+
+    split = rng.permutation(90)
+    whole, parts = stats(np.arange(90)), stats(split[:31]) + stats(split[31:])
+    np.testing.assert_allclose(parts.scatter, whole.scatter, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(parts.counts, whole.counts, rtol=1e-12)
+
+
+def test_collapse_check_agrees_with_the_dense_eigenvalue_check():
+    rng = np.random.default_rng(17)
+    structure = FactorAnalyzers(1)
+    covariances = random_factor_covariances(rng, 4, 5, 1)
+    floor = np.array([0.5, 0.5, 0.5, 0.0, 0.5])
+    covariances[1, :, -1] = [1e-3, 1.0, 1.0, 1.0, 1.0]  # tiny noise, but a loading may cover that feature
+    covariances[2, :, :-1] = 0.0
+    covariances[2, :, -1] = [1.0, 0.1, 1.0, 1.0, 1.0]  # genuinely below the floor in feature 1
+    covariances[3, :, -1] = [1.0, 1.0, 1.0, 1e-9, 1.0]  # below, but in a feature with no floor
+    keep = floor > 0
+    dense = structure.dense_covariances(covariances, 4, 5)[:, keep][:, :, keep] / np.sqrt(np.outer(floor[keep], floor[keep]))
+    expected = np.linalg.eigvalsh(dense)[:, 0] < 1.0
+    np.testing.assert_array_equal(structure.collapsed(covariances, floor), expected)
+    assert expected[2] and not expected[0]
+
+
 def test_parameter_counts_by_hand():
     # K=3, d=10, q=2: loadings 3 * (10*2 - 2*1/2) = 57 (a q x q rotation is not identified).
     assert FactorAnalyzers(2, "diag", False).n_parameters(3, 10) == 57 + 30

@@ -13,15 +13,18 @@ lemma give::
     (x-mu)^T Sigma^-1 (x-mu) = r^T Psi^-1 r - ||C^-1 G^T r||^2,   r = x - mu
     log det Sigma = sum log Psi + 2 sum log diag C
 
-so the E-step costs O(n K d q). The M-step (the AECM form of Ghahramani & Hinton's algorithm, McLachlan &
-Peel 2000, sec. 8.4) takes the means as weighted averages, then improves each component's factor model of
-its covariance ``V_k`` about the new mean by one EM step for factor analysis: with ``beta = M^-1 G^T``
-(q x d, the map from ``x - mu`` to ``E[z | x]``) of the current parameters,
+so the E-step costs O(n K d q). The M-step takes the means as weighted averages, then improves each
+component's factor model of its covariance ``V_k`` about the new mean by one EM step for factor analysis:
+with ``beta = M^-1 G^T`` (q x d, the map from ``x - mu`` to ``E[z | x]``) of the current parameters,
 
     Lambda_new = V beta^T (I - beta Lambda + beta V beta^T)^-1
     Psi_new    = diag(V - Lambda_new beta V)          (averaged for isotropic / shared noise)
 
-Each step increases the expected complete-data log-likelihood, so EM stays monotone. The step needs the
+This is a generalised EM step: the means maximise the expected complete-data log-likelihood
+``sum_k N_k [log pi_k + log N(. | mu_k, Sigma_k)]`` for any covariance, and the factor-analysis step then
+increases the factor-analysis likelihood of each ``V_k``, hence that objective; so the log-likelihood never
+decreases. (Ghahramani & Hinton, 1996, update the means jointly with the loadings; the AECM algorithm of
+McLachlan & Peel, 2000, recomputes responsibilities between the two updates. Both are monotone too.) The step needs the
 scatter ``S_k`` only through ``S_k beta_k^T`` and ``diag S_k``, which the E-step accumulates under the
 current ``beta_k`` in O(n K d q) (:meth:`FactorAnalyzers.scatter_under`): no d x d matrix is formed while
 iterating. Only the first M-step (from k-means or random responsibilities, with no loadings yet) uses the
