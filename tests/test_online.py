@@ -184,4 +184,11 @@ def test_partial_fit_rejects_bad_batches_and_settings():
         with pytest.raises(ValueError, match="learning_decay"):
             GaussianMixture(learning_decay=decay).partial_fit(_mixture_sample(rng, 30))
     with pytest.raises(ValueError, match="learning_offset"):
-        GaussianMixture(learning_offset=-1.0).fit(_mixture_sample(rng, 30))
+        GaussianMixture(learning_offset=-1.0).partial_fit(_mixture_sample(rng, 30))
+
+
+def test_factor_analysers_do_not_offer_partial_fit():
+    from gaussmix import MixtureOfFactorAnalyzers
+
+    assert not hasattr(MixtureOfFactorAnalyzers(2), "partial_fit")
+    assert hasattr(GaussianMixture(2), "partial_fit")

@@ -4,6 +4,7 @@ Public names::
 
     GaussianMixture, KMeans          scikit-learn compatible estimators
     BayesianGaussianMixture          variational Dirichlet / Dirichlet-process mixtures (learn K)
+    MixtureOfFactorAnalyzers         mixtures of factor analysers / probabilistic PCA
     MixtureOfExperts                 mixture of linear experts with a softmax gate (a regressor)
     save, load                       versioned, pickle-free model files
     DegenerateComponentError, DegenerateComponentWarning, DataError, ModelFileError
@@ -15,6 +16,7 @@ from .exceptions import (ConvergenceWarning, DataError, DegenerateComponentError
                          ModelFileError)
 from .bayesian_mixture import BayesianGaussianMixture
 from .experts import MixtureOfExperts
+from .factor_analyzers import MixtureOfFactorAnalyzers
 from .gaussian_mixture import GaussianMixture
 from .io import load, save
 from .kmeans import KMeans
@@ -29,6 +31,7 @@ __all__ = [
     "GaussianMixture",
     "KMeans",
     "MixtureOfExperts",
+    "MixtureOfFactorAnalyzers",
     "ModelFileError",
     "__version__",
     "load",

@@ -108,7 +108,8 @@ def log_responsibilities(chunk: np.ndarray, params: MixtureParams, structure: Co
 
 def statistics_from_responsibilities(chunk: np.ndarray, sample_weight: np.ndarray, responsibilities: np.ndarray,
                                      means: np.ndarray, structure: CovarianceStructure,
-                                     log_likelihood: float = 0.0) -> SufficientStatistics:
+                                     log_likelihood: float = 0.0,
+                                     precisions_cholesky: Optional[np.ndarray] = None) -> SufficientStatistics:
     """Accumulate counts, sums and scatter of a chunk about the reference ``means``.
 
     Parameters
@@ -120,6 +121,9 @@ def statistics_from_responsibilities(chunk: np.ndarray, sample_weight: np.ndarra
         Any soft or hard assignment whose rows sum to one.
     means : ndarray of shape (n_components, n_features)
         Reference means ``m_k`` about which moments are taken.
+    precisions_cholesky : ndarray, optional
+        Precision factors of the parameters the responsibilities came from: given, the structure may
+        return the smaller scatter its M-step needs under them (:meth:`CovarianceStructure.scatter_under`).
     """
     # Per-chunk products run in the chunk's dtype (float32 BLAS for float32 data); totals are float64.
     weighted = responsibilities * sample_weight.astype(responsibilities.dtype, copy=False)[:, None]
@@ -130,7 +134,8 @@ def statistics_from_responsibilities(chunk: np.ndarray, sample_weight: np.ndarra
         log_likelihood=float(log_likelihood),
         counts=counts,
         sums=sums,
-        scatter=structure.scatter(chunk, responsibilities, sample_weight, means),
+        scatter=(structure.scatter(chunk, responsibilities, sample_weight, means) if precisions_cholesky is None
+                 else structure.scatter_under(chunk, responsibilities, sample_weight, means, precisions_cholesky)),
     )
 
 
@@ -153,7 +158,8 @@ def expect(chunk: np.ndarray, sample_weight: np.ndarray, params: MixtureParams,
     """
     log_norm, responsibilities = log_responsibilities(chunk, params, structure)
     return statistics_from_responsibilities(chunk, sample_weight, responsibilities, params.means, structure,
-                                            log_likelihood=float(sample_weight @ log_norm))
+                                            log_likelihood=float(sample_weight @ log_norm),
+                                            precisions_cholesky=params.precisions_cholesky)
 
 
 @dataclass(frozen=True, eq=False)
@@ -187,7 +193,8 @@ def estimate_parameters(stats: SufficientStatistics, params: MixtureParams, stru
     empty = counts <= EMPTY_COMPONENT_FRACTION * stats.weight_sum
     safe_counts = np.where(empty, 1.0, counts)
     shifts = np.where(empty[:, None], 0.0, stats.sums / safe_counts[:, None])
-    covariances = structure.estimate_covariances(stats.scatter, np.where(empty, 0.0, counts), shifts, reg_covar)
+    covariances = structure.update_covariances(stats.scatter, np.where(empty, 0.0, counts), shifts, reg_covar,
+                                               params.covariances)
     precisions_cholesky, singular = structure.cholesky_of_precisions(covariances)
     degenerate = {int(k): "empty" for k in np.flatnonzero(empty)}
     if structure.shared:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.utils import check_random_state
+from sklearn.utils.metaestimators import available_if
 
 from ._base import BaseMixture, progress_callback
 from ._validation import (check_fit_data, check_iteration_parameters, check_nonnegative_float, check_predict_data,
@@ -148,10 +149,6 @@ class GaussianMixture(BaseMixture):
             raise ValueError(f"detect_collapse must be True or False, got {self.detect_collapse!r}")
         if self.checkpoint is not None and not isinstance(self.checkpoint, (str, os.PathLike)):
             raise ValueError(f"checkpoint must be a file path or None, got {self.checkpoint!r}")
-        decay = check_nonnegative_float("learning_decay", self.learning_decay)
-        if not 0.5 < decay <= 1.0:
-            raise ValueError(f"learning_decay must be in (0.5, 1], got {self.learning_decay!r}")
-        check_nonnegative_float("learning_offset", self.learning_offset)
 
     def _check_initial_parameters(self, n_features):
         n_components = self.n_components
@@ -283,7 +280,7 @@ class GaussianMixture(BaseMixture):
         return {
             "n_samples": engine.n_samples, "n_features": engine.n_features, "weight_sum": engine.weight_sum,
             "offset": [float(value) for value in engine.offset], "n_components": self.n_components,
-            "covariance_type": self.covariance_type, "init_params": self.init_params, "n_init": self.n_init,
+            "covariance_type": str(self.covariance_type), "init_params": self.init_params, "n_init": self.n_init,
             "tol": float(self.tol), "reg_covar": float(self.reg_covar), "random_state": seed,
             "detect_collapse": bool(self.detect_collapse), "on_degenerate": self.on_degenerate,
         }
@@ -314,6 +311,18 @@ class GaussianMixture(BaseMixture):
         return write
 
     # ------------------------------------------------------------------------------------- online EM
+    def _check_online_parameters(self):
+        decay = check_nonnegative_float("learning_decay", self.learning_decay)
+        if not 0.5 < decay <= 1.0:
+            raise ValueError(f"learning_decay must be in (0.5, 1], got {self.learning_decay!r}")
+        check_nonnegative_float("learning_offset", self.learning_offset)
+
+    def _supports_partial_fit(self) -> bool:
+        # Stepwise EM re-centres running statistics through the structure's scatter; structures whose
+        # statistics depend on the current parameters (factor analysers) opt out.
+        return self._structure.online
+
+    @available_if(_supports_partial_fit)
     def partial_fit(self, X, y=None, sample_weight=None):
         """Update the model with one batch of rows: a step of stepwise (online) EM.
 
@@ -336,6 +345,7 @@ class GaussianMixture(BaseMixture):
         -------
         self
         """
+        self._check_online_parameters()
         if not hasattr(self, "weights_"):
             self._fit(X, sample_weight)
             return self

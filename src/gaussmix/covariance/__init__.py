@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from ._base import CovarianceStructure
 from .diag import Diag
+from .factor import FactorAnalyzers
 from .full import Full
 from .spherical import Spherical
 from .tied import Tied
 
-__all__ = ["CovarianceStructure", "Diag", "Full", "Spherical", "Tied", "get_structure", "STRUCTURE_NAMES"]
+__all__ = ["CovarianceStructure", "Diag", "FactorAnalyzers", "Full", "Spherical", "Tied", "get_structure", "STRUCTURE_NAMES"]
 
 _STRUCTURES: dict[str, type[CovarianceStructure]] = {cls.name: cls for cls in (Full, Tied, Diag, Spherical)}
 STRUCTURE_NAMES: tuple[str, ...] = tuple(_STRUCTURES)

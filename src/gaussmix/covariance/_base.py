@@ -29,6 +29,9 @@ class CovarianceStructure(ABC):
     """
 
     name: ClassVar[str]
+    online: ClassVar[bool] = True
+    """Whether the scatter is a fixed linear image of per-component outer products (so stepwise EM can
+    re-centre it; see :mod:`gaussmix.online`). Structures whose statistics depend on the parameters opt out."""
 
     # ----------------------------------------------------------------------------------------- shapes
     @abstractmethod
@@ -71,6 +74,16 @@ class CovarianceStructure(ABC):
         'tied'). Additive over rows.
         """
 
+    def scatter_under(self, X: np.ndarray, responsibilities: np.ndarray, sample_weight: np.ndarray, means: np.ndarray,
+                      precisions_cholesky: np.ndarray) -> np.ndarray:
+        """The scatter statistic of an EM iteration, under parameters with these precision factors.
+
+        The default is :meth:`scatter`. A structure whose M-step needs only products of the scatter with
+        the current parameters (factor analysers: ``S_k beta_k^T``, O(n d q) instead of O(n d^2)) returns
+        those; :meth:`update_covariances` then receives them together with the parameters' covariances.
+        """
+        return self.scatter(X, responsibilities, sample_weight, means)
+
     # ----------------------------------------------------------------------------------------- M-step
     @abstractmethod
     def estimate_covariances(self, scatter: np.ndarray, counts: np.ndarray, shifts: np.ndarray, reg_covar: float) -> np.ndarray:
@@ -88,6 +101,15 @@ class CovarianceStructure(ABC):
         reg_covar : float
             Non-negative regularisation added to the diagonal.
         """
+
+    def update_covariances(self, scatter: np.ndarray, counts: np.ndarray, shifts: np.ndarray, reg_covar: float,
+                           previous: np.ndarray | None) -> np.ndarray:
+        """The M-step given ``previous``, the covariances that produced the statistics (None at initialisation).
+
+        Structures without a closed-form maximiser (factor analysers) improve on ``previous`` by one
+        step (a generalised EM step); the default ignores it and calls :meth:`estimate_covariances`.
+        """
+        return self.estimate_covariances(scatter, counts, shifts, reg_covar)
 
     @abstractmethod
     def cholesky_of_precisions(self, covariances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
