@@ -140,8 +140,8 @@ def test_mixture_of_factor_analysers_resumes_too(tmp_path):
     with pytest.raises(Interrupt):
         MixtureOfFactorAnalyzers(**settings, checkpoint=path, callback=_interrupt_at(5)).fit(X)
     resumed = MixtureOfFactorAnalyzers(**settings, checkpoint=path).fit(X)
-    # Equal to rounding, not bit for bit: restored arrays are C-contiguous where the running fit's packed
-    # factors were views, and BLAS sums in another order.
+    # Equal to rounding, not bit for bit: restored arrays can be laid out in memory unlike the running
+    # fit's packed factors, and BLAS then sums in another order.
     np.testing.assert_allclose(resumed.loadings_, reference.loadings_, rtol=1e-10)
     np.testing.assert_allclose(resumed.noise_variance_, reference.noise_variance_, rtol=1e-10)
     np.testing.assert_allclose(resumed.lower_bounds_, reference.lower_bounds_, rtol=1e-12)
