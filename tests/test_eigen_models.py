@@ -242,3 +242,35 @@ def test_bic_on_real_data_is_at_least_mclusts(data, model, g, published):
     gm = GaussianMixture(g, covariance_type=model, n_init=4, random_state=0, tol=1e-7, max_iter=500,
                          reg_covar=0.0).fit(X)
     assert mclust_bic(gm, X) >= published - 0.05
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_a_large_offset_changes_nothing(model):
+    """Data centred once: shifting every row by 1e8 (timestamps, prices) gives the same fit."""
+    X = blobs(4)
+    fits = [GaussianMixture(3, covariance_type=model, random_state=0, max_iter=20, tol=0.0).fit(X + shift)
+            for shift in (0.0, 1e8)]
+    np.testing.assert_allclose(fits[1].means_ - 1e8, fits[0].means_, atol=1e-6)
+    np.testing.assert_allclose(fits[1].covariances_, fits[0].covariances_, rtol=1e-6, atol=1e-9)
+
+
+def test_each_orientation_update_never_increases_the_objective():
+    """Both steps of the EVE/VVE axes update, the MM step and the sweep of plane rotations, are descent steps."""
+    from gaussmix.covariance.eigen import _majorised_axes, _pairwise_rotated_axes
+
+    rng = np.random.default_rng(9)
+    scatter = np.stack([a @ a.T for a in rng.standard_normal((K, D, 15)) * rng.uniform(0.2, 4.0, (K, D, 1))])
+    variances = np.exp(rng.uniform(-1.0, 2.0, (K, D)))
+    largest = np.linalg.eigvalsh(scatter)[:, -1]
+
+    def objective(axes):
+        return np.einsum("ji,kjl,li,ki->", axes, scatter, axes, 1.0 / variances)
+
+    axes = np.linalg.qr(rng.standard_normal((D, D)))[0]
+    for _ in range(20):
+        for step in (lambda a: _majorised_axes(scatter, variances, a, largest),
+                     lambda a: _pairwise_rotated_axes(scatter, variances, a)):
+            new_axes = step(axes)
+            np.testing.assert_allclose(new_axes.T @ new_axes, np.eye(D), atol=1e-12)
+            assert objective(new_axes) <= objective(axes) * (1 + 1e-13)
+            axes = new_axes

@@ -28,12 +28,16 @@ problem* on a vector ``w_k`` of variances along fixed axes:
   an update of ``D``: for shape ``E`` the eigenvectors of ``sum_k W_k / lambda_k`` (exact), for shape
   ``V`` (EVE, VVE) one majorisation-minimisation step of Browne & McNicholas (2014): with
   ``Psi_k = diag(1 / C_k)``, ``mu = sum_k max(Psi_k) max eig(W_k)`` and
-  ``H = mu D - sum_k W_k D Psi_k = U S V^T``, the new ``D = U V^T`` never increases ``F``.
+  ``H = mu D - sum_k W_k D Psi_k = U S V^T``, the new ``D = U V^T`` never increases ``F``; followed by one
+  sweep of exact plane rotations of pairs of axes (Jacobi / Flury-Gautschi style), which also never
+  increases ``F`` and cuts the number of iterations per M-step from hundreds to tens.
 
 The diagonal problem has closed forms except for shape ``E`` with volume ``V`` (VEI, VEE, VEV), solved by
 alternating ``A = normalise(sum_k w_k / lambda_k)`` and ``lambda_k = sum_j (w_kj / A_j) / (d n_k)``.
+VEE is block-coordinate descent over volumes, shape and axes (one exact step of each per iteration).
 Every iterative step decreases ``F``; iterations stop when the relative decrease is below ``tol`` or after
-``max_iter`` (constructor arguments; defaults 1e-10 and 1000).
+``max_iter`` (constructor arguments; defaults 1e-10 and 1000). The inner iteration starts afresh in every
+M-step (from the eigenvectors of the pooled scatter), like mclust's.
 
 MAP estimation passes prior-augmented scatter and counts (see :mod:`gaussmix.priors`); the same code
 then finds the posterior mode.
@@ -118,10 +122,14 @@ def constrained_variances(w: np.ndarray, counts: np.ndarray, volume: str, shape:
     return _variable_volume_equal_shape(w, counts, tol, max_iter)
 
 
-def _variable_volume_equal_shape(w, counts, tol, max_iter):
-    """VE*: alternate the common shape and the volumes (each step is exact, so F never increases)."""
+def _variable_volume_equal_shape(w, counts, tol, max_iter, volumes=None):
+    """VE*: alternate the common shape and the volumes (each step is exact, so F never increases).
+
+    ``volumes`` (n_components,) warm-starts the alternation (default: each component's own VII volume).
+    """
     n_features = w.shape[1]
-    volumes = w.sum(axis=1) / (n_features * counts)
+    if volumes is None:
+        volumes = w.sum(axis=1) / (n_features * counts)
     objective = np.inf
     with np.errstate(divide="ignore", invalid="ignore"):
         for _ in range(max_iter):
@@ -178,10 +186,16 @@ def _common_orientation(scatter, counts, volume, shape, tol, max_iter):
     _, axes = _descending_eigh(scatter.sum(axis=0))
     largest = np.linalg.eigvalsh(scatter)[:, -1]
     objective = np.inf
+    variances = None
     with np.errstate(divide="ignore", invalid="ignore"):
         for _ in range(max_iter):
             w = np.einsum("ji,kjl,li->ki", axes, scatter, axes)
-            variances = constrained_variances(w, counts, volume, shape, tol, max_iter)
+            if volume == "V" and shape == "E" and variances is not None:
+                # VEE: one exact shape-then-volume step from the current volumes; with the exact axes step
+                # below this is block-coordinate descent over (lambda, A, D), no nested iteration.
+                variances = _variable_volume_equal_shape(w, counts, tol, 1, _geometric_mean(variances))
+            else:
+                variances = constrained_variances(w, counts, volume, shape, tol, max_iter)
             if shape == "E" and volume == "E":
                 break  # EEE: the eigenvectors of sum_k W_k are already optimal
             new_objective = float(counts @ np.log(variances).sum(axis=1) + (w / variances).sum())
@@ -192,6 +206,7 @@ def _common_orientation(scatter, counts, volume, shape, tol, max_iter):
                 axes = _shared_shape_axes(scatter, variances)
             else:
                 axes = _majorised_axes(scatter, variances, axes, largest)
+                axes = _pairwise_rotated_axes(scatter, variances, axes)
         axes = axes[None] if axes.ndim == 2 else axes
     return np.broadcast_to(axes, scatter.shape), variances
 
@@ -213,6 +228,39 @@ def _majorised_axes(scatter, variances, axes, largest):
     target = bound * axes - np.einsum("kij,jl,kl->il", scatter, axes, inverse)
     left, _, right = np.linalg.svd(target)
     return left @ right
+
+
+def _pairwise_rotated_axes(scatter, variances, axes):
+    """One sweep of exact plane rotations of ``D`` (Jacobi / Flury-Gautschi style); never increases F.
+
+    Rotating axes ``i, j`` by ``theta`` changes ``sum_k tr(D^T W_k D Psi_k)`` by
+    ``a cos 2 theta + b sin 2 theta`` + const with ``a = sum_k (psi_ki - psi_kj)(B_kii - B_kjj) / 2`` and
+    ``b = sum_k (psi_ki - psi_kj) B_kij`` (``B_k = D^T W_k D``), minimised at ``2 theta = atan2(-b, -a)``.
+    The MM step alone converges slowly (hundreds of steps per M-step); a sweep of exact rotations after it
+    reaches the same fixed point in a few.
+    """
+    inverse = 1.0 / variances
+    rotated = np.einsum("ji,kjl,lm->kim", axes, scatter, axes)
+    axes = axes.copy()
+    n_features = axes.shape[0]
+    for i in range(n_features - 1):
+        for j in range(i + 1, n_features):
+            weight = inverse[:, i] - inverse[:, j]
+            a = 0.5 * weight @ (rotated[:, i, i] - rotated[:, j, j])
+            b = weight @ rotated[:, i, j]
+            if a * a + b * b == 0.0:
+                continue
+            # Minimiser of a cos 2t + b sin 2t; compare with t = 0 so a rounding error never makes it worse.
+            angle = 0.5 * np.arctan2(-b, -a)
+            if a * np.cos(2 * angle) + b * np.sin(2 * angle) >= a:
+                continue
+            c, s = np.cos(angle), np.sin(angle)
+            rotation = np.array([[c, -s], [s, c]])
+            pair = [i, j]
+            axes[:, pair] = axes[:, pair] @ rotation
+            rotated[:, :, pair] = rotated[:, :, pair] @ rotation
+            rotated[:, pair, :] = np.swapaxes(rotation, 0, 1) @ rotated[:, pair, :]
+    return axes
 
 
 # ------------------------------------------------------------------------------------------ structures
