@@ -274,3 +274,13 @@ def test_each_orientation_update_never_increases_the_objective():
             np.testing.assert_allclose(new_axes.T @ new_axes, np.eye(D), atol=1e-12)
             assert objective(new_axes) <= objective(axes) * (1 + 1e-13)
             axes = new_axes
+
+
+def test_a_structure_object_with_its_own_tolerance_is_saved_by_name(tmp_path):
+    from gaussmix.covariance.eigen import VEV
+
+    X = blobs(5)
+    gm = GaussianMixture(2, covariance_type=VEV(tol=1e-12, max_iter=50), random_state=0).fit(X)
+    loaded = gaussmix.load(gaussmix.save(gm, tmp_path / "vev.npz"))
+    assert loaded.covariance_type == "VEV"
+    assert loaded.bic(X) == pytest.approx(gm.bic(X), rel=1e-12)
