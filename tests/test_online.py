@@ -192,3 +192,8 @@ def test_factor_analysers_do_not_offer_partial_fit():
 
     assert not hasattr(MixtureOfFactorAnalyzers(2), "partial_fit")
     assert hasattr(GaussianMixture(2), "partial_fit")
+
+
+def test_partial_fit_refuses_a_prior_it_would_ignore():
+    with pytest.raises(ValueError, match="prior"):
+        GaussianMixture(2, prior="default").partial_fit(np.random.default_rng(0).normal(size=(50, 2)))

@@ -182,19 +182,25 @@ class ParameterEstimate:
 
 
 def estimate_parameters(stats: SufficientStatistics, params: MixtureParams, structure: CovarianceStructure,
-                        reg_covar: float, variance_floor: Optional[np.ndarray] = None) -> ParameterEstimate:
+                        reg_covar: float, variance_floor: Optional[np.ndarray] = None,
+                        prior=None) -> ParameterEstimate:
     """Maximise the expected complete-data log-likelihood; flag, never raise on, degenerate components.
 
     ``params`` supplies the reference means the statistics were taken about, and the offset. With a
     ``variance_floor`` (n_features,), components whose covariance falls below it in some direction are
-    flagged ``'collapsed'``.
+    flagged ``'collapsed'``. With a ``prior`` (:class:`~gaussmix.priors.ConjugatePrior`) the expected
+    complete-data log-posterior is maximised instead (MAP).
     """
     counts = stats.counts
     empty = counts <= EMPTY_COMPONENT_FRACTION * stats.weight_sum
     safe_counts = np.where(empty, 1.0, counts)
     shifts = np.where(empty[:, None], 0.0, stats.sums / safe_counts[:, None])
-    covariances = structure.update_covariances(stats.scatter, np.where(empty, 0.0, counts), shifts, reg_covar,
-                                               params.covariances)
+    if prior is None:
+        covariances = structure.update_covariances(stats.scatter, np.where(empty, 0.0, counts), shifts, reg_covar,
+                                                   params.covariances)
+        weights, means = counts / counts.sum(), params.means + shifts
+    else:
+        weights, means, covariances = prior.maximize(stats, params, structure, reg_covar)
     precisions_cholesky, singular = structure.cholesky_of_precisions(covariances)
     degenerate = {int(k): "empty" for k in np.flatnonzero(empty)}
     if structure.shared:
@@ -208,8 +214,7 @@ def estimate_parameters(stats: SufficientStatistics, params: MixtureParams, stru
             degenerate.update({k: "collapsed" for k in range(params.n_components)})
         elif not structure.shared:
             degenerate.update({int(k): "collapsed" for k in np.flatnonzero(collapsed)})
-    weights = counts / counts.sum()
-    return ParameterEstimate(weights, params.means + shifts, covariances, precisions_cholesky, params.offset,
+    return ParameterEstimate(weights, means, covariances, precisions_cholesky, params.offset,
                              dict(sorted(degenerate.items())))
 
 
@@ -220,7 +225,7 @@ def degenerate_error(degenerate: dict, advice: str = "") -> DegenerateComponentE
 
 
 def maximize(stats: SufficientStatistics, params: MixtureParams, structure: CovarianceStructure,
-             reg_covar: float = 0.0, variance_floor: Optional[np.ndarray] = None) -> MixtureParams:
+             reg_covar: float = 0.0, variance_floor: Optional[np.ndarray] = None, prior=None) -> MixtureParams:
     """M-step: closed-form weights ``N_k / W``, means and covariances.
 
     Raises
@@ -228,7 +233,7 @@ def maximize(stats: SufficientStatistics, params: MixtureParams, structure: Cova
     DegenerateComponentError
         If a component is empty or its covariance is not positive definite.
     """
-    estimate = estimate_parameters(stats, params, structure, reg_covar, variance_floor)
+    estimate = estimate_parameters(stats, params, structure, reg_covar, variance_floor, prior)
     if estimate.degenerate:
         raise degenerate_error(estimate.degenerate)
     return estimate.to_params()
@@ -293,7 +298,7 @@ class EMState:
 
 def run_em(engine, params: MixtureParams, structure: CovarianceStructure, *, tol: float, max_iter: int,
            reg_covar: float, variance_floor: Optional[np.ndarray] = None, recover: Optional[Recover] = None,
-           callback: Optional[Callback] = None, resume: Optional[EMState] = None,
+           callback: Optional[Callback] = None, prior=None, resume: Optional[EMState] = None,
            on_iteration: Optional[Callable[[EMState], object]] = None) -> EMResult:
     """Iterate E- and M-steps from ``params`` until the mean log-likelihood changes by less than ``tol``.
 
@@ -308,6 +313,10 @@ def run_em(engine, params: MixtureParams, structure: CovarianceStructure, *, tol
         Flag components that collapse below it (see :func:`estimate_parameters`).
     callback : callable, optional
         ``callback(iteration, mean_log_likelihood, change)`` after every iteration.
+    prior : ConjugatePrior, optional
+        MAP estimation (see :mod:`gaussmix.priors`): the M-step maximises the log-posterior, and the
+        trace, the convergence test and ``EMResult.log_likelihood`` use the per-unit-weight
+        log-posterior ``(log p(X | theta) + log p(theta)) / W`` instead of the log-likelihood.
     resume : EMState, optional
         Continue an interrupted run from this state instead of starting at ``params`` (which is then
         ignored); the result equals that of the uninterrupted run.
@@ -318,15 +327,20 @@ def run_em(engine, params: MixtureParams, structure: CovarianceStructure, *, tol
     def e_step(current: MixtureParams) -> SufficientStatistics:
         return engine.reduce(lambda chunk, weights: expect(chunk, weights, current, structure))
 
+    def objective(stats: SufficientStatistics, current: MixtureParams) -> float:
+        if prior is None:
+            return stats.mean_log_likelihood
+        return stats.mean_log_likelihood + prior.log_density(current, structure) / stats.weight_sum
+
     state = resume if resume is not None else EMState(params)
     params, trace, previous = state.params, list(state.trace), state.previous
     n_iter, n_reseeded, converged = state.n_iter, state.n_reseeded, state.converged
     while not converged and n_iter < max_iter:
         n_iter += 1
         stats = e_step(params)
-        mean_log_likelihood = stats.mean_log_likelihood
+        mean_log_likelihood = objective(stats, params)
         trace.append(mean_log_likelihood)
-        estimate = estimate_parameters(stats, params, structure, reg_covar, variance_floor)
+        estimate = estimate_parameters(stats, params, structure, reg_covar, variance_floor, prior)
         change = mean_log_likelihood - previous
         previous = mean_log_likelihood
         if estimate.degenerate:
@@ -345,5 +359,5 @@ def run_em(engine, params: MixtureParams, structure: CovarianceStructure, *, tol
         converged = abs(change) < tol
         if on_iteration is not None:
             on_iteration(EMState(params, tuple(trace), previous, n_iter, n_reseeded, converged))
-    final = e_step(params).mean_log_likelihood
+    final = objective(e_step(params), params)
     return EMResult(params, final, trace, n_iter, converged, n_reseeded)

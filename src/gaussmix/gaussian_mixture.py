@@ -24,6 +24,7 @@ from .exceptions import ConvergenceWarning
 from .init import INIT_METHODS, initial_params
 from .online import expected_statistics, recentred, step_size, stepwise_average
 from .params import MixtureParams
+from .priors import resolve_prior
 
 __all__ = ["GaussianMixture"]
 
@@ -41,7 +42,9 @@ class GaussianMixture(BaseMixture):
     Parameters
     ----------
     n_components : int, default=1
-    covariance_type : {'full', 'tied', 'diag', 'spherical'}, default='full'
+    covariance_type : str, default='full'
+        'full', 'tied', 'diag', 'spherical' or one of mclust's models 'EII' ... 'VVV' (and 'E', 'V' for
+        one-dimensional data); see :mod:`gaussmix.covariance.eigen`.
     tol : float, default=1e-3
         EM stops when the per-sample mean log-likelihood changes by less than ``tol``.
     reg_covar : float, default=1e-6
@@ -89,6 +92,11 @@ class GaussianMixture(BaseMixture):
         Step sizes of :meth:`partial_fit` (stepwise EM): the ``t``-th batch after the first enters the
         running statistics with weight ``(t + learning_offset) ** -learning_decay``;
         ``0.5 < learning_decay <= 1`` guarantees convergence (see :mod:`gaussmix.online`).
+    prior : None, 'default' or ConjugatePrior, default=None
+        MAP estimation with conjugate priors (:mod:`gaussmix.priors`); 'default' is mclust's
+        ``priorControl()`` default computed from the data and ``n_components``. With a prior,
+        ``lower_bound_`` and ``lower_bounds_`` are the per-sample log-posterior (log-likelihood plus log
+        prior, divided by the weight sum), which EM increases; ``score`` stays the log-likelihood.
 
     Attributes
     ----------
@@ -114,7 +122,7 @@ class GaussianMixture(BaseMixture):
     def __init__(self, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6, max_iter=100,
                  n_init=1, init_params="kmeans", weights_init=None, means_init=None, precisions_init=None,
                  random_state=None, warm_start=False, verbose=0, verbose_interval=10, on_degenerate="reseed",
-                 detect_collapse=True, chunk_size=None, n_jobs=None, callback=None, checkpoint=None,
+                 detect_collapse=True, chunk_size=None, n_jobs=None, callback=None, prior=None, checkpoint=None,
                  learning_decay=0.7, learning_offset=1.0):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -135,6 +143,7 @@ class GaussianMixture(BaseMixture):
         self.chunk_size = chunk_size
         self.n_jobs = n_jobs
         self.callback = callback
+        self.prior = prior
         self.checkpoint = checkpoint
         self.learning_decay = learning_decay
         self.learning_offset = learning_offset
@@ -160,6 +169,7 @@ class GaussianMixture(BaseMixture):
                 raise ValueError(f"weights_init must sum to 1, got sum {weights.sum():.8g}")
         if self.means_init is not None:
             _finite_array("means_init", self.means_init, (n_components, n_features))
+        get_structure(self.covariance_type).covariance_shape(n_components, n_features)  # e.g. 'E' is 1-D only
         if self.precisions_init is not None:
             shape = get_structure(self.covariance_type).covariance_shape(n_components, n_features)
             precisions = _finite_array("precisions_init", self.precisions_init, shape)
@@ -198,6 +208,7 @@ class GaussianMixture(BaseMixture):
                 f"sample_weight, got {np.count_nonzero(sample_weight)}"
             )
         self._check_initial_parameters(X.shape[1])
+        prior = resolve_prior(self.prior, X, self.n_components, sample_weight)
 
         structure = get_structure(self.covariance_type)
         engine = InMemoryEngine(X, sample_weight, chunk_size=self.chunk_size, n_jobs=self.n_jobs,
@@ -225,11 +236,11 @@ class GaussianMixture(BaseMixture):
                                            random_state=rng, reg_covar=self.reg_covar, recover=recover,
                                            variance_floor=floor, data_variance=data_variance,
                                            weights_init=self.weights_init, means_init=self.means_init,
-                                           precisions_init=self.precisions_init)
+                                           precisions_init=self.precisions_init, prior=prior)
             on_iteration = self._checkpoint_writer(fingerprint, run, best, rng.get_state())
             result = run_em(engine, start, structure, tol=self.tol, max_iter=self.max_iter,
                             reg_covar=self.reg_covar, variance_floor=floor, recover=recover, callback=callback,
-                            resume=resume, on_iteration=on_iteration)
+                            prior=prior, resume=resume, on_iteration=on_iteration)
             if self.verbose:
                 print(f"Initialization {run}: converged={result.converged} after {result.n_iter} iterations, "
                       f"mean log-likelihood {result.log_likelihood:.6f}")
@@ -283,6 +294,7 @@ class GaussianMixture(BaseMixture):
             "covariance_type": str(self.covariance_type), "init_params": self.init_params, "n_init": self.n_init,
             "tol": float(self.tol), "reg_covar": float(self.reg_covar), "random_state": seed,
             "detect_collapse": bool(self.detect_collapse), "on_degenerate": self.on_degenerate,
+            "prior": self.prior if self.prior is None or isinstance(self.prior, str) else repr(self.prior),
         }
 
     def _resumable_checkpoint(self, fingerprint: dict):
@@ -346,6 +358,8 @@ class GaussianMixture(BaseMixture):
         self
         """
         self._check_online_parameters()
+        if self.prior is not None:
+            raise ValueError("partial_fit does not support MAP estimation (prior); use fit, or prior=None")
         if not hasattr(self, "weights_"):
             self._fit(X, sample_weight)
             return self

@@ -77,21 +77,21 @@ def initial_statistics(engine, structure: CovarianceStructure, n_components: int
     return _hard_statistics(engine, centers, structure), centers
 
 
-def params_from_centers(engine, centers, structure, reg_covar, variance_floor=None):
+def params_from_centers(engine, centers, structure, reg_covar, variance_floor=None, prior=None):
     """One M-step from hard nearest-centre assignments: a ParameterEstimate (may flag degeneracy)."""
     stats = _hard_statistics(engine, centers, structure)
     template = MixtureParams(np.full(len(centers), 1 / len(centers)), centers, None, None, engine.offset)
-    return estimate_parameters(stats, template, structure, reg_covar, variance_floor)
+    return estimate_parameters(stats, template, structure, reg_covar, variance_floor, prior)
 
 
 def initial_params(engine, structure: CovarianceStructure, n_components: int, *, method: str, random_state,
                    reg_covar: float, recover, variance_floor=None, data_variance=None, weights_init=None,
-                   means_init=None, precisions_init=None) -> MixtureParams:
+                   means_init=None, precisions_init=None, prior=None) -> MixtureParams:
     """Parameters to start EM from.
 
     With ``means_init`` the data are assigned to the nearest given mean (instead of running k-means) to
     estimate whatever was not given; ``weights_init`` and ``precisions_init`` override the estimates.
-    With all three given the data are not looked at.
+    With all three given the data are not looked at. A ``prior`` makes the initial M-step a MAP step.
     """
     offset = engine.offset
     n_features = engine.n_features
@@ -107,9 +107,9 @@ def initial_params(engine, structure: CovarianceStructure, n_components: int, *,
             stats = _random_statistics(engine, n_components, structure, random_state)
             template = MixtureParams(np.full(n_components, 1 / n_components), np.zeros((n_components, n_features)),
                                      None, None, offset)
-            estimate = estimate_parameters(stats, template, structure, reg_covar, variance_floor)
+            estimate = estimate_parameters(stats, template, structure, reg_covar, variance_floor, prior)
         else:
-            estimate = params_from_centers(engine, centers, structure, reg_covar, variance_floor)
+            estimate = params_from_centers(engine, centers, structure, reg_covar, variance_floor, prior)
         params = recover(estimate, None) if estimate.degenerate else estimate.to_params()
         if weights_init is not None:
             params = params.replace(weights=np.asarray(weights_init, dtype=np.float64))

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .covariance import get_structure
+from .covariance import CovarianceStructure, get_structure
 from .exceptions import ModelFileError
 
 __all__ = ["save", "load", "FORMAT", "FORMAT_VERSION"]
@@ -50,6 +50,8 @@ def _json_params(estimator) -> dict:
     for name, value in estimator.get_params(deep=False).items():
         if isinstance(value, np.ndarray):
             value = value.tolist()
+        if isinstance(value, CovarianceStructure):
+            value = value.name  # a structure object (e.g. with its own inner tolerances) is saved by its name
         try:
             json.dumps(value)
         except TypeError:

@@ -9,14 +9,29 @@ from __future__ import annotations
 from ._base import CovarianceStructure
 from .diag import Diag
 from .factor import FactorAnalyzers
+from .eigen import MCLUST_MODEL_NAMES, MCLUST_STRUCTURES
 from .full import Full
 from .spherical import Spherical
 from .tied import Tied
 
-__all__ = ["CovarianceStructure", "Diag", "FactorAnalyzers", "Full", "Spherical", "Tied", "get_structure", "STRUCTURE_NAMES"]
+__all__ = ["CovarianceStructure", "Diag", "FactorAnalyzers", "Full", "Spherical", "Tied", "get_structure",
+           "STRUCTURE_NAMES", "ALL_MODEL_NAMES", "MCLUST_MODEL_NAMES", "model_names"]
 
 _STRUCTURES: dict[str, type[CovarianceStructure]] = {cls.name: cls for cls in (Full, Tied, Diag, Spherical)}
 STRUCTURE_NAMES: tuple[str, ...] = tuple(_STRUCTURES)
+"""scikit-learn's four names."""
+
+_STRUCTURES.update({cls.name: cls for cls in MCLUST_STRUCTURES})
+
+ALL_MODEL_NAMES: tuple[str, ...] = MCLUST_MODEL_NAMES
+"""What model selection tries for ``covariance_types="all"``: mclust's 14 models (the scikit-learn names
+are four of them: spherical = VII, diag = VVI, tied = EEE, full = VVV)."""
+
+
+def model_names(n_features: int) -> tuple[str, ...]:
+    """Distinct models for data with ``n_features`` columns: mclust's 14, or ('E', 'V') in one dimension,
+    where every three-letter model reduces to one of those two."""
+    return ("E", "V") if n_features == 1 else ALL_MODEL_NAMES
 
 
 def get_structure(name: str | CovarianceStructure) -> CovarianceStructure:
@@ -27,5 +42,5 @@ def get_structure(name: str | CovarianceStructure) -> CovarianceStructure:
         return _STRUCTURES[name]()
     except (KeyError, TypeError):
         raise ValueError(
-            f"covariance_type must be one of {list(STRUCTURE_NAMES)}, got {name!r}"
+            f"covariance_type must be one of {list(_STRUCTURES)}, got {name!r}"
         ) from None
