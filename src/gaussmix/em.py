@@ -260,7 +260,7 @@ Callback = Callable[[int, float, float], object]
 
 def run_em(engine, params: MixtureParams, structure: CovarianceStructure, *, tol: float, max_iter: int,
            reg_covar: float, variance_floor: Optional[np.ndarray] = None, recover: Optional[Recover] = None,
-           callback: Optional[Callback] = None) -> EMResult:
+           callback: Optional[Callback] = None, expect: Callable[..., SufficientStatistics] = expect) -> EMResult:
     """Iterate E- and M-steps from ``params`` until the mean log-likelihood changes by less than ``tol``.
 
     Parameters
@@ -274,6 +274,9 @@ def run_em(engine, params: MixtureParams, structure: CovarianceStructure, *, tol
         Flag components that collapse below it (see :func:`estimate_parameters`).
     callback : callable, optional
         ``callback(iteration, mean_log_likelihood, change)`` after every iteration.
+    expect : callable, optional
+        The E-step on one chunk, with :func:`expect`'s signature (e.g.
+        :func:`gaussmix.missing.expect_with_missing` for data with NaN).
     """
 
     def e_step(current: MixtureParams) -> SufficientStatistics:

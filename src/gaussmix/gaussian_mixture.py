@@ -12,10 +12,13 @@ from ._base import BaseMixture
 from ._validation import check_fit_data, check_int, check_n_jobs, check_nonnegative_float, check_sample_weight
 from .covariance import get_structure
 from .degeneracy import degeneracy_advice, reseed_degenerate
-from .em import COLLAPSE_RELATIVE_VARIANCE, degenerate_error, feature_variance, run_em
+from .em import COLLAPSE_RELATIVE_VARIANCE, degenerate_error, expect, feature_variance, run_em
+from .conditioning import ConditioningMixin
 from .engines import InMemoryEngine
 from .exceptions import ConvergenceWarning
 from .init import INIT_METHODS, initial_params
+from .missing import (MISSING_POLICIES, check_missing_pattern, expect_with_missing, initialisation_data, mean_imputed,
+                      observed_feature_variance)
 from .params import MixtureParams
 
 __all__ = ["GaussianMixture"]
@@ -25,7 +28,7 @@ logger = logging.getLogger("gaussmix")
 ON_DEGENERATE = ("reseed", "raise")
 
 
-class GaussianMixture(BaseMixture):
+class GaussianMixture(ConditioningMixin, BaseMixture):
     """Gaussian mixture model fitted by expectation-maximisation.
 
     Parameters and fitted attributes are scikit-learn's (``sklearn.mixture.GaussianMixture``), plus
@@ -72,6 +75,14 @@ class GaussianMixture(BaseMixture):
         meanwhile. Results do not depend on it: chunk statistics are always added in the same order.
     callback : callable or None, default=None
         ``callback(iteration, mean_log_likelihood, change)`` after each EM iteration.
+    missing : {'error', 'em'}, default='error'
+        'error': NaN in X is an error. 'em': NaN entries are values missing at random; EM uses each
+        row's observed features and the conditional expectations of the missing ones (Ghahramani &
+        Jordan 1994; see :mod:`gaussmix.missing`), the reported log-likelihood is that of the observed
+        values, and ``score_samples``, ``predict_proba`` and ``predict`` score rows with NaN on their
+        observed features. Rows or features with nothing observed are rejected. EM starts from the
+        complete rows when there are enough of them, else from column-mean-imputed data. See also
+        :meth:`impute`.
 
     Attributes
     ----------
@@ -95,7 +106,7 @@ class GaussianMixture(BaseMixture):
     def __init__(self, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6, max_iter=100,
                  n_init=1, init_params="kmeans", weights_init=None, means_init=None, precisions_init=None,
                  random_state=None, warm_start=False, verbose=0, verbose_interval=10, on_degenerate="reseed",
-                 detect_collapse=True, chunk_size=None, n_jobs=None, callback=None):
+                 detect_collapse=True, chunk_size=None, n_jobs=None, callback=None, missing="error"):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
@@ -115,6 +126,7 @@ class GaussianMixture(BaseMixture):
         self.chunk_size = chunk_size
         self.n_jobs = n_jobs
         self.callback = callback
+        self.missing = missing
 
     # ------------------------------------------------------------------------------------ validation
     def _check_parameters(self):
@@ -137,6 +149,8 @@ class GaussianMixture(BaseMixture):
         check_n_jobs(self.n_jobs)
         if self.callback is not None and not callable(self.callback):
             raise ValueError(f"callback must be callable or None, got {self.callback!r}")
+        if self.missing not in MISSING_POLICIES:
+            raise ValueError(f"missing must be one of {list(MISSING_POLICIES)}, got {self.missing!r}")
 
     def _check_initial_parameters(self, n_features):
         n_components = self.n_components
@@ -178,7 +192,10 @@ class GaussianMixture(BaseMixture):
     def _fit(self, X, sample_weight):
         self._check_parameters()
         warm = self.warm_start and hasattr(self, "converged_")
-        X = check_fit_data(self, X, min_samples=max(2, self.n_components), what="n_components")
+        X = check_fit_data(self, X, min_samples=max(2, self.n_components), what="n_components",
+                           allow_nan=self.missing == "em")
+        if self.missing == "em":
+            check_missing_pattern(X)
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
         if np.count_nonzero(sample_weight) < self.n_components:
             raise ValueError(
@@ -190,7 +207,15 @@ class GaussianMixture(BaseMixture):
         structure = get_structure(self.covariance_type)
         engine = InMemoryEngine(X, sample_weight, chunk_size=self.chunk_size, n_jobs=self.n_jobs,
                                 n_components=self.n_components)
-        data_variance = feature_variance(engine)  # one pass, for the collapse floor and k-means' tol
+        # With NaN: statistics over observed entries; initialise and re-seed on filled-in copies.
+        has_missing = self.missing == "em" and bool(np.isnan(X).any())
+        data_variance = (observed_feature_variance if has_missing else feature_variance)(engine)  # one pass, for the collapse floor and k-means' tol
+        seed_engine = init_engine = engine
+        if has_missing:
+            seed_engine = InMemoryEngine(mean_imputed(X, sample_weight), sample_weight, offset=engine.offset,
+                                         chunk_size=self.chunk_size, n_jobs=self.n_jobs, n_components=self.n_components)
+            init_engine = InMemoryEngine(*initialisation_data(X, sample_weight, self.n_components), offset=engine.offset,
+                                         chunk_size=self.chunk_size, n_jobs=self.n_jobs, n_components=self.n_components)
         floor = COLLAPSE_RELATIVE_VARIANCE * data_variance if self.detect_collapse else None
         advice = degeneracy_advice(self.reg_covar, self.n_components)
         max_reseeds = max(10, 2 * self.n_components)
@@ -207,7 +232,7 @@ class GaussianMixture(BaseMixture):
                     raise degenerate_error(estimate.degenerate, advice)
                 strategy = "worst" if reseeds == 0 else "split"
                 reseeds += len(estimate.degenerate)
-                return reseed_degenerate(estimate, engine, structure, advice, strategy, previous=params)
+                return reseed_degenerate(estimate, seed_engine, structure, advice, strategy, previous=params)
 
             return recover
 
@@ -219,13 +244,14 @@ class GaussianMixture(BaseMixture):
             if warm:
                 start = self._fitted_params(engine.offset)
             else:
-                start = initial_params(engine, structure, self.n_components, method=self.init_params,
+                start = initial_params(init_engine, structure, self.n_components, method=self.init_params,
                                        random_state=rng, reg_covar=self.reg_covar, recover=recover,
                                        variance_floor=floor, data_variance=data_variance,
                                        weights_init=self.weights_init, means_init=self.means_init,
                                        precisions_init=self.precisions_init)
             result = run_em(engine, start, structure, tol=self.tol, max_iter=self.max_iter,
-                            reg_covar=self.reg_covar, variance_floor=floor, recover=recover, callback=callback)
+                            reg_covar=self.reg_covar, variance_floor=floor, recover=recover, callback=callback,
+                            expect=expect_with_missing if has_missing else expect)
             if self.verbose:
                 print(f"Initialization {init}: converged={result.converged} after {result.n_iter} iterations, "
                       f"mean log-likelihood {result.log_likelihood:.6f}")
@@ -245,6 +271,11 @@ class GaussianMixture(BaseMixture):
         self.lower_bounds_ = list(best.trace)
         self.n_reseeded_ = best.n_reseeded
         return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = self.missing == "em"
+        return tags
 
     def _set_fitted(self, params: MixtureParams, structure):
         self.weights_ = params.weights
