@@ -8,7 +8,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
-from random_models import dense, random_covariances, random_spd
+from random_models import dense, missing_completely_at_random, mixture_sample, random_covariances
 
 from gaussmix import GaussianMixture
 from gaussmix.covariance import STRUCTURE_NAMES, get_structure
@@ -20,29 +20,6 @@ no_convergence_warning = pytest.mark.filterwarnings("ignore::sklearn.exceptions.
 
 
 # ------------------------------------------------------------------------------------------ helpers
-def mixture_sample(seed, n=600, k=3, d=4, separation=4.0, offset=10.0):
-    """Correlated clusters with unequal covariances."""
-    rng = np.random.default_rng(seed)
-    means = separation * rng.standard_normal((k, d)) + offset
-    labels = rng.choice(k, size=n, p=rng.dirichlet(np.full(k, 8.0)))
-    X = np.empty((n, d))
-    for j in range(k):
-        rows = labels == j
-        X[rows] = rng.multivariate_normal(means[j], random_spd(rng, d, (0.3, 3.0), 0.5), size=rows.sum())
-    return X
-
-
-def remove_at_random(X, fraction, seed):
-    """MCAR: a copy with ``fraction`` of the entries NaN; every row keeps at least one value."""
-    rng = np.random.default_rng(seed + 1000)
-    mask = rng.random(X.shape) < fraction
-    empty = mask.all(axis=1)
-    mask[empty, rng.integers(0, X.shape[1], empty.sum())] = False
-    X = X.copy()
-    X[mask] = np.nan
-    return X
-
-
 def random_params(rng, name, k, d):
     structure = get_structure(name)
     covariances = random_covariances(rng, name, k, d)
@@ -154,7 +131,7 @@ def test_missing_em_on_complete_data_is_the_ordinary_fit(name):
 def test_twenty_percent_missing_recovers_complete_data_fit(name):
     """EM with 20% MCAR lands near the complete-data fit, and far nearer than mean imputation + fit."""
     X = mixture_sample(4)
-    X_missing = remove_at_random(X, 0.2, 4)
+    X_missing = missing_completely_at_random(X, 0.2, 4)
     options = dict(n_components=3, covariance_type=name, random_state=0, tol=1e-6, max_iter=500)
     complete = GaussianMixture(**options).fit(X)
     em = GaussianMixture(missing="em", **options).fit(X_missing)
@@ -170,7 +147,7 @@ def test_twenty_percent_missing_recovers_complete_data_fit(name):
 @pytest.mark.parametrize("name", STRUCTURE_NAMES)
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_observed_data_log_likelihood_is_monotone(name, seed):
-    X = remove_at_random(mixture_sample(seed, n=300, separation=2.0), [0.1, 0.2, 0.3][seed], seed)
+    X = missing_completely_at_random(mixture_sample(seed, n=300, separation=2.0), [0.1, 0.2, 0.3][seed], seed)
     model = GaussianMixture(3, covariance_type=name, random_state=seed, reg_covar=0.0, tol=0.0, max_iter=40,
                             detect_collapse=False, missing="em")
     with pytest.warns(Warning):  # tol=0 never converges
@@ -185,7 +162,7 @@ def test_observed_data_log_likelihood_is_monotone(name, seed):
 @no_convergence_warning
 @pytest.mark.parametrize("name", ["full", "diag"])
 def test_integer_weights_equal_repeated_rows(name):
-    X = remove_at_random(mixture_sample(5, n=120), 0.2, 5)
+    X = missing_completely_at_random(mixture_sample(5, n=120), 0.2, 5)
     counts = np.random.default_rng(5).integers(0, 4, X.shape[0])
     k, d = 3, X.shape[1]
     start = GaussianMixture(k, covariance_type=name, random_state=0).fit(np.nan_to_num(X, nan=10.0))
@@ -200,7 +177,7 @@ def test_integer_weights_equal_repeated_rows(name):
 
 @no_convergence_warning
 def test_fit_does_not_depend_on_chunks_even_when_a_column_is_missing_from_the_first():
-    X = remove_at_random(mixture_sample(6, n=200), 0.15, 6)
+    X = missing_completely_at_random(mixture_sample(6, n=200), 0.15, 6)
     X[:10, 2] = np.nan  # the first chunk of 10 rows never sees feature 2: the offset falls back
     X[np.isnan(X).all(axis=1), 0] = 10.0
     start = GaussianMixture(3, random_state=0).fit(np.nan_to_num(X, nan=10.0))
@@ -215,7 +192,7 @@ def test_fit_does_not_depend_on_chunks_even_when_a_column_is_missing_from_the_fi
 def test_float32_and_few_complete_rows():
     """Half the entries missing in 6-D leaves ~1% complete rows: initialisation falls back to mean
     imputation and EM still runs, in float32 too, without NaN."""
-    X = remove_at_random(mixture_sample(7, n=400, k=2, d=6, separation=6.0), 0.5, 7).astype(np.float32)
+    X = missing_completely_at_random(mixture_sample(7, n=400, k=2, d=6, separation=6.0), 0.5, 7).astype(np.float32)
     model = GaussianMixture(2, missing="em", random_state=0).fit(X)
     assert np.all(np.isfinite(model.means_)) and np.all(np.isfinite(model.covariances_))
     assert np.isfinite(model.score(X))
@@ -224,7 +201,7 @@ def test_float32_and_few_complete_rows():
 # ------------------------------------------------------------------------------------ prediction
 @pytest.mark.parametrize("name", STRUCTURE_NAMES)
 def test_scores_of_rows_with_nan_are_marginal_densities(name):
-    X = remove_at_random(mixture_sample(8, n=300), 0.25, 8)
+    X = missing_completely_at_random(mixture_sample(8, n=300), 0.25, 8)
     model = GaussianMixture(3, covariance_type=name, missing="em", random_state=0).fit(X)
     k, d = model.means_.shape
     covariances = dense(name, model.covariances_, k, d)
@@ -244,7 +221,7 @@ def test_scores_of_rows_with_nan_are_marginal_densities(name):
 # ------------------------------------------------------------------------------------- imputation
 def test_impute_fills_with_conditional_means_better_than_column_means():
     X = mixture_sample(9, n=800)
-    X_missing = remove_at_random(X, 0.2, 9)
+    X_missing = missing_completely_at_random(X, 0.2, 9)
     before = X_missing.copy()
     model = GaussianMixture(3, missing="em", random_state=0).fit(X_missing)
     filled = model.impute(X_missing)
