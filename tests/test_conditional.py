@@ -135,6 +135,7 @@ def test_predict_conditional_feature_order_and_many_points():
     ([0.5], [1.0], "integer"),
     ([0], [1.0, 2.0], "column"),
     ([0], [np.nan], "NaN"),
+    ([0], [[1.0], [2.0]], "one point"),
 ])
 def test_condition_rejects_bad_input(given, values, match):
     model = given_model(WEIGHTS, MEANS, COVARIANCES)

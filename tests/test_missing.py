@@ -189,6 +189,21 @@ def test_fit_does_not_depend_on_chunks_even_when_a_column_is_missing_from_the_fi
     np.testing.assert_allclose(small.covariances_, large.covariances_, rtol=1e-8, atol=1e-12)
 
 
+@no_convergence_warning
+@pytest.mark.parametrize("name", STRUCTURE_NAMES)
+def test_large_offset_with_missing_values(name):
+    """Centring survives NaN: shifting the data by 1e8 shifts the means and leaves the covariances."""
+    X = missing_completely_at_random(mixture_sample(14, n=300), 0.2, 14)
+    X[:40, 1] = np.nan  # the first rows never see feature 1
+    start = GaussianMixture(3, covariance_type=name, random_state=0).fit(np.nan_to_num(X, nan=10.0))
+    init = dict(weights_init=start.weights_, precisions_init=start.precisions_, covariance_type=name,
+                missing="em", max_iter=10, tol=0.0, chunk_size=40)
+    near = GaussianMixture(3, means_init=start.means_, **init).fit(X)
+    far = GaussianMixture(3, means_init=start.means_ + 1e8, **init).fit(X + 1e8)
+    np.testing.assert_allclose(far.means_ - 1e8, near.means_, atol=1e-6)
+    np.testing.assert_allclose(far.covariances_, near.covariances_, rtol=1e-6)
+
+
 def test_float32_and_few_complete_rows():
     """Half the entries missing in 6-D leaves ~1% complete rows: initialisation falls back to mean
     imputation and EM still runs, in float32 too, without NaN."""

@@ -7,8 +7,7 @@ For a Gaussian ``N(mu, Sigma)`` split into observed coordinates ``o`` and the re
 
 With the Cholesky factor ``Sigma_oo = L L^T``, ``z = L^{-1} (x_o - mu_o)`` and ``A = L^{-1} Sigma_om``
 the conditional mean is ``mu_m + A^T z``, the conditional covariance ``Sigma_mm - A^T A`` and the
-marginal log-density ``-0.5 (|o| log 2 pi + z^T z) - log det L``: two triangular solves per component,
-no inverse. Both the missing-value E-step (:mod:`gaussmix.missing`) and
+marginal log-density ``-0.5 (|o| log 2 pi + z^T z) - log det L``: solves with the factor, no inverse. Both the missing-value E-step (:mod:`gaussmix.missing`) and
 :meth:`GaussianMixture.condition <gaussmix.GaussianMixture.condition>` are built on
 :func:`condition_components`.
 """
@@ -18,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import linalg
 
 from .covariance._base import LOG_2PI
 from .em import _normalise_rows
@@ -79,23 +77,22 @@ def condition_components(means: np.ndarray, covariances: np.ndarray, observed: n
 
 def _condition(means, covariances, observed, values) -> ComponentConditionals:
     remaining = ~observed
-    n_components, n_rows = means.shape[0], values.shape[0]
-    n_observed, n_remaining = int(observed.sum()), int(remaining.sum())
+    n_rows, n_observed = values.shape
     cov_om = covariances[:, observed][:, :, remaining]
     cov_mm = covariances[:, remaining][:, :, remaining]
     # Batched over components; a principal block of a positive definite matrix is positive definite.
     lower = np.linalg.cholesky(covariances[:, observed][:, :, observed])
-    log_marginal = np.empty((n_rows, n_components))
-    conditional_means = np.empty((n_rows, n_components, n_remaining))
-    conditional_covariances = np.empty((n_components, n_remaining, n_remaining))
-    for k in range(n_components):
-        whitened = linalg.solve_triangular(lower[k], (values - means[k, observed]).T, lower=True)  # (o, n)
-        regression = linalg.solve_triangular(lower[k], cov_om[k], lower=True)  # (o, m)
-        log_det = np.log(np.diagonal(lower[k])).sum()
-        log_marginal[:, k] = -0.5 * (n_observed * LOG_2PI + np.einsum("on,on->n", whitened, whitened)) - log_det
-        conditional_means[:, k] = means[k, remaining] + whitened.T @ regression
-        covariance = cov_mm[k] - regression.T @ regression
-        conditional_covariances[k] = 0.5 * (covariance + covariance.T)
+    # One batched solve with L_k for all components and both right-hand sides, z = L^{-1} (x_o - mu_o) and
+    # A = L^{-1} Sigma_om: a loop of per-component triangular solves spends ~20x longer in Python overhead
+    # on the small blocks of a missingness pattern (LU on a triangular matrix costs the same O(o^3)).
+    right = np.concatenate([(values[None] - means[:, None, observed]).transpose(0, 2, 1), cov_om], axis=2)
+    solved = np.linalg.solve(lower, right)
+    whitened, regression = solved[:, :, :n_rows], solved[:, :, n_rows:]  # (K, o, n), (K, o, m)
+    log_det = np.log(np.diagonal(lower, axis1=1, axis2=2)).sum(axis=1)
+    log_marginal = -0.5 * (n_observed * LOG_2PI + np.einsum("kon,kon->nk", whitened, whitened)) - log_det
+    conditional_means = means[None, :, remaining] + (whitened.transpose(0, 2, 1) @ regression).transpose(1, 0, 2)
+    covariance = cov_mm - regression.transpose(0, 2, 1) @ regression
+    conditional_covariances = 0.5 * (covariance + covariance.transpose(0, 2, 1))
     return ComponentConditionals(log_marginal, conditional_means, conditional_covariances)
 
 

@@ -46,7 +46,9 @@ def _given_mask(given_features, n_features: int) -> tuple[np.ndarray, np.ndarray
 
 def _given_values(values, n_given: int, name: str) -> np.ndarray:
     values = np.asarray(values, dtype=np.float64)
-    if values.ndim == 1 and name == "values":
+    if name == "values":  # condition() takes one point
+        if values.ndim != 1:
+            raise ValueError(f"values must be 1-D (one point; use predict_conditional for many), got shape {values.shape}")
         values = values[None, :]
     if values.ndim != 2 or values.shape[1] != n_given:
         raise ValueError(f"{name} must have {n_given} column(s), one per given feature; got shape {values.shape}")

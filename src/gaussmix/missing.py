@@ -217,7 +217,7 @@ def _incomplete_statistics(chunk: np.ndarray, sample_weight: np.ndarray, params:
         pattern_counts = weighted.sum(axis=0)
         counts += pattern_counts
         sums += np.einsum("nk,nkd->kd", weighted, residual)
-        scatter += np.einsum("nkd,nke->kde", residual * weighted[:, :, None], residual, optimize=True)
+        scatter += (residual * weighted[:, :, None]).transpose(1, 2, 0) @ residual.transpose(1, 0, 2)
         block = np.ix_(np.arange(n_components), ~observed, ~observed)
         scatter[block] += pattern_counts[:, None, None] * conditionals.covariances
     return SufficientStatistics(weight_sum=float(sample_weight.sum()), log_likelihood=log_likelihood,
