@@ -10,7 +10,9 @@ from scipy.stats import multivariate_normal
 
 from random_models import dense, missing_completely_at_random, mixture_sample, random_covariances
 
-from gaussmix import GaussianMixture
+from test_degenerate import two_blobs_and_an_isolated_point
+
+from gaussmix import DegenerateComponentWarning, GaussianMixture
 from gaussmix.covariance import STRUCTURE_NAMES, get_structure
 from gaussmix.em import expect
 from gaussmix.missing import expect_with_missing
@@ -202,6 +204,20 @@ def test_large_offset_with_missing_values(name):
     far = GaussianMixture(3, means_init=start.means_ + 1e8, **init).fit(X + 1e8)
     np.testing.assert_allclose(far.means_ - 1e8, near.means_, atol=1e-6)
     np.testing.assert_allclose(far.covariances_, near.covariances_, rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["full", "diag"])
+def test_degenerate_component_is_reseeded_with_missing_values(name):
+    """Re-seeding (on the mean-imputed rows) works in the missing-value fit: five tied complete rows far
+    away make a component collapse, as in test_degenerate; the fit ends finite."""
+    X = two_blobs_and_an_isolated_point(5)
+    blobs = X[:200]
+    blobs[np.random.default_rng(0).random(blobs.shape) < 0.15] = np.nan
+    X[np.isnan(X).all(axis=1), 0] = 0.0
+    with pytest.warns(DegenerateComponentWarning, match="re-seeded"):
+        model = GaussianMixture(3, covariance_type=name, reg_covar=0.0, missing="em", random_state=0).fit(X)
+    assert model.n_reseeded_ > 0
+    assert np.all(np.isfinite(model.covariances_)) and np.all(np.isfinite(model.score_samples(X)))
 
 
 def test_float32_and_few_complete_rows():

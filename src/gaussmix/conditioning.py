@@ -96,7 +96,7 @@ class ConditioningMixin:
         means = conditionals.means[0] + params.offset[~given]
         covariance_type, covariances = self._in_family(conditionals.covariances)
         result = GaussianMixture(n_components=self.weights_.shape[0], covariance_type=covariance_type,
-                                 random_state=self.random_state)
+                                 random_state=self.random_state, missing=getattr(self, "missing", "error"))
         structure = result._structure
         precisions_cholesky, singular = structure.cholesky_of_precisions(covariances)
         if singular.any():

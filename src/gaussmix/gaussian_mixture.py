@@ -207,15 +207,18 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
         structure = get_structure(self.covariance_type)
         engine = InMemoryEngine(X, sample_weight, chunk_size=self.chunk_size, n_jobs=self.n_jobs,
                                 n_components=self.n_components)
-        # With NaN: statistics over observed entries; initialise and re-seed on filled-in copies.
+        # With NaN: moments over observed entries; initialise and re-seed on filled-in copies (same offset).
         has_missing = self.missing == "em" and bool(np.isnan(X).any())
-        data_variance = (observed_feature_variance if has_missing else feature_variance)(engine)  # one pass, for the collapse floor and k-means' tol
+        variance = observed_feature_variance if has_missing else feature_variance
+        data_variance = variance(engine)  # one pass, for the collapse floor and k-means' tol
         seed_engine = init_engine = engine
         if has_missing:
-            seed_engine = InMemoryEngine(mean_imputed(X, sample_weight), sample_weight, offset=engine.offset,
-                                         chunk_size=self.chunk_size, n_jobs=self.n_jobs, n_components=self.n_components)
-            init_engine = InMemoryEngine(*initialisation_data(X, sample_weight, self.n_components), offset=engine.offset,
-                                         chunk_size=self.chunk_size, n_jobs=self.n_jobs, n_components=self.n_components)
+            def engine_like(rows, weights):
+                return InMemoryEngine(rows, weights, offset=engine.offset, chunk_size=self.chunk_size,
+                                      n_jobs=self.n_jobs, n_components=self.n_components)
+
+            seed_engine = engine_like(mean_imputed(X, sample_weight), sample_weight)
+            init_engine = engine_like(*initialisation_data(X, sample_weight, self.n_components))
         floor = COLLAPSE_RELATIVE_VARIANCE * data_variance if self.detect_collapse else None
         advice = degeneracy_advice(self.reg_covar, self.n_components)
         max_reseeds = max(10, 2 * self.n_components)

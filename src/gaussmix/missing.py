@@ -50,15 +50,15 @@ of all rows (under MCAR they are a fair sample); otherwise the column-mean-imput
 
 # ------------------------------------------------------------------------------------------ validation
 def check_missing_pattern(X: np.ndarray) -> None:
-    """Reject what EM with missing values cannot use: infinities, rows or columns with nothing observed.
+    """Reject what EM with missing values cannot use: rows or columns with nothing observed.
+
+    (Infinity is rejected by :func:`gaussmix._validation.check_fit_data` already.)
 
     Raises
     ------
     ValueError
         Naming the offending rows or columns (at most ten of them).
     """
-    if np.isinf(X).any():
-        raise ValueError("X contains infinity; only NaN marks a missing value")
     missing = np.isnan(X)
     empty_rows = np.flatnonzero(missing.all(axis=1))
     if empty_rows.size:
