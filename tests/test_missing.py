@@ -129,11 +129,11 @@ def test_missing_em_on_complete_data_is_the_ordinary_fit(name):
     assert ours.lower_bounds_ == ordinary.lower_bounds_
 
 
-@pytest.mark.parametrize("name", STRUCTURE_NAMES)
-def test_twenty_percent_missing_recovers_complete_data_fit(name):
-    """EM with 20% MCAR lands near the complete-data fit, and far nearer than mean imputation + fit."""
+@pytest.mark.parametrize("name, fraction", [(name, 0.2) for name in STRUCTURE_NAMES] + [("full", 0.1), ("full", 0.3)])
+def test_missing_at_random_recovers_complete_data_fit(name, fraction):
+    """EM with 10-30% MCAR lands near the complete-data fit, and far nearer than mean imputation + fit."""
     X = mixture_sample(4)
-    X_missing = missing_completely_at_random(X, 0.2, 4)
+    X_missing = missing_completely_at_random(X, fraction, 4)
     options = dict(n_components=3, covariance_type=name, random_state=0, tol=1e-6, max_iter=500)
     complete = GaussianMixture(**options).fit(X)
     em = GaussianMixture(missing="em", **options).fit(X_missing)
@@ -141,7 +141,10 @@ def test_twenty_percent_missing_recovers_complete_data_fit(name):
     scale = np.sqrt(X.var(axis=0).mean())
     em_mean, em_cov = matched_errors(em, complete)
     imputed_mean, imputed_cov = matched_errors(imputed, complete)
-    assert em_mean / scale < 0.1 and em_cov < 0.15, (em_mean / scale, em_cov)
+    # The missing entries cost information, so the distance to the complete-data fit grows with the fraction
+    # (600 rows, 10-30%: 0.03-0.08 for means, 0.06-0.2 for covariances, measured); mean imputation is
+    # 4-20x further off.
+    assert em_mean / scale < 0.5 * fraction and em_cov < 0.05 + fraction, (em_mean / scale, em_cov)
     assert em_mean < imputed_mean / 3 and em_cov < imputed_cov / 3, (em_mean, imputed_mean, em_cov, imputed_cov)
     assert em.converged_
 
