@@ -40,3 +40,26 @@ def dense(name, covariances, k, d):
     if name == "diag":
         return np.stack([np.diag(c) for c in covariances])
     return np.stack([c * np.eye(d) for c in covariances])
+
+
+def mixture_sample(seed, n=600, k=3, d=4, separation=4.0, offset=10.0):
+    """Samples of a random mixture: correlated clusters with unequal covariances and a common offset."""
+    rng = np.random.default_rng(seed)
+    means = separation * rng.standard_normal((k, d)) + offset
+    labels = rng.choice(k, size=n, p=rng.dirichlet(np.full(k, 8.0)))
+    X = np.empty((n, d))
+    for j in range(k):
+        rows = labels == j
+        X[rows] = rng.multivariate_normal(means[j], random_spd(rng, d, (0.3, 3.0), 0.5), size=rows.sum())
+    return X
+
+
+def missing_completely_at_random(X, fraction, seed):
+    """MCAR: a copy with ``fraction`` of the entries NaN; every row keeps at least one value."""
+    rng = np.random.default_rng(seed + 1000)
+    mask = rng.random(X.shape) < fraction
+    empty = mask.all(axis=1)
+    mask[empty, rng.integers(0, X.shape[1], empty.sum())] = False
+    X = X.copy()
+    X[mask] = np.nan
+    return X

@@ -197,3 +197,17 @@ def test_factor_analysers_do_not_offer_partial_fit():
 def test_partial_fit_refuses_a_prior_it_would_ignore():
     with pytest.raises(ValueError, match="prior"):
         GaussianMixture(2, prior="default").partial_fit(np.random.default_rng(0).normal(size=(50, 2)))
+
+
+def test_partial_fit_with_missing_values_uses_the_observed_features():
+    rng = np.random.default_rng(10)
+    model = GaussianMixture(3, random_state=0, missing="em").partial_fit(_mixture_sample(rng, 600))
+    for _ in range(20):
+        batch = _mixture_sample(rng, 300)
+        batch[rng.random(batch.shape) < 0.2] = np.nan
+        batch[np.isnan(batch).all(axis=1), 0] = 0.0  # keep at least one observed value per row
+        model.partial_fit(batch)
+    complete = GaussianMixture(3, random_state=0).fit(_mixture_sample(rng, 6000))
+    np.testing.assert_allclose(_sorted(model)[1], _sorted(complete)[1], atol=0.15)
+    with pytest.raises(ValueError, match="NaN"):
+        GaussianMixture(3, random_state=0).partial_fit(_mixture_sample(rng, 300)).partial_fit(batch)

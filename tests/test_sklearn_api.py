@@ -45,7 +45,7 @@ def _expected_failed_checks(estimator):
 
 
 @parametrize_with_checks(
-    [GaussianMixture(), KMeans(n_clusters=3)],
+    [GaussianMixture(), GaussianMixture(missing="em"), KMeans(n_clusters=3)],
     expected_failed_checks=_expected_failed_checks,
 )
 def test_sklearn_estimator_checks(estimator, check):

@@ -9,8 +9,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._validation import check_int, check_predict_data, check_sample_weight
 from .covariance import CovarianceStructure, get_structure
-from .em import log_responsibilities, weighted_log_density
 from .engines import InMemoryEngine
+from .missing import marginal_log_responsibilities, marginal_weighted_log_density
 from .params import MixtureParams
 
 __all__ = ["BaseMixture", "progress_callback"]
@@ -40,22 +40,35 @@ class BaseMixture(DensityMixin, BaseEstimator):
 
     def _map(self, X, function) -> np.ndarray:
         check_is_fitted(self)
-        X = check_predict_data(self, X)
+        X = check_predict_data(self, X, allow_nan=self._accepts_missing)
         engine, params = self._prediction_engine(X)
         structure = self._structure
         return engine.map(lambda chunk, weights: function(chunk, params, structure))
 
+    @property
+    def _accepts_missing(self) -> bool:
+        """NaN entries are missing values (``missing='em'``): rows are scored on their observed features."""
+        return getattr(self, "missing", "error") == "em"
+
+    # Without NaN the marginal_* functions are exactly em.log_responsibilities / em.weighted_log_density.
     def score_samples(self, X) -> np.ndarray:
-        """Log-density ``log p(x_n)`` of each row, shape (n_samples,), float64."""
-        return self._map(X, lambda chunk, params, structure: log_responsibilities(chunk, params, structure, np.float64)[0])
+        """Log-density ``log p(x_n)`` of each row, shape (n_samples,), float64.
+
+        With ``missing='em'``, a row with NaN gets the marginal density of its observed features.
+        """
+        return self._map(X, lambda chunk, params, structure: marginal_log_responsibilities(chunk, params, structure, np.float64)[0])
 
     def predict_proba(self, X) -> np.ndarray:
-        """Responsibilities ``p(z = k | x_n)``, shape (n_samples, n_components), float64; rows sum to one."""
-        return self._map(X, lambda chunk, params, structure: log_responsibilities(chunk, params, structure, np.float64)[1])
+        """Responsibilities ``p(z = k | x_n)``, shape (n_samples, n_components), float64; rows sum to one.
+
+        With ``missing='em'``, rows with NaN get ``p(z = k | observed features)``.
+        """
+        return self._map(X, lambda chunk, params, structure: marginal_log_responsibilities(chunk, params, structure, np.float64)[1])
 
     def predict(self, X) -> np.ndarray:
-        """Most probable component of each row, shape (n_samples,)."""
-        return self._map(X, lambda chunk, params, structure: weighted_log_density(chunk, params, structure).argmax(axis=1))
+        """Most probable component of each row, shape (n_samples,) (given the observed features of rows
+        with NaN, when ``missing='em'``)."""
+        return self._map(X, lambda chunk, params, structure: marginal_weighted_log_density(chunk, params, structure).argmax(axis=1))
 
     def score(self, X, y=None, sample_weight=None) -> float:
         """Weighted mean log-density of ``X`` (per-sample average log-likelihood)."""

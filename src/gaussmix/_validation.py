@@ -13,9 +13,16 @@ __all__ = ["check_fit_data", "check_predict_data", "check_sample_weight", "check
            "check_n_jobs", "check_nonnegative_float", "check_positive_float"]
 
 
-def check_fit_data(estimator, X, *, min_samples: int, what: str = "n_components") -> np.ndarray:
-    """Validate training data: 2-D, numeric, finite, float32/float64, at least ``min_samples`` rows."""
-    X = validate_data(estimator, X, dtype=[np.float64, np.float32], ensure_min_samples=1)
+def check_fit_data(estimator, X, *, min_samples: int, what: str = "n_components",
+                   allow_nan: bool = False) -> np.ndarray:
+    """Validate training data: 2-D, numeric, finite, float32/float64, at least ``min_samples`` rows.
+
+    With ``allow_nan`` NaN (a missing value) passes; infinity never does.
+    """
+    X = validate_data(estimator, X, dtype=[np.float64, np.float32], ensure_min_samples=1,
+                      ensure_all_finite="allow-nan" if allow_nan else True)
+    if allow_nan and np.isinf(X).any():
+        raise ValueError("Input X contains infinity; only NaN marks a missing value")
     if X.shape[0] < min_samples:
         raise DataError(
             f"Expected n_samples >= {what} (at least {min_samples} samples), got n_samples={X.shape[0]}"
@@ -23,9 +30,14 @@ def check_fit_data(estimator, X, *, min_samples: int, what: str = "n_components"
     return X
 
 
-def check_predict_data(estimator, X) -> np.ndarray:
-    """Validate data for a fitted estimator: same number of features as at fit time, finite."""
-    return validate_data(estimator, X, dtype=[np.float64, np.float32], reset=False)
+def check_predict_data(estimator, X, allow_nan: bool = False) -> np.ndarray:
+    """Validate data for a fitted estimator: same number of features as at fit time, finite (or NaN
+    with ``allow_nan``; never infinite)."""
+    X = validate_data(estimator, X, dtype=[np.float64, np.float32], reset=False,
+                      ensure_all_finite="allow-nan" if allow_nan else True)
+    if allow_nan and np.isinf(X).any():
+        raise ValueError("Input X contains infinity; only NaN marks a missing value")
+    return X
 
 
 def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray:

@@ -299,7 +299,8 @@ class EMState:
 def run_em(engine, params: MixtureParams, structure: CovarianceStructure, *, tol: float, max_iter: int,
            reg_covar: float, variance_floor: Optional[np.ndarray] = None, recover: Optional[Recover] = None,
            callback: Optional[Callback] = None, prior=None, resume: Optional[EMState] = None,
-           on_iteration: Optional[Callable[[EMState], object]] = None) -> EMResult:
+           on_iteration: Optional[Callable[[EMState], object]] = None,
+           expect: Callable[..., SufficientStatistics] = expect) -> EMResult:
     """Iterate E- and M-steps from ``params`` until the mean log-likelihood changes by less than ``tol``.
 
     Parameters
@@ -322,6 +323,9 @@ def run_em(engine, params: MixtureParams, structure: CovarianceStructure, *, tol
         ignored); the result equals that of the uninterrupted run.
     on_iteration : callable, optional
         ``on_iteration(state)`` with the :class:`EMState` after every iteration (e.g. to checkpoint it).
+    expect : callable, optional
+        The E-step on one chunk, with :func:`expect`'s signature (e.g.
+        :func:`gaussmix.missing.expect_with_missing` for data with NaN).
     """
 
     def e_step(current: MixtureParams) -> SufficientStatistics:

@@ -72,10 +72,12 @@ class MixtureOfFactorAnalyzers(TransformerMixin, GaussianMixture):
     ((1, 10, 2), (500, 2))
     """
 
-    # GaussianMixture's fit reads these; factor-analyser covariances cannot be given as precisions, and
-    # the conjugate priors (gaussmix.priors) have no factor-analyser form.
+    # GaussianMixture's fit reads these; factor-analyser covariances cannot be given as precisions, the
+    # conjugate priors (gaussmix.priors) have no factor-analyser form, and the missing-value E-step
+    # conditions dense covariances, which this structure never forms.
     precisions_init = None
     prior = None
+    missing = "error"
 
     def __init__(self, n_components=1, *, n_factors=1, noise_type="diag", shared_noise=False, tol=1e-3,
                  reg_covar=1e-6, max_iter=100, n_init=1, init_params="kmeans", weights_init=None, means_init=None,

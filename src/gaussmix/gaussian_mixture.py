@@ -21,8 +21,11 @@ from .degeneracy import degeneracy_advice, reseed_degenerate
 from .em import COLLAPSE_RELATIVE_VARIANCE, degenerate_error, estimate_parameters, expect, feature_variance, run_em
 from .engines import InMemoryEngine
 from .exceptions import ConvergenceWarning
+from .conditioning import ConditioningMixin
 from .init import INIT_METHODS, initial_params
 from .online import expected_statistics, recentred, step_size, stepwise_average
+from .missing import (MISSING_POLICIES, check_missing_pattern, expect_with_missing, initialisation_data, mean_imputed,
+                      observed_feature_variance)
 from .params import MixtureParams
 from .priors import resolve_prior
 
@@ -33,7 +36,7 @@ logger = logging.getLogger("gaussmix")
 ON_DEGENERATE = ("reseed", "raise")
 
 
-class GaussianMixture(BaseMixture):
+class GaussianMixture(ConditioningMixin, BaseMixture):
     """Gaussian mixture model fitted by expectation-maximisation.
 
     Parameters and fitted attributes are scikit-learn's (``sklearn.mixture.GaussianMixture``), plus
@@ -97,6 +100,14 @@ class GaussianMixture(BaseMixture):
         ``priorControl()`` default computed from the data and ``n_components``. With a prior,
         ``lower_bound_`` and ``lower_bounds_`` are the per-sample log-posterior (log-likelihood plus log
         prior, divided by the weight sum), which EM increases; ``score`` stays the log-likelihood.
+    missing : {'error', 'em'}, default='error'
+        'error': NaN in X is an error. 'em': NaN entries are values missing at random; EM uses each
+        row's observed features and the conditional expectations of the missing ones (Ghahramani &
+        Jordan 1994; see :mod:`gaussmix.missing`), the reported log-likelihood is that of the observed
+        values, and ``score_samples``, ``predict_proba`` and ``predict`` score rows with NaN on their
+        observed features. Rows or features with nothing observed are rejected. EM starts from the
+        complete rows when there are enough of them, else from column-mean-imputed data. See also
+        :meth:`impute`.
 
     Attributes
     ----------
@@ -123,7 +134,7 @@ class GaussianMixture(BaseMixture):
                  n_init=1, init_params="kmeans", weights_init=None, means_init=None, precisions_init=None,
                  random_state=None, warm_start=False, verbose=0, verbose_interval=10, on_degenerate="reseed",
                  detect_collapse=True, chunk_size=None, n_jobs=None, callback=None, prior=None, checkpoint=None,
-                 learning_decay=0.7, learning_offset=1.0):
+                 learning_decay=0.7, learning_offset=1.0, missing="error"):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
@@ -147,6 +158,7 @@ class GaussianMixture(BaseMixture):
         self.checkpoint = checkpoint
         self.learning_decay = learning_decay
         self.learning_offset = learning_offset
+        self.missing = missing
 
     # ------------------------------------------------------------------------------------ validation
     def _check_parameters(self):
@@ -158,6 +170,8 @@ class GaussianMixture(BaseMixture):
             raise ValueError(f"detect_collapse must be True or False, got {self.detect_collapse!r}")
         if self.checkpoint is not None and not isinstance(self.checkpoint, (str, os.PathLike)):
             raise ValueError(f"checkpoint must be a file path or None, got {self.checkpoint!r}")
+        if self.missing not in MISSING_POLICIES:
+            raise ValueError(f"missing must be one of {list(MISSING_POLICIES)}, got {self.missing!r}")
 
     def _check_initial_parameters(self, n_features):
         n_components = self.n_components
@@ -200,7 +214,10 @@ class GaussianMixture(BaseMixture):
     def _fit(self, X, sample_weight):
         self._check_parameters()
         warm = self.warm_start and hasattr(self, "converged_")
-        X = check_fit_data(self, X, min_samples=max(2, self.n_components), what="n_components")
+        X = check_fit_data(self, X, min_samples=max(2, self.n_components), what="n_components",
+                           allow_nan=self.missing == "em")
+        if self.missing == "em":
+            check_missing_pattern(X)
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
         if np.count_nonzero(sample_weight) < self.n_components:
             raise ValueError(
@@ -208,12 +225,25 @@ class GaussianMixture(BaseMixture):
                 f"sample_weight, got {np.count_nonzero(sample_weight)}"
             )
         self._check_initial_parameters(X.shape[1])
-        prior = resolve_prior(self.prior, X, self.n_components, sample_weight)
 
         structure = get_structure(self.covariance_type)
         engine = InMemoryEngine(X, sample_weight, chunk_size=self.chunk_size, n_jobs=self.n_jobs,
                                 n_components=self.n_components)
-        data_variance = feature_variance(engine)  # one pass, for the collapse floor and k-means' tol
+        # With NaN: moments over observed entries; initialise and re-seed on filled-in copies (same offset).
+        has_missing = self.missing == "em" and bool(np.isnan(X).any())
+        if has_missing and self.prior is not None:
+            raise ValueError("MAP estimation (prior) is not available with missing values yet; use prior=None")
+        prior = resolve_prior(self.prior, X, self.n_components, sample_weight)
+        variance = observed_feature_variance if has_missing else feature_variance
+        data_variance = variance(engine)  # one pass, for the collapse floor and k-means' tol
+        seed_engine = init_engine = engine
+        if has_missing:
+            def engine_like(rows, weights):
+                return InMemoryEngine(rows, weights, offset=engine.offset, chunk_size=self.chunk_size,
+                                      n_jobs=self.n_jobs, n_components=self.n_components)
+
+            seed_engine = engine_like(mean_imputed(X, sample_weight), sample_weight)
+            init_engine = engine_like(*initialisation_data(X, sample_weight, self.n_components))
         floor = COLLAPSE_RELATIVE_VARIANCE * data_variance if self.detect_collapse else None
         callback = self._progress_callback()
         rng = check_random_state(self.random_state)
@@ -225,14 +255,14 @@ class GaussianMixture(BaseMixture):
             if resumed is not None and run == resumed.run:
                 resume = resumed.state
                 rng.set_state(resumed.random_state)
-                recover = self._recovery(engine, structure, reseeds=resume.n_reseeded)
+                recover = self._recovery(seed_engine, structure, reseeds=resume.n_reseeded)
                 start = resume.params
             else:
-                recover = self._recovery(engine, structure)
+                recover = self._recovery(seed_engine, structure)
                 if warm:
                     start = self._fitted_params(engine.offset)
                 else:
-                    start = initial_params(engine, structure, self.n_components, method=self.init_params,
+                    start = initial_params(init_engine, structure, self.n_components, method=self.init_params,
                                            random_state=rng, reg_covar=self.reg_covar, recover=recover,
                                            variance_floor=floor, data_variance=data_variance,
                                            weights_init=self.weights_init, means_init=self.means_init,
@@ -240,7 +270,8 @@ class GaussianMixture(BaseMixture):
             on_iteration = self._checkpoint_writer(fingerprint, run, best, rng.get_state())
             result = run_em(engine, start, structure, tol=self.tol, max_iter=self.max_iter,
                             reg_covar=self.reg_covar, variance_floor=floor, recover=recover, callback=callback,
-                            prior=prior, resume=resume, on_iteration=on_iteration)
+                            prior=prior, resume=resume, on_iteration=on_iteration,
+                            expect=expect_with_missing if has_missing else expect)
             if self.verbose:
                 print(f"Initialization {run}: converged={result.converged} after {result.n_iter} iterations, "
                       f"mean log-likelihood {result.log_likelihood:.6f}")
@@ -295,6 +326,7 @@ class GaussianMixture(BaseMixture):
             "tol": float(self.tol), "reg_covar": float(self.reg_covar), "random_state": seed,
             "detect_collapse": bool(self.detect_collapse), "on_degenerate": self.on_degenerate,
             "prior": self.prior if self.prior is None or isinstance(self.prior, str) else repr(self.prior),
+            "missing": self.missing,
         }
 
     def _resumable_checkpoint(self, fingerprint: dict):
@@ -364,16 +396,19 @@ class GaussianMixture(BaseMixture):
             self._fit(X, sample_weight)
             return self
         self._check_parameters()
-        X = check_predict_data(self, X)
+        X = check_predict_data(self, X, allow_nan=self.missing == "em")
+        if self.missing == "em":
+            check_missing_pattern(X)
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
         structure = self._structure
+        batch_expect = expect_with_missing if self.missing == "em" and np.isnan(X).any() else expect
         if getattr(self, "_online", None) is None:
             params = self._fitted_params(self.weights_ @ self.means_)
             self._online = (params, expected_statistics(params, structure))
         params, running = self._online
         engine = InMemoryEngine(X, sample_weight, offset=params.offset, chunk_size=self.chunk_size,
                                 n_jobs=self.n_jobs, n_components=self.n_components)
-        batch = engine.reduce(lambda chunk, weights: expect(chunk, weights, params, structure))
+        batch = engine.reduce(lambda chunk, weights: batch_expect(chunk, weights, params, structure))
         step = getattr(self, "n_steps_", 0) + 1
         running = stepwise_average(running, batch, step_size(step, self.learning_decay, self.learning_offset))
         estimate = estimate_parameters(running, params, structure, self.reg_covar)
@@ -389,6 +424,11 @@ class GaussianMixture(BaseMixture):
         self.lower_bound_ = batch.mean_log_likelihood
         self.lower_bounds_ = [*self.lower_bounds_, batch.mean_log_likelihood]
         return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = self.missing == "em"
+        return tags
 
     def _set_fitted(self, params: MixtureParams, structure):
         self.weights_ = params.weights

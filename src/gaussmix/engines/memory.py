@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
@@ -106,6 +107,19 @@ def auto_chunk_size(n_features: int, n_components: int, memory_budget: int = DEF
     return rows
 
 
+def observed_mean_offset(X: np.ndarray, chunk_size: int) -> np.ndarray:
+    """The first chunk's mean over observed (non-NaN) entries; a feature missing throughout that chunk
+    takes its mean over all rows, and zero if it is never observed. Any point works as an offset; one
+    near the data keeps the moments well conditioned."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # "mean of empty slice" for all-NaN columns
+        offset = np.nanmean(np.asarray(X[:chunk_size], dtype=np.float64), axis=0)
+        unseen = np.isnan(offset)
+        if unseen.any():
+            offset[unseen] = np.nanmean(np.asarray(X[:, unseen], dtype=np.float64), axis=0)
+    return np.nan_to_num(offset, nan=0.0)
+
+
 class InMemoryEngine:
     """Chunks of an in-memory array, centred by a fixed offset and paired with their sample weights.
 
@@ -138,6 +152,8 @@ class InMemoryEngine:
                            auto_chunk_size(n_features, n_components, n_samples=n_samples, n_jobs=self.n_jobs))
         if offset is None:
             offset = np.asarray(X[: self.chunk_size], dtype=np.float64).mean(axis=0)
+            if not np.all(np.isfinite(offset)):  # missing values (NaN) in the first chunk
+                offset = observed_mean_offset(X, self.chunk_size)
         self.offset = np.asarray(offset, dtype=np.float64)
         # float32 data stay float32 in the kernel (float32 BLAS, half the memory traffic); statistics
         # are still accumulated in float64.

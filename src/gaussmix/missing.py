@@ -1,0 +1,271 @@
+"""EM with values missing at random (NaN entries), after Ghahramani & Jordan (1994).
+
+A row with missing coordinates contributes through what is observed and what that implies about the rest:
+
+* **density**: ``p(x_o) = sum_k pi_k N(x_o | mu_ko, Sigma_koo)``, the marginal of the observed
+  coordinates; responsibilities ``gamma_nk = p(k | x_o)`` follow in log space;
+* **statistics**: each component completes the row with its own conditional expectation,
+  ``x_hat_nk = (x_o, E[x_m | x_o, k])``, and adds the conditional covariance ``C_nk = Cov[x_m | x_o, k]`` on
+  the missing block of the second moment::
+
+      N_k = sum_n w_n gamma_nk
+      s_k = sum_n w_n gamma_nk (x_hat_nk - m_k)
+      S_k = sum_n w_n gamma_nk [(x_hat_nk - m_k)(x_hat_nk - m_k)^T + C_nk]
+
+These are exactly the expected complete-data statistics, so the M-step (:func:`gaussmix.em.maximize`) is
+unchanged and every iteration increases the observed-data log-likelihood ``sum_n w_n log p(x_o)``. For
+constrained structures the dense ``S_k`` is projected onto the structure's scatter shape (its diagonal for
+'diag', its trace for 'spherical', the sum over components for 'tied') through the structure's own
+:meth:`~gaussmix.covariance.CovarianceStructure.scatter`, so any structure obeying that contract works.
+
+Rows are grouped by missingness pattern; each pattern costs one Cholesky factorisation per component
+(:func:`gaussmix.conditional.condition_components`). Rows without NaN take the ordinary E-step.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+
+from .conditional import condition_components, conditional_mixture_weights
+from .covariance import CovarianceStructure
+from .em import _normalise_rows, expect, weighted_log_density
+from .params import MixtureParams
+from .stats import SufficientStatistics
+
+__all__ = [
+    "MISSING_POLICIES", "check_missing_pattern", "expect_with_missing", "impute_centred", "initialisation_data",
+    "mean_imputed", "marginal_log_responsibilities", "marginal_weighted_log_density", "observed_feature_variance",
+    "project_dense_scatter",
+]
+
+MISSING_POLICIES = ("error", "em")
+
+MIN_COMPLETE_ROWS_PER_COMPONENT = 10
+MIN_COMPLETE_FRACTION = 0.2
+"""Initialisation uses the complete rows when there are at least this many per component and this share
+of all rows (under MCAR they are a fair sample); otherwise the column-mean-imputed data."""
+
+
+# ------------------------------------------------------------------------------------------ validation
+def check_missing_pattern(X: np.ndarray) -> None:
+    """Reject what EM with missing values cannot use: rows or columns with nothing observed.
+
+    (Infinity is rejected by :func:`gaussmix._validation.check_fit_data` already.)
+
+    Raises
+    ------
+    ValueError
+        Naming the offending rows or columns (at most ten of them).
+    """
+    missing = np.isnan(X)
+    empty_rows = np.flatnonzero(missing.all(axis=1))
+    if empty_rows.size:
+        raise ValueError(
+            f"{empty_rows.size} row(s) of X have every feature missing (NaN), e.g. rows {empty_rows[:10].tolist()}; "
+            "they carry no information: drop them"
+        )
+    empty_columns = np.flatnonzero(missing.all(axis=0))
+    if empty_columns.size:
+        raise ValueError(
+            f"feature(s) {empty_columns[:10].tolist()} of X are missing (NaN) in every row; drop them"
+        )
+
+
+# ------------------------------------------------------------------------------------ data summaries
+def observed_feature_variance(engine) -> np.ndarray:
+    """Weighted variance of each feature over the rows where it is observed, shape (n_features,).
+
+    The NaN-aware twin of :func:`gaussmix.em.feature_variance` (for the collapse floor and k-means' tol).
+    """
+
+    def moments(chunk, weights):
+        observed = ~np.isnan(chunk)
+        values = np.where(observed, chunk, 0.0)
+        observed_weights = observed * weights[:, None]
+        return np.stack([observed_weights.sum(axis=0), (observed_weights * values).sum(axis=0),
+                         (observed_weights * values * values).sum(axis=0)])
+
+    total, first, second = engine.reduce(moments)
+    safe_total = np.where(total > 0, total, 1.0)
+    mean = first / safe_total
+    return np.where(total > 0, np.maximum(second / safe_total - mean * mean, 0.0), 0.0)
+
+
+def mean_imputed(X: np.ndarray, sample_weight: np.ndarray) -> np.ndarray:
+    """A copy of ``X`` with each NaN replaced by its column's weighted mean over the observed entries."""
+    observed = ~np.isnan(X)
+    observed_weights = observed * sample_weight[:, None]
+    column_means = (observed_weights * np.where(observed, X, 0.0)).sum(axis=0) / np.maximum(observed_weights.sum(axis=0), np.finfo(float).tiny)
+    return np.where(observed, X, column_means)
+
+
+def initialisation_data(X: np.ndarray, sample_weight: np.ndarray, n_components: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows (and weights) to initialise EM from when ``X`` has missing values.
+
+    The complete rows with positive weight if there are enough of them (see ``MIN_COMPLETE_*``), else
+    the column-mean-imputed data.
+    """
+    complete = ~np.isnan(X).any(axis=1) & (sample_weight > 0)
+    n_complete = int(complete.sum())
+    if n_complete >= max(MIN_COMPLETE_ROWS_PER_COMPONENT * n_components, MIN_COMPLETE_FRACTION * X.shape[0]):
+        return X[complete], sample_weight[complete]
+    return mean_imputed(X, sample_weight), sample_weight
+
+
+# ------------------------------------------------------------------------------------------- E-step
+def _incomplete_patterns(missing: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """``(observed, rows)`` for each distinct missingness pattern among rows with a NaN.
+
+    ``observed`` is a boolean mask over features; ``rows`` the indices of the rows sharing it.
+    """
+    incomplete = np.flatnonzero(missing.any(axis=1))
+    if incomplete.size == 0:
+        return
+    patterns, inverse = np.unique(missing[incomplete], axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.searchsorted(inverse[order], np.arange(patterns.shape[0] + 1))
+    for p, pattern in enumerate(patterns):
+        yield ~pattern, incomplete[order[bounds[p]:bounds[p + 1]]]
+
+
+def _dense_covariances(params: MixtureParams, structure: CovarianceStructure) -> np.ndarray:
+    """The components' covariances as full matrices (n_components, n_features, n_features), float64."""
+    covariances = params.covariances
+    if covariances is None:
+        covariances = structure.covariances_from_precisions_cholesky(params.precisions_cholesky)
+    dense = structure.dense_covariances(covariances, params.n_components, params.n_features)
+    return np.asarray(dense, dtype=np.float64)
+
+
+def _log_weights(params: MixtureParams) -> np.ndarray:
+    with np.errstate(divide="ignore"):  # a zero weight is a legitimate -inf
+        return np.log(params.weights)
+
+
+def marginal_weighted_log_density(chunk: np.ndarray, params: MixtureParams,
+                                  structure: CovarianceStructure) -> np.ndarray:
+    """``log pi_k + log N(x_o | mu_ko, Sigma_koo)`` over each row's observed coordinates, shape (n, K).
+
+    Rows without NaN get exactly :func:`gaussmix.em.weighted_log_density`.
+    """
+    missing = np.isnan(chunk)
+    if not missing.any():
+        return weighted_log_density(chunk, params, structure)
+    complete = ~missing.any(axis=1)
+    result = np.empty((chunk.shape[0], params.n_components))
+    if complete.any():
+        result[complete] = weighted_log_density(chunk[complete], params, structure)
+    dense, log_weights = _dense_covariances(params, structure), _log_weights(params)
+    for observed, rows in _incomplete_patterns(missing):
+        values = np.asarray(chunk[rows][:, observed], dtype=np.float64)
+        result[rows] = condition_components(params.means, dense, observed, values).log_marginal + log_weights
+    return result
+
+
+def marginal_log_responsibilities(chunk: np.ndarray, params: MixtureParams, structure: CovarianceStructure,
+                                  dtype=None) -> tuple[np.ndarray, np.ndarray]:
+    """``(log p(x_o), p(k | x_o))`` per row: the NaN-aware :func:`gaussmix.em.log_responsibilities`."""
+    responsibilities = marginal_weighted_log_density(chunk, params, structure)
+    if dtype is not None:
+        responsibilities = responsibilities.astype(dtype, copy=False)
+    log_norm = _normalise_rows(responsibilities)
+    return log_norm, responsibilities
+
+
+def project_dense_scatter(structure: CovarianceStructure, dense: np.ndarray) -> np.ndarray:
+    """Turn full scatter matrices (K, d, d) into the structure's scatter shape.
+
+    Each ``S_k = sum_j lambda_j v_j v_j^T`` is replayed to :meth:`CovarianceStructure.scatter` as the d
+    pseudo-rows ``sqrt(lambda_j) v_j`` belonging to component k only, about a zero reference mean. Any
+    structure whose scatter is a linear reduction of ``sum w gamma (x - m)(x - m)^T`` (the interface's
+    contract) thereby gets exactly its own statistic, without knowing its shape here.
+    """
+    n_components, n_features, _ = dense.shape
+    if structure.scatter_shape(n_components, n_features) == dense.shape:
+        return dense
+    eigenvalues, eigenvectors = np.linalg.eigh(dense)
+    scaled = eigenvectors * np.sqrt(np.maximum(eigenvalues, 0.0))[:, None, :]
+    rows = scaled.transpose(0, 2, 1).reshape(n_components * n_features, n_features)
+    membership = np.repeat(np.eye(n_components), n_features, axis=0)
+    return structure.scatter(rows, membership, np.ones(rows.shape[0]), np.zeros((n_components, n_features)))
+
+
+def _incomplete_statistics(chunk: np.ndarray, sample_weight: np.ndarray, params: MixtureParams,
+                           structure: CovarianceStructure) -> SufficientStatistics:
+    """Expected complete-data statistics of rows that each have at least one NaN."""
+    means = params.means
+    n_components, n_features = means.shape
+    dense, log_weights = _dense_covariances(params, structure), _log_weights(params)
+    counts = np.zeros(n_components)
+    sums = np.zeros((n_components, n_features))
+    scatter = np.zeros((n_components, n_features, n_features))
+    log_likelihood = 0.0
+    for observed, rows in _incomplete_patterns(np.isnan(chunk)):
+        values = np.asarray(chunk[rows][:, observed], dtype=np.float64)
+        weights = sample_weight[rows]
+        conditionals = condition_components(means, dense, observed, values)
+        responsibilities, log_density = conditional_mixture_weights(log_weights, conditionals.log_marginal)
+        log_likelihood += float(weights @ log_density)
+        # Residuals of each component's completion of the rows about its reference mean: (n, K, d).
+        residual = np.empty((rows.size, n_components, n_features))
+        residual[:, :, observed] = values[:, None, :] - means[None, :, observed]
+        residual[:, :, ~observed] = conditionals.means - means[None, :, ~observed]
+        weighted = responsibilities * weights[:, None]
+        pattern_counts = weighted.sum(axis=0)
+        counts += pattern_counts
+        sums += np.einsum("nk,nkd->kd", weighted, residual)
+        scatter += (residual * weighted[:, :, None]).transpose(1, 2, 0) @ residual.transpose(1, 0, 2)
+        block = np.ix_(np.arange(n_components), ~observed, ~observed)
+        scatter[block] += pattern_counts[:, None, None] * conditionals.covariances
+    return SufficientStatistics(weight_sum=float(sample_weight.sum()), log_likelihood=log_likelihood,
+                                counts=counts, sums=sums, scatter=project_dense_scatter(structure, scatter))
+
+
+def expect_with_missing(chunk: np.ndarray, sample_weight: np.ndarray, params: MixtureParams,
+                        structure: CovarianceStructure) -> SufficientStatistics:
+    """E-step on a centred chunk whose NaN entries are missing at random.
+
+    Drop-in for :func:`gaussmix.em.expect` (``run_em(..., expect=expect_with_missing)``): the same
+    statistics for complete rows (identical when the chunk has no NaN), the expected complete-data
+    statistics for the others, and ``sum_n w_n log p(x_o,n)`` as the log-likelihood.
+    """
+    incomplete = np.isnan(chunk).any(axis=1)
+    if not incomplete.any():
+        return expect(chunk, sample_weight, params, structure)
+    stats = _incomplete_statistics(chunk[incomplete], sample_weight[incomplete], params, structure)
+    if not incomplete.all():
+        stats = expect(chunk[~incomplete], sample_weight[~incomplete], params, structure) + stats
+    return stats
+
+
+# ------------------------------------------------------------------------------------------ imputation
+IMPUTE_METHODS = ("mean", "sample")
+
+
+def impute_centred(chunk: np.ndarray, params: MixtureParams, structure: CovarianceStructure, method: str = "mean",
+                   random_state: np.random.RandomState | None = None) -> np.ndarray:
+    """A filled float64 copy of a centred chunk.
+
+    ``method='mean'``: the conditional mean under the mixture, ``sum_k p(k | x_o) E[x_m | x_o, k]``.
+    ``method='sample'``: a draw from ``p(x_m | x_o)``: a component from ``p(k | x_o)``, then its Gaussian
+    conditional (``random_state`` is a ``numpy.random.RandomState``).
+    """
+    filled = np.array(chunk, dtype=np.float64)
+    dense, log_weights = _dense_covariances(params, structure), _log_weights(params)
+    for observed, rows in _incomplete_patterns(np.isnan(filled)):
+        conditionals = condition_components(params.means, dense, observed, filled[rows][:, observed])
+        responsibilities, _ = conditional_mixture_weights(log_weights, conditionals.log_marginal)
+        if method == "mean":
+            completion = np.einsum("nk,nkm->nm", responsibilities, conditionals.means)
+        else:
+            cumulative = np.cumsum(responsibilities, axis=1)
+            draws = random_state.uniform(size=(rows.size, 1)) * cumulative[:, -1:]
+            labels = np.minimum((cumulative < draws).sum(axis=1), params.n_components - 1)
+            factors = np.linalg.cholesky(conditionals.covariances)  # (K, m, m)
+            noise = random_state.standard_normal((rows.size, int((~observed).sum())))
+            completion = conditionals.means[np.arange(rows.size), labels] + np.einsum("nij,nj->ni", factors[labels], noise)
+        filled[np.ix_(rows, ~observed)] = completion
+    return filled
