@@ -19,10 +19,31 @@ __all__ = ["BaseMixture", "progress_callback"]
 class BaseMixture(DensityMixin, BaseEstimator):
     """Inference for a fitted Gaussian mixture: log-density, responsibilities, labels, sampling, criteria.
 
-    Subclasses fit the model and set ``weights_``, ``means_``, ``covariances_`` and
+    Subclasses implement ``_fit(X, sample_weight)``, which sets ``weights_``, ``means_``, ``covariances_`` and
     ``precisions_cholesky_``; prediction works on chunks of rows, so the n x K matrix of
     responsibilities exists only when asked for (``predict_proba``).
     """
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Estimate the model from ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative frequency weights: an integer weight acts like repeating the row.
+
+        Returns
+        -------
+        self
+        """
+        self._fit(X, sample_weight)
+        return self
+
+    def fit_predict(self, X, y=None, sample_weight=None) -> np.ndarray:
+        """Fit, then return the labels of ``X`` under the fitted model."""
+        return self.fit(X, sample_weight=sample_weight).predict(X)
 
     @property
     def _structure(self) -> CovarianceStructure:

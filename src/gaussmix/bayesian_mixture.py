@@ -189,28 +189,6 @@ class BayesianGaussianMixture(BaseMixture):
         return responsibilities
 
     # ------------------------------------------------------------------------------------------- fit
-    def fit(self, X, y=None, sample_weight=None):
-        """Fit the variational posterior.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : ignored
-        sample_weight : array-like of shape (n_samples,), optional
-            Non-negative frequency weights: an integer weight acts like repeating the row (the default
-            priors use the weighted mean and the unbiased weighted covariance).
-
-        Returns
-        -------
-        self
-        """
-        self._fit(X, sample_weight)
-        return self
-
-    def fit_predict(self, X, y=None, sample_weight=None):
-        """Fit, then return the labels of ``X`` under the returned posterior."""
-        return self.fit(X, sample_weight=sample_weight).predict(X)
-
     def _fit(self, X, sample_weight):
         self._check_parameters()
         warm = self.warm_start and hasattr(self, "converged_")

@@ -190,27 +190,6 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
             get_structure(self.covariance_type).precisions_cholesky_from_precisions(precisions)
 
     # ------------------------------------------------------------------------------------------- fit
-    def fit(self, X, y=None, sample_weight=None):
-        """Estimate the parameters by EM.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : ignored
-        sample_weight : array-like of shape (n_samples,), optional
-            Non-negative weights; an integer weight acts like repeating the row.
-
-        Returns
-        -------
-        self
-        """
-        self._fit(X, sample_weight)
-        return self
-
-    def fit_predict(self, X, y=None, sample_weight=None):
-        """Fit, then return the labels of ``X`` under the returned parameters."""
-        return self.fit(X, sample_weight=sample_weight).predict(X)
-
     def _fit(self, X, sample_weight):
         self._check_parameters()
         warm = self.warm_start and hasattr(self, "converged_")
