@@ -3,6 +3,7 @@
 Public names::
 
     GaussianMixture, KMeans          scikit-learn compatible estimators
+    select_model, SelectionResult    fit a grid of models, choose by BIC, ICL, AIC or held-out likelihood
     save, load                       versioned, pickle-free model files
     DegenerateComponentError, DegenerateComponentWarning, DataError, ModelFileError
 """
@@ -14,8 +15,10 @@ from .exceptions import (ConvergenceWarning, DataError, DegenerateComponentError
 from .gaussian_mixture import GaussianMixture
 from .io import load, save
 from .kmeans import KMeans
+from .selection import SelectionResult, select_model
 
 __all__ = [
     "ConvergenceWarning", "DataError", "DegenerateComponentError", "DegenerateComponentWarning",
     "GaussianMixture", "KMeans", "ModelFileError", "__version__", "load", "save",
+    "SelectionResult", "select_model",
 ]
