@@ -46,17 +46,34 @@ class BaseMixture(DensityMixin, BaseEstimator):
         structure = self._structure
         return engine.map(lambda chunk, weights: function(chunk, params, structure))
 
+    def _noise_log_density(self):
+        """``-log V`` of the fitted noise component, or None without one (see :mod:`gaussmix.noise`)."""
+        volume = getattr(self, "noise_volume_", None)
+        return None if volume is None else -float(np.log(volume))
+
     def score_samples(self, X) -> np.ndarray:
         """Log-density ``log p(x_n)`` of each row, shape (n_samples,), float64."""
-        return self._map(X, lambda chunk, params, structure: log_responsibilities(chunk, params, structure, np.float64)[0])
+        noise = self._noise_log_density()
+        return self._map(X, lambda chunk, params, structure: log_responsibilities(chunk, params, structure, np.float64,
+                                                                                  noise)[0])
 
     def predict_proba(self, X) -> np.ndarray:
-        """Responsibilities ``p(z = k | x_n)``, shape (n_samples, n_components), float64; rows sum to one."""
-        return self._map(X, lambda chunk, params, structure: log_responsibilities(chunk, params, structure, np.float64)[1])
+        """Responsibilities ``p(z = k | x_n)``, shape (n_samples, n_components), float64; rows sum to one.
+
+        With a noise component the last of ``n_components + 1`` columns is the noise's.
+        """
+        noise = self._noise_log_density()
+        return self._map(X, lambda chunk, params, structure: log_responsibilities(chunk, params, structure, np.float64,
+                                                                                  noise)[1])
 
     def predict(self, X) -> np.ndarray:
-        """Most probable component of each row, shape (n_samples,)."""
-        return self._map(X, lambda chunk, params, structure: weighted_log_density(chunk, params, structure).argmax(axis=1))
+        """Most probable component of each row, shape (n_samples,); ``-1`` for the noise component."""
+        noise = self._noise_log_density()
+        labels = self._map(X, lambda chunk, params, structure: weighted_log_density(chunk, params, structure,
+                                                                                    noise).argmax(axis=1))
+        if noise is not None:
+            labels[labels == self.weights_.shape[0]] = -1
+        return labels
 
     def score(self, X, y=None, sample_weight=None) -> float:
         """Weighted mean log-density of ``X`` (per-sample average log-likelihood)."""
@@ -67,6 +84,9 @@ class BaseMixture(DensityMixin, BaseEstimator):
         """Draw ``n_samples`` points; returns ``(X, labels)`` grouped by component (like scikit-learn)."""
         check_is_fitted(self)
         check_int("n_samples", n_samples, 1)
+        if self._noise_log_density() is not None:
+            raise NotImplementedError("sample() does not support a noise component: its region is not a shape "
+                                      "to draw from (only its volume is known)")
         rng = check_random_state(self.random_state)
         n_components, n_features = self.means_.shape
         counts = rng.multinomial(n_samples, self.weights_)
@@ -79,9 +99,10 @@ class BaseMixture(DensityMixin, BaseEstimator):
         return np.vstack(draws), labels
 
     def _n_parameters(self) -> int:
-        """Free parameters: covariances, means and ``n_components - 1`` weights."""
+        """Free parameters: covariances, means and ``n_components - 1`` weights (plus the noise weight)."""
         n_components, n_features = self.means_.shape
-        return self._structure.n_parameters(n_components, n_features) + n_components * n_features + n_components - 1
+        noise = int(self._noise_log_density() is not None)
+        return self._structure.n_parameters(n_components, n_features) + n_components * n_features + n_components - 1 + noise
 
     def bic(self, X) -> float:
         """Bayesian information criterion ``-2 log L + p log n`` (lower is better; mclust reports minus this)."""
@@ -98,8 +119,10 @@ class BaseMixture(DensityMixin, BaseEstimator):
 
         Computed as ``max_k log(pi_k N_k) - logsumexp_k log(pi_k N_k)``, accurate when it is near zero.
         """
+        noise = self._noise_log_density()
+
         def log_map(chunk, params, structure):
-            log_prob = weighted_log_density(chunk, params, structure)
+            log_prob = weighted_log_density(chunk, params, structure, noise)
             return log_prob.max(axis=1) - logsumexp(log_prob, axis=1)
 
         return self._map(X, log_map)

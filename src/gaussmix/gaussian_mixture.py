@@ -16,6 +16,7 @@ from .em import COLLAPSE_RELATIVE_VARIANCE, degenerate_error, feature_variance, 
 from .engines import InMemoryEngine
 from .exceptions import ConvergenceWarning
 from .init import INIT_METHODS, initial_params
+from .noise import NOISE_INITIAL_WEIGHT, check_noise, noise_log_volume
 from .params import MixtureParams
 
 __all__ = ["GaussianMixture"]
@@ -76,6 +77,11 @@ class GaussianMixture(BaseMixture):
         meanwhile. Results do not depend on it: chunk statistics are always added in the same order.
     callback : callable or None, default=None
         ``callback(iteration, mean_log_likelihood, change)`` after each EM iteration.
+    noise : None, 'auto' or float, default=None
+        Add a uniform background component for outliers (mclust's Poisson noise, :mod:`gaussmix.noise`)
+        with density ``1/V``: 'auto' takes ``V`` from the data (mclust's ``hypvol``), a number is ``V``
+        itself. ``weights_`` then sum to ``1 - noise_weight_``, :meth:`predict` labels noise ``-1`` (mclust
+        uses 0), :meth:`predict_proba` has a last column for the noise, and BIC counts one more parameter.
 
     Attributes
     ----------
@@ -92,6 +98,10 @@ class GaussianMixture(BaseMixture):
         initialisation (identical to scikit-learn's ``lower_bounds_``).
     n_reseeded_ : int
         Degenerate components re-seeded during the best initialisation's fit.
+    noise_weight_ : float
+        Weight of the noise component (0.0 without one).
+    noise_volume_ : float or None
+        Hypervolume ``V`` of the noise component (None without one).
     n_features_in_ : int
     feature_names_in_ : ndarray of str, when X has string column names
     """
@@ -99,7 +109,7 @@ class GaussianMixture(BaseMixture):
     def __init__(self, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6, max_iter=100,
                  n_init=1, init_params="kmeans", weights_init=None, means_init=None, precisions_init=None,
                  random_state=None, warm_start=False, verbose=0, verbose_interval=10, on_degenerate="reseed",
-                 detect_collapse=True, chunk_size=None, n_jobs=None, callback=None):
+                 detect_collapse=True, chunk_size=None, n_jobs=None, callback=None, noise=None):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
@@ -119,6 +129,7 @@ class GaussianMixture(BaseMixture):
         self.chunk_size = chunk_size
         self.n_jobs = n_jobs
         self.callback = callback
+        self.noise = noise
 
     # ------------------------------------------------------------------------------------ validation
     def _check_parameters(self):
@@ -141,6 +152,7 @@ class GaussianMixture(BaseMixture):
         check_n_jobs(self.n_jobs)
         if self.callback is not None and not callable(self.callback):
             raise ValueError(f"callback must be callable or None, got {self.callback!r}")
+        check_noise(self.noise)
 
     def _check_initial_parameters(self, n_features):
         n_components = self.n_components
@@ -190,6 +202,8 @@ class GaussianMixture(BaseMixture):
                 f"sample_weight, got {np.count_nonzero(sample_weight)}"
             )
         self._check_initial_parameters(X.shape[1])
+        log_volume = None if self.noise is None else noise_log_volume(self.noise, X, sample_weight)
+        noise_log_density = None if log_volume is None else -log_volume
 
         structure = get_structure(self.covariance_type)
         engine = InMemoryEngine(X, sample_weight, chunk_size=self.chunk_size, n_jobs=self.n_jobs,
@@ -228,8 +242,11 @@ class GaussianMixture(BaseMixture):
                                        variance_floor=floor, data_variance=data_variance,
                                        weights_init=self.weights_init, means_init=self.means_init,
                                        precisions_init=self.precisions_init)
+            if noise_log_density is not None and start.weights.sum() > 1.0 - 1e-6:  # EM needs a noise weight > 0
+                start = start.replace(weights=start.weights * (1.0 - NOISE_INITIAL_WEIGHT))
             result = run_em(engine, start, structure, tol=self.tol, max_iter=self.max_iter,
-                            reg_covar=self.reg_covar, variance_floor=floor, recover=recover, callback=callback)
+                            reg_covar=self.reg_covar, variance_floor=floor, recover=recover, callback=callback,
+                            noise_log_density=noise_log_density)
             if self.verbose:
                 print(f"Initialization {init}: converged={result.converged} after {result.n_iter} iterations, "
                       f"mean log-likelihood {result.log_likelihood:.6f}")
@@ -248,6 +265,8 @@ class GaussianMixture(BaseMixture):
         self.lower_bound_ = best.log_likelihood
         self.lower_bounds_ = list(best.trace)
         self.n_reseeded_ = best.n_reseeded
+        self.noise_volume_ = None if log_volume is None else float(np.exp(log_volume) if self.noise == "auto" else self.noise)
+        self.noise_weight_ = 0.0 if log_volume is None else max(1.0 - float(self.weights_.sum()), 0.0)
         return self
 
     def _set_fitted(self, params: MixtureParams, structure):
