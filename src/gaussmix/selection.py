@@ -89,23 +89,16 @@ class SelectionResult:
         column, heading = _SUMMARY_COLUMNS[self.criterion]
         types = list(dict.fromkeys(r["covariance_type"] for r in self.records))
         counts = sorted({r["n_components"] for r in self.records})
-        cells = {(r["covariance_type"], r["n_components"]): r for r in self.records}
-        width = max(10, *(len(t) + 1 for t in types))
+        cells = {}
+        for record in self.records:
+            text = "NA" if record["failed"] else f"{_display_value(record, column):.2f}"
+            if record is self.records[self._best_index]:
+                text = "*" + text
+            cells[record["covariance_type"], record["n_components"]] = text
+        width = 2 + max(len(text) for text in [*cells.values(), *types])
         lines = [heading, "", "   G" + "".join(f"{t:>{width}}" for t in types)]
         for count in counts:
-            row = f"{count:>4}"
-            for name in types:
-                record = cells.get((name, count))
-                if record is None:
-                    text = ""
-                elif record["failed"]:
-                    text = "NA"
-                else:
-                    text = f"{_display_value(record, column):.2f}"
-                    if record is self.records[self._best_index]:
-                        text = "*" + text
-                row += f"{text:>{width}}"
-            lines.append(row)
+            lines.append(f"{count:>4}" + "".join(f"{cells.get((name, count), ''):>{width}}" for name in types))
         ranked = sorted((r for r in self.records if not r["failed"]), key=_ranking_key(self.criterion))
         top = ", ".join(f"{r['covariance_type']},{r['n_components']} ({_display_value(r, column):.2f})"
                         for r in ranked[:3])
