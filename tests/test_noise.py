@@ -80,10 +80,26 @@ def test_noise_weight_is_the_noise_share_at_the_fixed_point(noisy_fit):
     assert model.noise_weight_ == pytest.approx(model.predict_proba(X)[:, -1].mean(), abs=2e-3)
 
 
-def test_em_with_noise_never_decreases_the_likelihood():
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_em_with_noise_never_decreases_the_likelihood(covariance_type):
     X, _ = clusters_with_outliers(seed=3)
-    model = GaussianMixture(3, noise="auto", reg_covar=0.0, tol=1e-10, max_iter=200, random_state=1).fit(X)
+    model = GaussianMixture(3, covariance_type=covariance_type, noise="auto", reg_covar=0.0, tol=1e-10,
+                            max_iter=200, random_state=1).fit(X)
     assert np.all(np.diff(model.lower_bounds_) > -1e-12)
+
+
+def test_one_component_fits_agree_across_structures_that_coincide():
+    # With one component 'tied' is 'full'; in one dimension all four structures are the same model. The
+    # Gaussian responsibilities do not sum to one with a noise column; this checks every M-step copes.
+    X, _ = clusters_with_outliers(seed=4)
+    fits = {name: GaussianMixture(1, covariance_type=name, noise="auto", tol=1e-10, max_iter=500).fit(X)
+            for name in ("full", "tied")}
+    np.testing.assert_allclose(fits["tied"].covariances_, fits["full"].covariances_[0], rtol=1e-7)
+    assert fits["tied"].noise_weight_ == pytest.approx(fits["full"].noise_weight_, rel=1e-7)
+    line = X[:, :1]
+    scores = [GaussianMixture(1, covariance_type=name, noise="auto", tol=1e-10, max_iter=500).fit(line).score(line)
+              for name in ("full", "tied", "diag", "spherical")]
+    np.testing.assert_allclose(scores, scores[0], rtol=1e-9)
 
 
 def test_criteria_count_the_noise_weight(noisy_fit):

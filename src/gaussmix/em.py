@@ -11,6 +11,7 @@ iteration and stops when it changes by less than ``tol``.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from typing import Callable, Optional
@@ -165,9 +166,21 @@ def expect(chunk: np.ndarray, sample_weight: np.ndarray, params: MixtureParams,
         Including ``sum_n w_n log p(x_n)`` under ``params``.
     """
     log_norm, responsibilities = log_responsibilities(chunk, params, structure, noise_log_density=noise_log_density)
-    responsibilities = responsibilities[:, :params.n_components]
-    return statistics_from_responsibilities(chunk, sample_weight, responsibilities, params.means, structure,
-                                            log_likelihood=float(sample_weight @ log_norm))
+    log_likelihood = float(sample_weight @ log_norm)
+    if noise_log_density is None:
+        return statistics_from_responsibilities(chunk, sample_weight, responsibilities, params.means, structure,
+                                                log_likelihood=log_likelihood)
+    # The Gaussians' responsibilities sum to s_n = 1 - gamma_n0 < 1, but structures may rely on rows that sum
+    # to one (tied's scatter does). Every statistic is linear in w_n gamma_nk, so use gamma_nk / s_n with
+    # weight w_n s_n: the same statistics, from rows that sum to one.
+    gaussian = responsibilities[:, :params.n_components]
+    share = gaussian.sum(axis=1)
+    has_share = share > 0
+    normalised = np.where(has_share[:, None], gaussian / np.where(has_share, share, 1.0)[:, None],
+                          1.0 / params.n_components)
+    stats = statistics_from_responsibilities(chunk, sample_weight * share, normalised, params.means, structure,
+                                             log_likelihood=log_likelihood)
+    return dataclasses.replace(stats, weight_sum=float(sample_weight.sum()))
 
 
 @dataclass(frozen=True, eq=False)
