@@ -164,8 +164,8 @@ def hc_estimate(engine, structure, n_components: int, *, random_state, reg_covar
                 max_samples: int = HC_MAX_SAMPLES):
     """One M-step from the agglomeration's partition of (a subsample of) the data: a ParameterEstimate.
 
-    The subsample is drawn among rows with positive weight, without replacement; its rows keep their
-    weights in the M-step. Components may be flagged degenerate (e.g. a singleton cluster at an outlier);
+    The subsample is drawn among rows with positive weight, without replacement. The agglomeration
+    itself ignores the weights (like mclust, which has none); the rows keep them in the M-step. Components may be flagged degenerate (e.g. a singleton cluster at an outlier);
     the caller's recovery policy deals with them as for any initialisation.
     """
     weights = engine.map(lambda chunk, chunk_weights: chunk_weights)
