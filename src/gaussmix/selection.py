@@ -275,7 +275,8 @@ def _fit_candidate(X, X_checked, sample_weight, name, count, params, splits):
 
 def _criteria(estimator: GaussianMixture, X, sample_weight: np.ndarray) -> dict:
     n = float(sample_weight.sum())
-    log_likelihood = estimator.lower_bound_ * n  # lower_bound_: per-unit-weight mean of the returned parameters
+    # One more pass rather than lower_bound_, which becomes the log-posterior when the fit uses a prior.
+    log_likelihood = estimator.score(X, sample_weight=sample_weight) * n
     n_parameters = int(estimator._n_parameters())
     bic = -2.0 * log_likelihood + n_parameters * np.log(n)
     log_map = estimator._log_map_responsibilities(X)
