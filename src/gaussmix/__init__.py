@@ -6,6 +6,7 @@ Public names::
     BayesianGaussianMixture          variational Dirichlet / Dirichlet-process mixtures (learn K)
     MixtureOfFactorAnalyzers         mixtures of factor analysers / probabilistic PCA
     MixtureOfExperts                 mixture of linear experts with a softmax gate (a regressor)
+    select_model, SelectionResult    fit a grid of models, choose by BIC, ICL, AIC or held-out likelihood
     save, load                       versioned, pickle-free model files
     DegenerateComponentError, DegenerateComponentWarning, DataError, ModelFileError
 """
@@ -20,6 +21,7 @@ from .factor_analyzers import MixtureOfFactorAnalyzers
 from .gaussian_mixture import GaussianMixture
 from .io import load, save
 from .kmeans import KMeans
+from .selection import SelectionResult, select_model
 
 # One name per line, sorted: independent features add lines without touching each other's.
 __all__ = [
@@ -33,7 +35,9 @@ __all__ = [
     "MixtureOfExperts",
     "MixtureOfFactorAnalyzers",
     "ModelFileError",
+    "SelectionResult",
     "__version__",
     "load",
     "save",
+    "select_model",
 ]

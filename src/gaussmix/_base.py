@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
@@ -71,25 +72,46 @@ class BaseMixture(DensityMixin, BaseEstimator):
         """NaN entries are missing values (``missing='em'``): rows are scored on their observed features."""
         return getattr(self, "missing", "error") == "em"
 
-    # Without NaN the marginal_* functions are exactly em.log_responsibilities / em.weighted_log_density.
+    def _noise_log_density(self):
+        """``-log V`` of the fitted noise component, or None without one (see :mod:`gaussmix.noise`)."""
+        volume = getattr(self, "noise_volume_", None)
+        return None if volume is None else -float(np.log(volume))
+
+    # The marginal_* functions score rows with NaN on their observed features; without NaN they are
+    # exactly em.log_responsibilities / em.weighted_log_density (noise column included).
+    def _log_responsibilities(self):
+        noise = self._noise_log_density()
+        return lambda chunk, params, structure: marginal_log_responsibilities(chunk, params, structure, np.float64, noise)
+
+    def _weighted_log_density(self):
+        noise = self._noise_log_density()
+        return lambda chunk, params, structure: marginal_weighted_log_density(chunk, params, structure, noise)
+
     def score_samples(self, X) -> np.ndarray:
         """Log-density ``log p(x_n)`` of each row, shape (n_samples,), float64.
 
         With ``missing='em'``, a row with NaN gets the marginal density of its observed features.
         """
-        return self._map(X, lambda chunk, params, structure: marginal_log_responsibilities(chunk, params, structure, np.float64)[0])
+        log_responsibilities = self._log_responsibilities()
+        return self._map(X, lambda chunk, params, structure: log_responsibilities(chunk, params, structure)[0])
 
     def predict_proba(self, X) -> np.ndarray:
         """Responsibilities ``p(z = k | x_n)``, shape (n_samples, n_components), float64; rows sum to one.
 
-        With ``missing='em'``, rows with NaN get ``p(z = k | observed features)``.
+        With ``missing='em'``, rows with NaN get ``p(z = k | observed features)``. With a noise component
+        the last of ``n_components + 1`` columns is the noise's.
         """
-        return self._map(X, lambda chunk, params, structure: marginal_log_responsibilities(chunk, params, structure, np.float64)[1])
+        log_responsibilities = self._log_responsibilities()
+        return self._map(X, lambda chunk, params, structure: log_responsibilities(chunk, params, structure)[1])
 
     def predict(self, X) -> np.ndarray:
-        """Most probable component of each row, shape (n_samples,) (given the observed features of rows
-        with NaN, when ``missing='em'``)."""
-        return self._map(X, lambda chunk, params, structure: marginal_weighted_log_density(chunk, params, structure).argmax(axis=1))
+        """Most probable component of each row, shape (n_samples,); ``-1`` for the noise component (given
+        the observed features of rows with NaN, when ``missing='em'``)."""
+        weighted_log_density = self._weighted_log_density()
+        labels = self._map(X, lambda chunk, params, structure: weighted_log_density(chunk, params, structure).argmax(axis=1))
+        if self._noise_log_density() is not None:
+            labels[labels == self.weights_.shape[0]] = -1
+        return labels
 
     def score(self, X, y=None, sample_weight=None) -> float:
         """Weighted mean log-density of ``X`` (per-sample average log-likelihood)."""
@@ -100,6 +122,9 @@ class BaseMixture(DensityMixin, BaseEstimator):
         """Draw ``n_samples`` points; returns ``(X, labels)`` grouped by component (like scikit-learn)."""
         check_is_fitted(self)
         check_int("n_samples", n_samples, 1)
+        if self._noise_log_density() is not None:
+            raise NotImplementedError("sample() does not support a noise component: its region is not a shape "
+                                      "to draw from (only its volume is known)")
         rng = check_random_state(self.random_state)
         n_components, n_features = self.means_.shape
         counts = rng.multinomial(n_samples, self.weights_)
@@ -112,9 +137,10 @@ class BaseMixture(DensityMixin, BaseEstimator):
         return np.vstack(draws), labels
 
     def _n_parameters(self) -> int:
-        """Free parameters: covariances, means and ``n_components - 1`` weights."""
+        """Free parameters: covariances, means and ``n_components - 1`` weights (plus the noise weight)."""
         n_components, n_features = self.means_.shape
-        return self._structure.n_parameters(n_components, n_features) + n_components * n_features + n_components - 1
+        noise = int(self._noise_log_density() is not None)
+        return self._structure.n_parameters(n_components, n_features) + n_components * n_features + n_components - 1 + noise
 
     def bic(self, X) -> float:
         """Bayesian information criterion ``-2 log L + p log n`` (lower is better; mclust reports minus this)."""
@@ -126,6 +152,26 @@ class BaseMixture(DensityMixin, BaseEstimator):
         n_samples = np.asarray(X).shape[0]
         return -2.0 * self.score(X) * n_samples + 2 * self._n_parameters()
 
+    def _log_map_responsibilities(self, X) -> np.ndarray:
+        """``log max_k p(z = k | x_n)`` of each row, shape (n_samples,): the log-posterior of the MAP label.
+
+        Computed as ``max_k log(pi_k N_k) - logsumexp_k log(pi_k N_k)``, accurate when it is near zero.
+        """
+        weighted_log_density = self._weighted_log_density()
+
+        def log_map(chunk, params, structure):
+            log_prob = weighted_log_density(chunk, params, structure)
+            return log_prob.max(axis=1) - logsumexp(log_prob, axis=1)
+
+        return self._map(X, log_map)
+
+    def icl(self, X) -> float:
+        """Integrated completed likelihood: ``bic(X) - 2 sum_n log max_k p(z = k | x_n)`` (lower is better).
+
+        The BIC penalised by the entropy of the hard (MAP) classification, as in mclust's ``icl()``, which
+        reports minus this (``BIC + 2 sum(C * log(z))`` in mclust's higher-is-better sign).
+        """
+        return self.bic(X) - 2.0 * float(np.sum(self._log_map_responsibilities(X)))
 
 def progress_callback(user_callback, verbose: int, verbose_interval: int, quantity: str):
     """``progress(iteration, value, change)`` that prints every ``verbose_interval`` iterations when

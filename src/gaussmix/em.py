@@ -11,6 +11,7 @@ iteration and stops when it changes by less than ``tol``.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from typing import Callable, Optional
@@ -62,11 +63,21 @@ def variance_floor(engine, relative: float = COLLAPSE_RELATIVE_VARIANCE) -> np.n
     return relative * feature_variance(engine)
 
 
-def weighted_log_density(chunk: np.ndarray, params: MixtureParams, structure: CovarianceStructure) -> np.ndarray:
-    """``log pi_k + log N(x_n | mu_k, Sigma_k)``, shape (n_rows, n_components); ``chunk`` is centred."""
+def weighted_log_density(chunk: np.ndarray, params: MixtureParams, structure: CovarianceStructure,
+                         noise_log_density: Optional[float] = None) -> np.ndarray:
+    """``log pi_k + log N(x_n | mu_k, Sigma_k)``, shape (n_rows, n_components); ``chunk`` is centred.
+
+    With ``noise_log_density`` (``-log V`` of a uniform background component, see :mod:`gaussmix.noise`)
+    a last column ``log pi_0 - log V`` is appended, shape (n_rows, n_components + 1); the noise weight
+    ``pi_0`` is what the Gaussian weights leave, ``1 - sum_k pi_k``.
+    """
     log_prob = structure.log_gaussian_density(chunk, params.means, params.precisions_cholesky)
     with np.errstate(divide="ignore"):  # a zero weight is a legitimate -inf
         log_prob += np.log(params.weights)
+        if noise_log_density is not None:
+            noise_weight = max(1.0 - float(params.weights.sum()), 0.0)
+            noise = np.full((log_prob.shape[0], 1), np.log(noise_weight) + noise_log_density, dtype=log_prob.dtype)
+            log_prob = np.hstack([log_prob, noise])
     return log_prob
 
 
@@ -93,13 +104,13 @@ def _normalise_rows(log_prob: np.ndarray) -> np.ndarray:
 
 
 def log_responsibilities(chunk: np.ndarray, params: MixtureParams, structure: CovarianceStructure,
-                         dtype=None) -> tuple[np.ndarray, np.ndarray]:
-    """``(log p(x_n), gamma_nk)`` for a centred chunk: shapes (n,) and (n, K).
+                         dtype=None, noise_log_density: Optional[float] = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(log p(x_n), gamma_nk)`` for a centred chunk: shapes (n,) and (n, K) (K + 1 with a noise column).
 
     The densities are computed in the chunk's dtype; ``dtype`` (e.g. float64 for results returned to
     users) sets the precision of the normalisation.
     """
-    responsibilities = weighted_log_density(chunk, params, structure)
+    responsibilities = weighted_log_density(chunk, params, structure, noise_log_density)
     if dtype is not None:
         responsibilities = responsibilities.astype(dtype, copy=False)
     log_norm = _normalise_rows(responsibilities)
@@ -140,7 +151,7 @@ def statistics_from_responsibilities(chunk: np.ndarray, sample_weight: np.ndarra
 
 
 def expect(chunk: np.ndarray, sample_weight: np.ndarray, params: MixtureParams,
-           structure: CovarianceStructure) -> SufficientStatistics:
+           structure: CovarianceStructure, noise_log_density: Optional[float] = None) -> SufficientStatistics:
     """E-step on one chunk: responsibilities under ``params`` turned into additive statistics.
 
     Parameters
@@ -150,16 +161,33 @@ def expect(chunk: np.ndarray, sample_weight: np.ndarray, params: MixtureParams,
     sample_weight : ndarray of shape (n_rows,)
     params : MixtureParams
     structure : CovarianceStructure
+    noise_log_density : float, optional
+        ``-log V`` of a uniform noise component; the Gaussians' statistics then use their own
+        responsibilities only, and the noise count is ``weight_sum - counts.sum()``.
 
     Returns
     -------
     SufficientStatistics
         Including ``sum_n w_n log p(x_n)`` under ``params``.
     """
-    log_norm, responsibilities = log_responsibilities(chunk, params, structure)
-    return statistics_from_responsibilities(chunk, sample_weight, responsibilities, params.means, structure,
-                                            log_likelihood=float(sample_weight @ log_norm),
-                                            precisions_cholesky=params.precisions_cholesky)
+    log_norm, responsibilities = log_responsibilities(chunk, params, structure, noise_log_density=noise_log_density)
+    log_likelihood = float(sample_weight @ log_norm)
+    if noise_log_density is None:
+        return statistics_from_responsibilities(chunk, sample_weight, responsibilities, params.means, structure,
+                                                log_likelihood=log_likelihood,
+                                                precisions_cholesky=params.precisions_cholesky)
+    # The Gaussians' responsibilities sum to s_n = 1 - gamma_n0 < 1, but structures may rely on rows that sum
+    # to one (tied's scatter does). Every statistic is linear in w_n gamma_nk, so use gamma_nk / s_n with
+    # weight w_n s_n: the same statistics, from rows that sum to one.
+    gaussian = responsibilities[:, :params.n_components]
+    share = gaussian.sum(axis=1)
+    has_share = share > 0
+    normalised = np.where(has_share[:, None], gaussian / np.where(has_share, share, 1.0)[:, None],
+                          1.0 / params.n_components)
+    stats = statistics_from_responsibilities(chunk, sample_weight * share, normalised, params.means, structure,
+                                             log_likelihood=log_likelihood,
+                                             precisions_cholesky=params.precisions_cholesky)
+    return dataclasses.replace(stats, weight_sum=float(sample_weight.sum()))
 
 
 @dataclass(frozen=True, eq=False)
@@ -300,7 +328,8 @@ def run_em(engine, params: MixtureParams, structure: CovarianceStructure, *, tol
            reg_covar: float, variance_floor: Optional[np.ndarray] = None, recover: Optional[Recover] = None,
            callback: Optional[Callback] = None, prior=None, resume: Optional[EMState] = None,
            on_iteration: Optional[Callable[[EMState], object]] = None,
-           expect: Callable[..., SufficientStatistics] = expect) -> EMResult:
+           expect: Callable[..., SufficientStatistics] = expect,
+           noise_log_density: Optional[float] = None) -> EMResult:
     """Iterate E- and M-steps from ``params`` until the mean log-likelihood changes by less than ``tol``.
 
     Parameters
@@ -326,10 +355,15 @@ def run_em(engine, params: MixtureParams, structure: CovarianceStructure, *, tol
     expect : callable, optional
         The E-step on one chunk, with :func:`expect`'s signature (e.g.
         :func:`gaussmix.missing.expect_with_missing` for data with NaN).
+    noise_log_density : float, optional
+        ``-log V`` of a uniform noise component (mclust's Poisson noise). ``params.weights`` then sum to
+        ``1 - pi_0`` and must leave ``pi_0 > 0``; each M-step sets ``pi_0`` to the noise share of the weight.
     """
 
     def e_step(current: MixtureParams) -> SufficientStatistics:
-        return engine.reduce(lambda chunk, weights: expect(chunk, weights, current, structure))
+        if noise_log_density is None:  # custom E-steps (missing values) need not know about noise
+            return engine.reduce(lambda chunk, weights: expect(chunk, weights, current, structure))
+        return engine.reduce(lambda chunk, weights: expect(chunk, weights, current, structure, noise_log_density))
 
     def objective(stats: SufficientStatistics, current: MixtureParams) -> float:
         if prior is None:
@@ -357,6 +391,8 @@ def run_em(engine, params: MixtureParams, structure: CovarianceStructure, *, tol
             change = np.inf
         else:
             params = estimate.to_params()
+        if noise_log_density is not None:  # the M-step normalised the Gaussian weights: give the noise its share
+            params = params.replace(weights=params.weights * (stats.counts.sum() / stats.weight_sum))
         logger.debug("EM iteration %d: mean log-likelihood %.10g (change %.3g)", n_iter, mean_log_likelihood, change)
         if callback is not None:
             callback(n_iter, mean_log_likelihood, change)

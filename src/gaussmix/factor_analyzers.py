@@ -74,10 +74,12 @@ class MixtureOfFactorAnalyzers(TransformerMixin, GaussianMixture):
 
     # GaussianMixture's fit reads these; factor-analyser covariances cannot be given as precisions, the
     # conjugate priors (gaussmix.priors) have no factor-analyser form, and the missing-value E-step
-    # conditions dense covariances, which this structure never forms.
+    # conditions dense covariances, which this structure never forms. (A noise component would work,
+    # but is not offered yet.)
     precisions_init = None
     prior = None
     missing = "error"
+    noise = None
 
     def __init__(self, n_components=1, *, n_factors=1, noise_type="diag", shared_noise=False, tol=1e-3,
                  reg_covar=1e-6, max_iter=100, n_init=1, init_params="kmeans", weights_init=None, means_init=None,

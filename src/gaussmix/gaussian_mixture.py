@@ -26,6 +26,7 @@ from .init import INIT_METHODS, initial_params
 from .online import expected_statistics, recentred, step_size, stepwise_average
 from .missing import (MISSING_POLICIES, check_missing_pattern, expect_with_missing, initialisation_data, mean_imputed,
                       observed_feature_variance)
+from .noise import NOISE_INITIAL_WEIGHT, check_noise, noise_log_volume
 from .params import MixtureParams
 from .priors import resolve_prior
 
@@ -55,10 +56,14 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
     max_iter : int, default=100
     n_init : int, default=1
         Number of initialisations; the one with the highest final log-likelihood is kept.
-    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, default='kmeans'
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data', 'hc'}, default='kmeans'
         'kmeans' runs k-means (k-means++ seeding); 'k-means++' and 'random_from_data' take seed points
         and assign every sample to the nearest (scikit-learn gives each seed a single point instead);
         'random' draws random responsibilities.
+        'hc' is mclust's default: model-based hierarchical agglomeration (unconstrained Gaussian
+        criterion) on at most 1000 randomly chosen rows, whose partition into ``n_components``
+        clusters gives the starting parameters (:mod:`gaussmix.hierarchical`); unlike k-means it
+        follows elongated, anisotropic clusters.
     weights_init : array of shape (n_components,), optional
     means_init : array of shape (n_components, n_features), optional
         Given means also replace k-means when estimating what was not given.
@@ -108,6 +113,11 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
         observed features. Rows or features with nothing observed are rejected. EM starts from the
         complete rows when there are enough of them, else from column-mean-imputed data. See also
         :meth:`impute`.
+    noise : None, 'auto' or float, default=None
+        Add a uniform background component for outliers (mclust's Poisson noise, :mod:`gaussmix.noise`)
+        with density ``1/V``: 'auto' takes ``V`` from the data (mclust's ``hypvol``), a number is ``V``
+        itself. ``weights_`` then sum to ``1 - noise_weight_``, :meth:`predict` labels noise ``-1`` (mclust
+        uses 0), :meth:`predict_proba` has a last column for the noise, and BIC counts one more parameter.
 
     Attributes
     ----------
@@ -126,6 +136,10 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
         Degenerate components re-seeded during the best initialisation's fit.
     n_steps_ : int
         Stepwise-EM updates made by :meth:`partial_fit` since the model was initialised (0 after ``fit``).
+    noise_weight_ : float
+        Weight of the noise component (0.0 without one).
+    noise_volume_ : float or None
+        Hypervolume ``V`` of the noise component (None without one).
     n_features_in_ : int
     feature_names_in_ : ndarray of str, when X has string column names
     """
@@ -134,7 +148,8 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
                  n_init=1, init_params="kmeans", weights_init=None, means_init=None, precisions_init=None,
                  random_state=None, warm_start=False, verbose=0, verbose_interval=10, on_degenerate="reseed",
                  detect_collapse=True, chunk_size=None, n_jobs=None, callback=None, prior=None, checkpoint=None,
-                 learning_decay=0.7, learning_offset=1.0, missing="error"):
+                 learning_decay=0.7, learning_offset=1.0, missing="error",
+                 noise=None):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
@@ -159,6 +174,7 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
         self.learning_decay = learning_decay
         self.learning_offset = learning_offset
         self.missing = missing
+        self.noise = noise
 
     # ------------------------------------------------------------------------------------ validation
     def _check_parameters(self):
@@ -172,6 +188,7 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
             raise ValueError(f"checkpoint must be a file path or None, got {self.checkpoint!r}")
         if self.missing not in MISSING_POLICIES:
             raise ValueError(f"missing must be one of {list(MISSING_POLICIES)}, got {self.missing!r}")
+        check_noise(self.noise)
 
     def _check_initial_parameters(self, n_features):
         n_components = self.n_components
@@ -212,6 +229,10 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
         has_missing = self.missing == "em" and bool(np.isnan(X).any())
         if has_missing and self.prior is not None:
             raise ValueError("MAP estimation (prior) is not available with missing values yet; use prior=None")
+        if has_missing and self.noise is not None:
+            raise ValueError("a noise component is not available with missing values yet; use noise=None")
+        log_volume = None if self.noise is None else noise_log_volume(self.noise, X, sample_weight)
+        noise_log_density = None if log_volume is None else -log_volume
         prior = resolve_prior(self.prior, X, self.n_components, sample_weight)
         variance = observed_feature_variance if has_missing else feature_variance
         data_variance = variance(engine)  # one pass, for the collapse floor and k-means' tol
@@ -246,11 +267,13 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
                                            variance_floor=floor, data_variance=data_variance,
                                            weights_init=self.weights_init, means_init=self.means_init,
                                            precisions_init=self.precisions_init, prior=prior)
+                if noise_log_density is not None and start.weights.sum() > 1.0 - 1e-6:  # EM needs a noise weight > 0
+                    start = start.replace(weights=start.weights * (1.0 - NOISE_INITIAL_WEIGHT))
             on_iteration = self._checkpoint_writer(fingerprint, run, best, rng.get_state())
             result = run_em(engine, start, structure, tol=self.tol, max_iter=self.max_iter,
                             reg_covar=self.reg_covar, variance_floor=floor, recover=recover, callback=callback,
                             prior=prior, resume=resume, on_iteration=on_iteration,
-                            expect=expect_with_missing if has_missing else expect)
+                            expect=expect_with_missing if has_missing else expect, noise_log_density=noise_log_density)
             if self.verbose:
                 print(f"Initialization {run}: converged={result.converged} after {result.n_iter} iterations, "
                       f"mean log-likelihood {result.log_likelihood:.6f}")
@@ -269,6 +292,8 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
         self.lower_bound_ = best.log_likelihood
         self.lower_bounds_ = list(best.trace)
         self.n_reseeded_ = best.n_reseeded
+        self.noise_volume_ = None if log_volume is None else float(np.exp(log_volume) if self.noise == "auto" else self.noise)
+        self.noise_weight_ = 0.0 if log_volume is None else max(1.0 - float(self.weights_.sum()), 0.0)
         self.n_steps_ = 0
         self._online = None
         if self.checkpoint is not None:
@@ -305,7 +330,7 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
             "tol": float(self.tol), "reg_covar": float(self.reg_covar), "random_state": seed,
             "detect_collapse": bool(self.detect_collapse), "on_degenerate": self.on_degenerate,
             "prior": self.prior if self.prior is None or isinstance(self.prior, str) else repr(self.prior),
-            "missing": self.missing,
+            "missing": self.missing, "noise": self.noise,
         }
 
     def _resumable_checkpoint(self, fingerprint: dict):
@@ -369,8 +394,9 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
         self
         """
         self._check_online_parameters()
-        if self.prior is not None:
-            raise ValueError("partial_fit does not support MAP estimation (prior); use fit, or prior=None")
+        if self.prior is not None or self.noise is not None:
+            raise ValueError("partial_fit supports neither MAP estimation (prior) nor a noise component (noise) "
+                             "yet; use fit, or prior=None and noise=None")
         if not hasattr(self, "weights_"):
             self._fit(X, sample_weight)
             return self

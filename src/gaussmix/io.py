@@ -40,7 +40,8 @@ _ARRAYS = {
     "KMeans": ("cluster_centers_", "labels_"),
 }
 _SCALARS = {
-    "GaussianMixture": ("converged_", "n_iter_", "lower_bound_", "lower_bounds_", "n_features_in_", "n_reseeded_"),
+    "GaussianMixture": ("converged_", "n_iter_", "lower_bound_", "lower_bounds_", "n_features_in_", "n_reseeded_",
+                        "noise_weight_", "noise_volume_"),
     "KMeans": ("converged_", "n_iter_", "inertia_", "n_features_in_"),
 }
 
@@ -193,7 +194,13 @@ def _validate(model, kind, path):
         fail("weights_ and means_ shapes disagree with n_components")
     if means.shape[1] != model.n_features_in_:
         fail("n_features_in_ disagrees with means_")
-    if np.any(weights < 0) or not np.isclose(weights.sum(), 1.0, atol=1e-8):
+    noise_weight = getattr(model, "noise_weight_", 0.0) or 0.0  # a noise component takes its share
+    volume = getattr(model, "noise_volume_", None)
+    if volume is not None and not (isinstance(volume, float) and np.isfinite(volume) and volume > 0):
+        fail("noise_volume_ is not a positive number")
+    if not (isinstance(noise_weight, (int, float)) and 0.0 <= noise_weight < 1.0):
+        fail("noise_weight_ is not in [0, 1)")
+    if np.any(weights < 0) or not np.isclose(weights.sum() + noise_weight, 1.0, atol=1e-8):
         fail("weights_ are not a probability vector")
     try:
         structure = get_structure(model.covariance_type)

@@ -145,15 +145,19 @@ def _log_weights(params: MixtureParams) -> np.ndarray:
         return np.log(params.weights)
 
 
-def marginal_weighted_log_density(chunk: np.ndarray, params: MixtureParams,
-                                  structure: CovarianceStructure) -> np.ndarray:
+def marginal_weighted_log_density(chunk: np.ndarray, params: MixtureParams, structure: CovarianceStructure,
+                                  noise_log_density: float | None = None) -> np.ndarray:
     """``log pi_k + log N(x_o | mu_ko, Sigma_koo)`` over each row's observed coordinates, shape (n, K).
 
-    Rows without NaN get exactly :func:`gaussmix.em.weighted_log_density`.
+    Chunks without NaN get exactly :func:`gaussmix.em.weighted_log_density` (with the noise column when
+    ``noise_log_density`` is given; a noise component cannot score rows with missing values: its density
+    is a volume over all features).
     """
     missing = np.isnan(chunk)
     if not missing.any():
-        return weighted_log_density(chunk, params, structure)
+        return weighted_log_density(chunk, params, structure, noise_log_density)
+    if noise_log_density is not None:
+        raise ValueError("a model with a noise component cannot score rows with missing values (NaN)")
     complete = ~missing.any(axis=1)
     result = np.empty((chunk.shape[0], params.n_components))
     if complete.any():
@@ -166,9 +170,9 @@ def marginal_weighted_log_density(chunk: np.ndarray, params: MixtureParams,
 
 
 def marginal_log_responsibilities(chunk: np.ndarray, params: MixtureParams, structure: CovarianceStructure,
-                                  dtype=None) -> tuple[np.ndarray, np.ndarray]:
+                                  dtype=None, noise_log_density: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(log p(x_o), p(k | x_o))`` per row: the NaN-aware :func:`gaussmix.em.log_responsibilities`."""
-    responsibilities = marginal_weighted_log_density(chunk, params, structure)
+    responsibilities = marginal_weighted_log_density(chunk, params, structure, noise_log_density)
     if dtype is not None:
         responsibilities = responsibilities.astype(dtype, copy=False)
     log_norm = _normalise_rows(responsibilities)
