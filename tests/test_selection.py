@@ -274,3 +274,9 @@ def test_iris_reproduces_mclust_vev_2():
     records = {(r["covariance_type"], r["n_components"]): r for r in result.records}
     assert records["VEV", 2]["mclust_bic"] == pytest.approx(-561.7285, abs=0.01)
     assert records["VVV", 2]["mclust_bic"] == pytest.approx(-574.0178, abs=0.01)
+
+
+def test_all_models_on_one_dimensional_data_are_e_and_v():
+    x = np.random.default_rng(0).normal(size=(300, 1)) * np.repeat([1.0, 3.0], 150)[:, None]
+    result = select_model(x, n_components=[1, 2], covariance_types="all", random_state=0)
+    assert sorted({record["covariance_type"] for record in result.records}) == ["E", "V"]

@@ -28,7 +28,7 @@ from sklearn.model_selection import KFold
 from sklearn.utils import check_array, check_random_state
 
 from ._validation import check_int, check_n_jobs, check_sample_weight
-from .covariance import ALL_MODEL_NAMES, get_structure
+from .covariance import get_structure, model_names
 from .exceptions import DataError, DegenerateComponentError
 from .gaussian_mixture import GaussianMixture
 
@@ -141,7 +141,8 @@ def select_model(X, n_components=range(1, 10), covariance_types="all", criterion
     X : array-like of shape (n_samples, n_features)
     n_components : int or iterable of int, default=range(1, 10)
     covariance_types : 'all', str or iterable of str, default='all'
-        'all' means every name in :data:`gaussmix.covariance.ALL_MODEL_NAMES`.
+        'all' means mclust's 14 models (:data:`gaussmix.covariance.ALL_MODEL_NAMES`), or 'E' and 'V' for
+        one-dimensional data, where the 14 reduce to those two.
     criterion : {'bic', 'icl', 'aic', 'heldout'}, default='bic'
         'bic', 'icl' and 'aic' are minimised (scikit-learn's sign; see the module docstring for mclust's).
         'heldout' maximises the cross-validated log-likelihood: the candidate is refitted on the
@@ -177,7 +178,7 @@ def select_model(X, n_components=range(1, 10), covariance_types="all", criterion
 
     X_checked = check_array(X, dtype=[np.float64, np.float32], ensure_min_samples=2)
     weights = check_sample_weight(sample_weight, X_checked.shape[0])
-    grid = _candidate_grid(n_components, covariance_types)
+    grid = _candidate_grid(n_components, covariance_types, X_checked.shape[1])
     if criterion not in CRITERIA:
         raise ValueError(f"criterion must be one of {list(CRITERIA)}, got {criterion!r}")
     check_int("n_init", n_init, 1)
@@ -206,7 +207,7 @@ def select_model(X, n_components=range(1, 10), covariance_types="all", criterion
                            criterion, best)
 
 
-def _candidate_grid(n_components, covariance_types) -> list[tuple[str, int]]:
+def _candidate_grid(n_components, covariance_types, n_features: int) -> list[tuple[str, int]]:
     if isinstance(n_components, numbers.Integral) and not isinstance(n_components, bool):
         n_components = [n_components]
     try:
@@ -214,7 +215,7 @@ def _candidate_grid(n_components, covariance_types) -> list[tuple[str, int]]:
     except TypeError:
         raise ValueError(f"n_components must be an integer or an iterable of integers, got {n_components!r}") from None
     if covariance_types == "all":
-        names = list(ALL_MODEL_NAMES)
+        names = list(model_names(n_features))
     elif isinstance(covariance_types, str):
         names = [covariance_types]
     else:
