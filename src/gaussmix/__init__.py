@@ -4,6 +4,7 @@ Public names::
 
     GaussianMixture, KMeans          scikit-learn compatible estimators
     save, load                       versioned, pickle-free model files
+    from_sklearn                     a fitted sklearn GaussianMixture as a gaussmix one (and .to_sklearn())
     DegenerateComponentError, DegenerateComponentWarning, DataError, ModelFileError
 """
 
@@ -11,11 +12,12 @@ __version__ = "0.1.0"
 
 from .exceptions import (ConvergenceWarning, DataError, DegenerateComponentError, DegenerateComponentWarning,
                          ModelFileError)
+from .convert import from_sklearn
 from .gaussian_mixture import GaussianMixture
 from .io import load, save
 from .kmeans import KMeans
 
 __all__ = [
     "ConvergenceWarning", "DataError", "DegenerateComponentError", "DegenerateComponentWarning",
-    "GaussianMixture", "KMeans", "ModelFileError", "__version__", "load", "save",
+    "GaussianMixture", "KMeans", "from_sklearn", "ModelFileError", "__version__", "load", "save",
 ]

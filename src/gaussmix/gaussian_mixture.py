@@ -254,6 +254,12 @@ class GaussianMixture(BaseMixture):
                              else structure.covariances_from_precisions_cholesky(params.precisions_cholesky))
         self.precisions_ = structure.precisions_from_precisions_cholesky(params.precisions_cholesky)
 
+    def to_sklearn(self):
+        """This fitted model as a ``sklearn.mixture.GaussianMixture`` (same predictions; see :mod:`gaussmix.convert`)."""
+        from .convert import to_sklearn
+
+        return to_sklearn(self)
+
     def _progress_callback(self):
         user_callback = self.callback
         verbose, interval = self.verbose, self.verbose_interval
