@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
@@ -91,3 +92,22 @@ class BaseMixture(DensityMixin, BaseEstimator):
         """Akaike information criterion ``-2 log L + 2 p`` (lower is better)."""
         n_samples = np.asarray(X).shape[0]
         return -2.0 * self.score(X) * n_samples + 2 * self._n_parameters()
+
+    def _log_map_responsibilities(self, X) -> np.ndarray:
+        """``log max_k p(z = k | x_n)`` of each row, shape (n_samples,): the log-posterior of the MAP label.
+
+        Computed as ``max_k log(pi_k N_k) - logsumexp_k log(pi_k N_k)``, accurate when it is near zero.
+        """
+        def log_map(chunk, params, structure):
+            log_prob = weighted_log_density(chunk, params, structure)
+            return log_prob.max(axis=1) - logsumexp(log_prob, axis=1)
+
+        return self._map(X, log_map)
+
+    def icl(self, X) -> float:
+        """Integrated completed likelihood: ``bic(X) - 2 sum_n log max_k p(z = k | x_n)`` (lower is better).
+
+        The BIC penalised by the entropy of the hard (MAP) classification, as in mclust's ``icl()``, which
+        reports minus this (``BIC + 2 sum(C * log(z))`` in mclust's higher-is-better sign).
+        """
+        return self.bic(X) - 2.0 * float(np.sum(self._log_map_responsibilities(X)))

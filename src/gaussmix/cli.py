@@ -115,8 +115,9 @@ def _add_fitting(parser, default_k):
     parser.add_argument("-k", "--components", default=default_k, help=f"K, a range A-B or a list (default {default_k})")
     parser.add_argument("--covariance", default="full",
                         help="full, tied, diag, spherical, a comma-separated list, or all (default full)")
-    parser.add_argument("--criterion", default="bic", choices=["bic", "icl", "aic"],
-                        help="selection criterion when several candidates (default bic)")
+    parser.add_argument("--criterion", default="bic", choices=["bic", "icl", "aic", "heldout"],
+                        help="selection criterion when several candidates (default bic; heldout: 5-fold "
+                             "cross-validated log-likelihood)")
     parser.add_argument("--n-init", type=int, default=3, help="initialisations per candidate (default 3)")
     parser.add_argument("--max-iter", type=int, default=500, help="EM iterations at most (default 500)")
     parser.add_argument("--tol", type=float, default=1e-6, help="per-sample log-likelihood change to stop (default 1e-6)")
@@ -240,8 +241,8 @@ def _model_summary(model, X) -> dict:
 
 def _fit_or_select(arguments, X):
     """One model for a single candidate, else ``select_model``; returns (model, selection or None)."""
-    from ._selection_adapter import select_model
     from .gaussian_mixture import GaussianMixture
+    from .selection import select_model
 
     ks = parse_components(arguments.components)
     covariance = parse_covariance(arguments.covariance)

@@ -100,14 +100,8 @@ def candidate_record(model: GaussianMixture, X: np.ndarray, sample_weight=None, 
         record.update(log_likelihood=None, n_parameters=None, bic=None, mclust_bic=None, icl=None, aic=None,
                       converged=False, n_iter=0)
         return record
-    n_samples = X.shape[0]
-    log_likelihood = float(model.score(X, sample_weight=sample_weight) * n_samples)
-    n_parameters = model._n_parameters()
-    bic = -2 * log_likelihood + n_parameters * np.log(n_samples)
-    # ICL (Biernacki, Celeux & Govaert 2000; mclust's icl): BIC plus twice the entropy of the hard
-    # classification, in BIC's sign (lower is better).
-    icl = bic - 2 * float(np.log(np.clip(model.predict_proba(X).max(axis=1), 1e-300, None)).sum())
-    record.update(log_likelihood=log_likelihood, n_parameters=n_parameters, bic=bic, mclust_bic=-bic, icl=icl,
-                  aic=-2 * log_likelihood + 2 * n_parameters, converged=bool(model.converged_),
-                  n_iter=int(model.n_iter_))
+    from .selection import _criteria  # one implementation of the criteria, shared with select_model
+
+    weights = np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    record.update(_criteria(model, X, weights))
     return record

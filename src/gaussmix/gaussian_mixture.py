@@ -42,10 +42,14 @@ class GaussianMixture(BaseMixture):
     max_iter : int, default=100
     n_init : int, default=1
         Number of initialisations; the one with the highest final log-likelihood is kept.
-    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, default='kmeans'
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data', 'hc'}, default='kmeans'
         'kmeans' runs k-means (k-means++ seeding); 'k-means++' and 'random_from_data' take seed points
         and assign every sample to the nearest (scikit-learn gives each seed a single point instead);
         'random' draws random responsibilities.
+        'hc' is mclust's default: model-based hierarchical agglomeration (unconstrained Gaussian
+        criterion) on at most 1000 randomly chosen rows, whose partition into ``n_components``
+        clusters gives the starting parameters (:mod:`gaussmix.hierarchical`); unlike k-means it
+        follows elongated, anisotropic clusters.
     weights_init : array of shape (n_components,), optional
     means_init : array of shape (n_components, n_features), optional
         Given means also replace k-means when estimating what was not given.

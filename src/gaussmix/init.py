@@ -1,4 +1,5 @@
-"""Starting parameters for EM: k-means, k-means++, random, random rows, or the user's own."""
+"""Starting parameters for EM: k-means, k-means++, random, random rows, hierarchical agglomeration (hc),
+or the user's own."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ from sklearn.utils import check_random_state
 
 from .covariance import CovarianceStructure
 from .em import estimate_parameters, feature_variance, statistics_from_responsibilities
+from .hierarchical import hc_estimate
 from .kmeans import assign, kmeans_plusplus, lloyd
 from .params import MixtureParams
 
 __all__ = ["INIT_METHODS", "initial_params", "initial_centers", "params_from_centers"]
 
-INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
+INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data", "hc")
 
 
 def initial_centers(engine, n_components: int, method: str, random_state,
@@ -88,9 +90,14 @@ def initial_params(engine, structure: CovarianceStructure, n_components: int, *,
     else:
         if means_init is not None:
             centers = np.asarray(means_init, dtype=np.float64) - offset
+        elif method == "hc":  # mclust's model-based hierarchical agglomeration gives a partition, not centres
+            centers = None
         else:
             centers = initial_centers(engine, n_components, method, random_state, data_variance)
-        if centers is None:
+        if method == "hc" and means_init is None:
+            estimate = hc_estimate(engine, structure, n_components, random_state=random_state,
+                                   reg_covar=reg_covar, variance_floor=variance_floor)
+        elif centers is None:
             stats = _random_statistics(engine, n_components, structure, random_state)
             template = MixtureParams(np.full(n_components, 1 / n_components), np.zeros((n_components, n_features)),
                                      None, None, offset)

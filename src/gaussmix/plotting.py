@@ -1,7 +1,8 @@
 """Plots of fitted mixtures, in the spirit of R's mclust (needs matplotlib: ``pip install 'gaussmix[plot]'``).
 
-Every function takes a fitted model (and data where it needs them), draws on ``ax`` (a new figure when
-None) and returns the ``Axes`` (or the ``Figure`` for multi-panel plots), so plots compose and can be saved::
+Every function takes a fitted model (and data where it needs them; ``feature_names`` labels the axes when
+the model has no ``feature_names_in_``), draws on ``ax`` (a new figure when None) and returns the ``Axes``
+(or the ``Figure`` for multi-panel plots), so plots compose and can be saved::
 
     from gaussmix import plotting
     ax = plotting.plot_clusters(model, X)
@@ -77,11 +78,11 @@ def principal_axes(X: np.ndarray, n_axes: int = 2) -> tuple[np.ndarray, np.ndarr
     return centre, axes * signs
 
 
-def _projection(model, X, features):
+def _projection(model, X, features, feature_names=None):
     """2-D coordinates of the data, the means and the covariances, plus axis labels."""
     X = _data(model, X)
     means, covariances = model.means_, _dense_covariances(model)
-    names = _feature_names(model)
+    names = _feature_names(model, feature_names)
     if X.shape[1] < 2:
         raise ValueError("this plot needs at least 2 features; use plot_histogram for 1-D data")
     if features is not None or X.shape[1] == 2:
@@ -93,7 +94,9 @@ def _projection(model, X, features):
             "principal component 1", "principal component 2")
 
 
-def _feature_names(model) -> list[str]:
+def _feature_names(model, names=None) -> list[str]:
+    if names is not None:
+        return [str(name) for name in names]
     if hasattr(model, "feature_names_in_"):
         return [str(name) for name in model.feature_names_in_]
     return [f"x{i}" for i in range(model.means_.shape[1])]
@@ -113,7 +116,8 @@ def _draw_ellipses(ax, means2d, covariances2d, colours, radii=(1.0, 2.0)) -> Non
         ax.plot(*mean, marker="x", color="black", markersize=8, markeredgewidth=2)
 
 
-def plot_clusters(model, X, *, ax=None, features: Sequence[int] | None = None, point_size: float = 8.0):
+def plot_clusters(model, X, *, ax=None, features: Sequence[int] | None = None, point_size: float = 8.0,
+                  feature_names: Sequence[str] | None = None):
     """Scatter of ``X`` coloured by ``model.predict(X)`` with 1- and 2-sd covariance ellipses.
 
     Parameters
@@ -125,7 +129,7 @@ def plot_clusters(model, X, *, ax=None, features: Sequence[int] | None = None, p
     """
     ax = _axes(ax)
     labels = model.predict(_data(model, X))
-    points, means, covariances, xlabel, ylabel = _projection(model, X, features)
+    points, means, covariances, xlabel, ylabel = _projection(model, X, features, feature_names)
     colours = _colours(model.means_.shape[0])
     ax.scatter(points[:, 0], points[:, 1], c=[colours[k] for k in labels], s=point_size, alpha=0.7, linewidths=0)
     _draw_ellipses(ax, means, covariances, colours)
@@ -136,7 +140,8 @@ def plot_clusters(model, X, *, ax=None, features: Sequence[int] | None = None, p
     return ax
 
 
-def plot_density(model, X, *, ax=None, grid_size: int = 120, levels: int = 12):
+def plot_density(model, X, *, ax=None, grid_size: int = 120, levels: int = 12,
+                 feature_names: Sequence[str] | None = None):
     """Contours of the mixture log-density ``log p(x)`` over the range of 2-D data, with the points."""
     X = _data(model, X)
     if X.shape[1] != 2:
@@ -152,14 +157,14 @@ def plot_density(model, X, *, ax=None, grid_size: int = 120, levels: int = 12):
     contour = ax.contour(grid_x, grid_y, np.maximum(log_density, floor), levels=levels, cmap="viridis")
     ax.scatter(X[:, 0], X[:, 1], s=4, color="0.4", alpha=0.5, linewidths=0)
     ax.figure.colorbar(contour, ax=ax, label="log density")
-    names = _feature_names(model)
+    names = _feature_names(model, feature_names)
     ax.set_xlabel(names[0])
     ax.set_ylabel(names[1])
     ax.set_title("Mixture density (log scale)")
     return ax
 
 
-def plot_histogram(model, X, *, ax=None, bins: int | str = "auto"):
+def plot_histogram(model, X, *, ax=None, bins: int | str = "auto", feature_names: Sequence[str] | None = None):
     """1-D data: a density histogram, each component's ``pi_k N(x | mu_k, sigma_k^2)`` and their sum."""
     X = _data(model, X)
     if X.shape[1] != 1:
@@ -176,7 +181,7 @@ def plot_histogram(model, X, *, ax=None, bins: int | str = "auto"):
         ax.plot(grid, density, color=colours[k], linewidth=1.5,
                 label=f"component {k}: w={weight:.2f}, mean={mean:.2f}, sd={np.sqrt(variance):.2f}")
     ax.plot(grid, np.exp(model.score_samples(grid[:, None])), color="black", linewidth=2, label="mixture")
-    ax.set_xlabel(_feature_names(model)[0])
+    ax.set_xlabel(_feature_names(model, feature_names)[0])
     ax.set_ylabel("density")
     ax.set_title(f"Histogram and mixture density, K={model.means_.shape[0]}")
     ax.legend(fontsize="small")
@@ -188,7 +193,8 @@ def uncertainty(model, X) -> np.ndarray:
     return 1.0 - model.predict_proba(_data(model, X)).max(axis=1)
 
 
-def plot_uncertainty(model, X, *, ax=None, features: Sequence[int] | None = None):
+def plot_uncertainty(model, X, *, ax=None, features: Sequence[int] | None = None,
+                     feature_names: Sequence[str] | None = None):
     """Classification uncertainty ``1 - max responsibility``: point size and colour grow with it (mclust's)."""
     X = _data(model, X)
     ax = _axes(ax)
@@ -196,10 +202,10 @@ def plot_uncertainty(model, X, *, ax=None, features: Sequence[int] | None = None
     if X.shape[1] == 1:
         order = np.argsort(X[:, 0])
         ax.plot(X[order, 0], values[order], ".", color="C3", markersize=4)
-        ax.set_xlabel(_feature_names(model)[0])
+        ax.set_xlabel(_feature_names(model, feature_names)[0])
         ax.set_ylabel("1 - max responsibility")
     else:
-        points, means, covariances, xlabel, ylabel = _projection(model, X, features)
+        points, means, covariances, xlabel, ylabel = _projection(model, X, features, feature_names)
         scale = values / max(values.max(), 1e-12)
         drawn = ax.scatter(points[:, 0], points[:, 1], c=values, cmap="magma_r", s=4 + 60 * scale,
                            vmin=0.0, vmax=max(values.max(), 1e-12), linewidths=0)
@@ -211,7 +217,7 @@ def plot_uncertainty(model, X, *, ax=None, features: Sequence[int] | None = None
     return ax
 
 
-def plot_pairs(model, X, *, max_features: int = 6):
+def plot_pairs(model, X, *, max_features: int = 6, feature_names: Sequence[str] | None = None):
     """A grid of every pair of the first ``max_features`` features with clusters and ellipses; returns the Figure."""
     X = _data(model, X)
     n_features = min(X.shape[1], max_features)
@@ -222,7 +228,7 @@ def plot_pairs(model, X, *, max_features: int = 6):
     labels = model.predict(X)
     colours = _colours(model.means_.shape[0])
     covariances = _dense_covariances(model)
-    names = _feature_names(model)
+    names = _feature_names(model, feature_names)
     for i in range(n_features):
         for j in range(n_features):
             ax = grid[i, j]
@@ -296,11 +302,11 @@ def plot_trace(model, *, ax=None):
     return ax
 
 
-def plot_model(model, X):
+def plot_model(model, X, *, feature_names: Sequence[str] | None = None):
     """The overview for the data's dimension: a histogram (1-D), density contours (2-D) or pairs (d > 2)."""
     X = _data(model, X)
     if X.shape[1] == 1:
-        return plot_histogram(model, X).figure
+        return plot_histogram(model, X, feature_names=feature_names).figure
     if X.shape[1] == 2:
-        return plot_density(model, X).figure
-    return plot_pairs(model, X)
+        return plot_density(model, X, feature_names=feature_names).figure
+    return plot_pairs(model, X, feature_names=feature_names)

@@ -93,6 +93,7 @@ def _selection_section(selection) -> str:
     if selection is None:
         return "<h2>Model selection</h2><p>No selection was run: a single model was fitted.</p>"
     criterion = selection.criterion
+    column = "heldout_log_likelihood" if criterion == "heldout" else criterion
     records = selection.records
     structures = list(dict.fromkeys(r["covariance_type"] for r in records))
     ks = sorted({r["n_components"] for r in records})
@@ -108,14 +109,15 @@ def _selection_section(selection) -> str:
             elif record.get("failed"):
                 row.append("failed")
             else:
-                row.append(_number(record.get(criterion), 2) + (" *" if (structure, k) == best else ""))
+                row.append(_number(record.get(column), 2) + (" *" if (structure, k) == best else ""))
         cells.append(row)
     table = _table(["K"] + structures, cells, ["best" if k == best[1] else "" for k in ks])
     failed = [r for r in records if r.get("failed")]
     reasons = "".join(f"<li>{_escape(r['covariance_type'])}, K={r['n_components']}: {_escape(r.get('reason', ''))}</li>"
                       for r in failed)
-    higher = criterion in {"mclust_bic", "heldout_log_likelihood"}
-    return (f"<h2>Model selection</h2><p>{_escape(criterion.upper())} of every candidate "
+    higher = column in {"mclust_bic", "heldout_log_likelihood"}
+    name = "held-out log-likelihood (5-fold cross-validation)" if criterion == "heldout" else criterion.upper()
+    return (f"<h2>Model selection</h2><p>{_escape(name)} of every candidate "
             f"({'higher' if higher else 'lower'} is better; * marks the chosen model, "
             f"<b>{_escape(best[0])}, K={best[1]}</b>).</p>" + table
             + (f"<p>Candidates that failed:</p><ul>{reasons}</ul>" if failed else ""))
@@ -137,8 +139,9 @@ def _model_section(model, X: np.ndarray, names: list[str]) -> str:
     parts.append(_table(["component", "weight"] + [f"mean {name}" for name in names],
                         [[str(k), _number(model.weights_[k])] + [_number(v) for v in model.means_[k]]
                          for k in range(n_components)]))
-    for k in range(n_components):
-        parts.append(f"<p>Covariance of component {k}:</p>")
+    shared = model.covariance_type == "tied"  # one matrix for all components: show it once
+    for k in range(1 if shared else n_components):
+        parts.append("<p>Covariance shared by all components:</p>" if shared else f"<p>Covariance of component {k}:</p>")
         parts.append(_table([""] + names, [[names[i]] + [_number(v) for v in covariances[k, i]]
                                             for i in range(n_features)]))
     return "".join(parts)
@@ -160,7 +163,7 @@ def _trace_section(model) -> str:
             + _table(["iteration", "mean log-likelihood", "change"], rows))
 
 
-def _plots(model, X: np.ndarray, selection) -> list[str]:
+def _plots(model, X: np.ndarray, selection, names: list[str]) -> list[str]:
     from . import plotting
 
     figures = []
@@ -171,29 +174,31 @@ def _plots(model, X: np.ndarray, selection) -> list[str]:
             figures.append(_figure(plotting.plot_criterion(selection.records, criterion="icl", mclust_sign=True).figure,
                                    "ICL across K and covariance structures (mclust's sign)"))
     if X.shape[1] == 1:
-        figures.append(_figure(plotting.plot_histogram(model, X).figure, "Histogram with component densities"))
+        figures.append(_figure(plotting.plot_histogram(model, X, feature_names=names).figure,
+                               "Histogram with component densities"))
     else:
         projected = " (first two principal components)" if X.shape[1] > 2 else ""
-        figures.append(_figure(plotting.plot_clusters(model, X).figure,
+        figures.append(_figure(plotting.plot_clusters(model, X, feature_names=names).figure,
                                f"Clusters with 1- and 2-sd covariance ellipses{projected}"))
         if X.shape[1] == 2:
-            figures.append(_figure(plotting.plot_density(model, X).figure, "Density contours"))
+            figures.append(_figure(plotting.plot_density(model, X, feature_names=names).figure, "Density contours"))
         else:
-            figures.append(_figure(plotting.plot_pairs(model, X), "Pairs plot"))
-    figures.append(_figure(plotting.plot_uncertainty(model, X).figure, "Classification uncertainty"))
+            figures.append(_figure(plotting.plot_pairs(model, X, feature_names=names), "Pairs plot"))
+    figures.append(_figure(plotting.plot_uncertainty(model, X, feature_names=names).figure,
+                           "Classification uncertainty"))
     if getattr(model, "lower_bounds_", None):
         figures.append(_figure(plotting.plot_trace(model).figure, "EM trace"))
     return figures
 
 
-def _plots_html(model, X: np.ndarray, selection) -> str:
+def _plots_html(model, X: np.ndarray, selection, names: list[str]) -> str:
     try:
         import matplotlib
     except ImportError:
         return ('<p class="note">Plots need matplotlib, which is not installed: '
                 "<code>pip install 'gaussmix[plot]'</code>, then run again.</p>")
     with matplotlib.rc_context({"figure.max_open_warning": 0}):
-        return "".join(_plots(model, X, selection))
+        return "".join(_plots(model, X, selection, names))
 
 
 def build_report(model, X, *, selection=None, feature_names: Sequence[str] | None = None, source: str = "",
@@ -222,7 +227,7 @@ def build_report(model, X, *, selection=None, feature_names: Sequence[str] | Non
     names = list(feature_names) if feature_names is not None else [f"x{i}" for i in range(X.shape[1])]
     if len(names) != X.shape[1]:
         raise ValueError(f"feature_names has {len(names)} names for {X.shape[1]} columns")
-    plot_html = _plots_html(model, X, selection) if plots else '<p class="note">Plots were turned off.</p>'
+    plot_html = _plots_html(model, X, selection, names) if plots else '<p class="note">Plots were turned off.</p>'
     generated = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return (
         "<!DOCTYPE html>\n"

@@ -12,10 +12,13 @@ from .full import Full
 from .spherical import Spherical
 from .tied import Tied
 
-__all__ = ["CovarianceStructure", "Diag", "Full", "Spherical", "Tied", "get_structure", "STRUCTURE_NAMES"]
+__all__ = ["CovarianceStructure", "Diag", "Full", "Spherical", "Tied", "get_structure", "STRUCTURE_NAMES",
+           "ALL_MODEL_NAMES"]
 
 _STRUCTURES: dict[str, type[CovarianceStructure]] = {cls.name: cls for cls in (Full, Tied, Diag, Spherical)}
 STRUCTURE_NAMES: tuple[str, ...] = tuple(_STRUCTURES)
+# What model selection's covariance_types='all' means: every registered structure.
+ALL_MODEL_NAMES: tuple[str, ...] = STRUCTURE_NAMES
 
 
 def get_structure(name: str | CovarianceStructure) -> CovarianceStructure:

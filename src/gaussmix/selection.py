@@ -1,0 +1,311 @@
+"""Model selection: fit a grid of (covariance structure, number of components) and rank it by a criterion.
+
+Like mclust's ``Mclust``/``mclustBIC``: every candidate is fitted (in parallel with joblib), a failed
+candidate is recorded with its reason (mclust's ``NA``) instead of stopping the search, and the whole
+table is returned beside the best fitted estimator.
+
+Sign conventions (``n`` is the number of samples, or the sum of ``sample_weight``; ``p`` the number of
+free parameters; ``log L`` the maximised log-likelihood)::
+
+    bic        = -2 log L + p log n          lower is better (scikit-learn's sign)
+    mclust_bic =  2 log L - p log n = -bic   higher is better (mclust's sign)
+    icl        =  bic - 2 sum_n w_n log max_k z_nk   lower is better; mclust's icl() is -icl
+    aic        = -2 log L + 2 p              lower is better
+
+``icl`` penalises the BIC by the entropy of the hard (MAP) classification, exactly as mclust's
+``icl()`` does (``bic + 2 * sum(C * log(z))`` in mclust's sign, with ``C`` the MAP indicator matrix).
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.model_selection import KFold
+from sklearn.utils import check_array, check_random_state
+
+from ._validation import check_int, check_n_jobs, check_sample_weight
+from .covariance import ALL_MODEL_NAMES, get_structure
+from .exceptions import DataError, DegenerateComponentError
+from .gaussian_mixture import GaussianMixture
+
+__all__ = ["CRITERIA", "SelectionResult", "select_model"]
+
+CRITERIA = ("bic", "icl", "aic", "heldout")
+
+# Candidate fits that fail with these are recorded as failed (mclust's NA); anything else is a bug and raised.
+CANDIDATE_FAILURES = (DegenerateComponentError, DataError, ValueError, FloatingPointError, np.linalg.LinAlgError)
+
+_RESERVED_PARAMS = ("n_components", "covariance_type", "n_init", "random_state")
+
+
+@dataclass
+class SelectionResult:
+    """The fitted grid: one record per candidate, the best estimator and the criterion that chose it.
+
+    Attributes
+    ----------
+    records : list of dict
+        One per candidate, in grid order (covariance types as given, then increasing ``n_components``).
+        Keys: ``covariance_type``, ``n_components``, ``log_likelihood`` (total, weighted), ``n_parameters``,
+        ``bic``, ``mclust_bic``, ``icl``, ``aic``, ``heldout_log_likelihood`` (None unless
+        ``criterion='heldout'``), ``converged``, ``n_iter``, ``failed``, ``reason`` ("" unless failed).
+        Criteria of failed candidates are None.
+    best_estimator_ : GaussianMixture
+        The fitted estimator of the best candidate (not refitted).
+    best_params_ : dict
+        ``{"covariance_type": ..., "n_components": ...}`` of the best candidate.
+    criterion : str
+    """
+
+    records: list
+    best_estimator_: GaussianMixture
+    best_params_: dict
+    criterion: str
+    _best_index: int = field(repr=False, default=0)
+
+    @property
+    def table(self):
+        """The records as a ``pandas.DataFrame`` (needs pandas: ``pip install 'gaussmix[pandas]'``)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError(
+                "SelectionResult.table needs pandas; install it with `pip install 'gaussmix[pandas]'` "
+                "or use SelectionResult.records (a list of dicts)"
+            ) from None
+        return pd.DataFrame.from_records(self.records, columns=list(_RECORD_KEYS))
+
+    def summary(self) -> str:
+        """An mclust-like table: one row per number of components, one column per covariance type.
+
+        BIC and ICL are shown in mclust's sign (higher is better), AIC in ours (lower is better), the
+        held-out criterion as the cross-validated log-likelihood (higher is better); ``NA`` marks failed
+        candidates and ``*`` the best one.
+        """
+        column, heading = _SUMMARY_COLUMNS[self.criterion]
+        types = list(dict.fromkeys(r["covariance_type"] for r in self.records))
+        counts = sorted({r["n_components"] for r in self.records})
+        cells = {(r["covariance_type"], r["n_components"]): r for r in self.records}
+        width = max(10, *(len(t) + 1 for t in types))
+        lines = [heading, "", "   G" + "".join(f"{t:>{width}}" for t in types)]
+        for count in counts:
+            row = f"{count:>4}"
+            for name in types:
+                record = cells.get((name, count))
+                if record is None:
+                    text = ""
+                elif record["failed"]:
+                    text = "NA"
+                else:
+                    text = f"{_display_value(record, column):.2f}"
+                    if record is self.records[self._best_index]:
+                        text = "*" + text
+                row += f"{text:>{width}}"
+            lines.append(row)
+        ranked = sorted((r for r in self.records if not r["failed"]), key=_ranking_key(self.criterion))
+        top = ", ".join(f"{r['covariance_type']},{r['n_components']} ({_display_value(r, column):.2f})"
+                        for r in ranked[:3])
+        n_failed = sum(r["failed"] for r in self.records)
+        lines += ["", f"Best: {top}" if top else "Best: none", f"Failed candidates (NA): {n_failed}"]
+        return "\n".join(lines)
+
+
+_RECORD_KEYS = ("covariance_type", "n_components", "log_likelihood", "n_parameters", "bic", "mclust_bic", "icl",
+                "aic", "heldout_log_likelihood", "converged", "n_iter", "failed", "reason")
+
+# criterion -> (record key shown by summary(), heading)
+_SUMMARY_COLUMNS = {
+    "bic": ("mclust_bic", "BIC, mclust's sign (2 log L - p log n; higher is better)"),
+    "icl": ("icl", "ICL, mclust's sign (BIC + 2 sum log max_k z_nk; higher is better)"),
+    "aic": ("aic", "AIC (-2 log L + 2 p; lower is better)"),
+    "heldout": ("heldout_log_likelihood", "Cross-validated held-out log-likelihood (higher is better)"),
+}
+
+
+def _display_value(record: dict, column: str) -> float:
+    # ICL is stored in our sign; the summary shows mclust's, like the BIC column.
+    return -record["icl"] if column == "icl" else record[column]
+
+
+def _ranking_key(criterion: str):
+    """Sort key: best first; ties go to fewer parameters, then to grid order (stable sort)."""
+    if criterion == "heldout":
+        return lambda r: (-r["heldout_log_likelihood"], r["n_parameters"])
+    return lambda r: (r[criterion], r["n_parameters"])
+
+
+def select_model(X, n_components=range(1, 10), covariance_types="all", criterion: str = "bic", *,
+                 sample_weight=None, n_init: int = 1, random_state=None, n_jobs=None, cv=5,
+                 **estimator_params) -> SelectionResult:
+    """Fit every (covariance type, number of components) candidate and pick the best by ``criterion``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    n_components : int or iterable of int, default=range(1, 10)
+    covariance_types : 'all', str or iterable of str, default='all'
+        'all' means every name in :data:`gaussmix.covariance.ALL_MODEL_NAMES`.
+    criterion : {'bic', 'icl', 'aic', 'heldout'}, default='bic'
+        'bic', 'icl' and 'aic' are minimised (scikit-learn's sign; see the module docstring for mclust's).
+        'heldout' maximises the cross-validated log-likelihood: the candidate is refitted on the
+        training part of each of ``cv`` shuffled folds and the held-out rows' weighted log-density
+        summed, so every row is scored once by a model that did not see it.
+    sample_weight : array-like of shape (n_samples,), optional
+        ``n`` in the criteria is the sum of the weights.
+    n_init : int, default=1
+        Initialisations per candidate.
+    random_state : int, RandomState instance or None
+        Every candidate starts from the same seed (drawn once from a RandomState instance), so the
+        table does not depend on ``n_jobs`` or on the order of the grid.
+    n_jobs : int or None, default=None
+        joblib workers across candidates (None: one, -1: all cores). Each candidate's fit then uses one
+        thread.
+    cv : int or cross-validation splitter, default=5
+        Folds for ``criterion='heldout'`` (an int means ``KFold(cv, shuffle=True)`` seeded by
+        ``random_state``); ignored otherwise.
+    **estimator_params
+        Passed to every :class:`~gaussmix.GaussianMixture` (``tol``, ``max_iter``, ``reg_covar``,
+        ``init_params``, ...).
+
+    Returns
+    -------
+    SelectionResult
+
+    Raises
+    ------
+    ValueError
+        For bad arguments (before any fitting), or when every candidate failed.
+    """
+    from joblib import Parallel, delayed  # a dependency of scikit-learn
+
+    X_checked = check_array(X, dtype=[np.float64, np.float32], ensure_min_samples=2)
+    weights = check_sample_weight(sample_weight, X_checked.shape[0])
+    grid = _candidate_grid(n_components, covariance_types)
+    if criterion not in CRITERIA:
+        raise ValueError(f"criterion must be one of {list(CRITERIA)}, got {criterion!r}")
+    check_int("n_init", n_init, 1)
+    check_n_jobs(n_jobs)
+    _check_estimator_params(estimator_params)
+    seed = _candidate_seed(random_state)
+    splits = _folds(cv, X_checked.shape[0], seed) if criterion == "heldout" else None
+    params = dict(estimator_params, n_init=n_init, random_state=seed)
+    if n_jobs not in (None, 1):
+        params.setdefault("n_jobs", 1)  # candidates run in parallel; do not oversubscribe the cores
+
+    outcomes = Parallel(n_jobs=n_jobs)(
+        delayed(_fit_candidate)(X, X_checked, weights, name, count, params, splits) for name, count in grid
+    )
+    records = [record for record, _ in outcomes]
+    succeeded = [i for i, record in enumerate(records) if not record["failed"]]
+    if not succeeded:
+        reasons = "; ".join(f"{r['covariance_type']} G={r['n_components']}: {r['reason']}" for r in records[:5])
+        raise ValueError(f"every candidate failed to fit ({reasons})")
+    key = _ranking_key(criterion)
+    best = min(succeeded, key=lambda i: key(records[i]))  # min keeps the first of equal keys: grid order
+    best_record = records[best]
+    return SelectionResult(records, outcomes[best][1],
+                           {"covariance_type": best_record["covariance_type"],
+                            "n_components": best_record["n_components"]},
+                           criterion, best)
+
+
+def _candidate_grid(n_components, covariance_types) -> list[tuple[str, int]]:
+    if isinstance(n_components, numbers.Integral) and not isinstance(n_components, bool):
+        n_components = [n_components]
+    try:
+        counts = [check_int("n_components", count, 1) for count in n_components]
+    except TypeError:
+        raise ValueError(f"n_components must be an integer or an iterable of integers, got {n_components!r}") from None
+    if covariance_types == "all":
+        names = list(ALL_MODEL_NAMES)
+    elif isinstance(covariance_types, str):
+        names = [covariance_types]
+    else:
+        names = list(covariance_types)
+    for name in names:
+        get_structure(name)  # raises ValueError naming the valid types
+    if not counts or not names:
+        raise ValueError("n_components and covariance_types must not be empty")
+    names, counts = list(dict.fromkeys(names)), sorted(set(counts))
+    return [(name, count) for name in names for count in counts]
+
+
+def _check_estimator_params(estimator_params: dict) -> None:
+    reserved = sorted(set(estimator_params) & set(_RESERVED_PARAMS))
+    if reserved:
+        raise ValueError(f"{reserved} are set by select_model's own arguments; do not pass them as estimator parameters")
+    try:
+        probe = GaussianMixture(**estimator_params)
+    except TypeError as error:
+        raise ValueError(f"unknown GaussianMixture parameter: {error}") from None
+    probe._check_parameters()  # bad values fail here, not as a column of failed candidates
+
+
+def _candidate_seed(random_state):
+    if random_state is None or isinstance(random_state, numbers.Integral):
+        return random_state
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+def _folds(cv, n_samples: int, seed) -> list[tuple[np.ndarray, np.ndarray]]:
+    if isinstance(cv, numbers.Integral) and not isinstance(cv, bool):
+        check_int("cv", cv, 2)
+        if cv > n_samples:
+            raise ValueError(f"cv={cv} folds need at least {cv} samples, got {n_samples}")
+        cv = KFold(cv, shuffle=True, random_state=seed)
+    if not hasattr(cv, "split"):
+        raise ValueError(f"cv must be an integer >= 2 or a splitter with a split() method, got {cv!r}")
+    return list(cv.split(np.zeros((n_samples, 1))))
+
+
+def _fit_candidate(X, X_checked, sample_weight, name, count, params, splits):
+    """Fit one candidate (on ``X`` as given, so feature names are kept; folds on the checked array); return ``(record, estimator or None)``. Failures become records, not exceptions."""
+    record = dict.fromkeys(_RECORD_KEYS)
+    record.update(covariance_type=name, n_components=count, failed=False, reason="")
+    estimator = GaussianMixture(n_components=count, covariance_type=name, **params)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # convergence and re-seeding are recorded in the table instead
+            estimator.fit(X, sample_weight=sample_weight)
+            record.update(_criteria(estimator, X, sample_weight))
+            if splits is not None:
+                record["heldout_log_likelihood"] = _heldout_log_likelihood(estimator, X_checked, sample_weight, splits)
+    except CANDIDATE_FAILURES as error:
+        record.update(failed=True, reason=f"{type(error).__name__}: {error}")
+        return record, None
+    return record, estimator
+
+
+def _criteria(estimator: GaussianMixture, X, sample_weight: np.ndarray) -> dict:
+    n = float(sample_weight.sum())
+    log_likelihood = estimator.lower_bound_ * n  # lower_bound_: per-unit-weight mean of the returned parameters
+    n_parameters = int(estimator._n_parameters())
+    bic = -2.0 * log_likelihood + n_parameters * np.log(n)
+    log_map = estimator._log_map_responsibilities(X)
+    return {
+        "log_likelihood": float(log_likelihood),
+        "n_parameters": n_parameters,
+        "bic": float(bic),
+        "mclust_bic": float(-bic),
+        "icl": float(bic - 2.0 * (sample_weight @ log_map)),
+        "aic": float(-2.0 * log_likelihood + 2.0 * n_parameters),
+        "converged": bool(estimator.converged_),
+        "n_iter": int(estimator.n_iter_),
+    }
+
+
+def _heldout_log_likelihood(estimator: GaussianMixture, X: np.ndarray, sample_weight: np.ndarray, splits) -> float:
+    """Sum over folds of the held-out rows' weighted log-density under a fit to the other rows."""
+    total = 0.0
+    for fold, (train, test) in enumerate(splits):
+        model = clone(estimator)
+        try:
+            model.fit(X[train], sample_weight=sample_weight[train])
+        except CANDIDATE_FAILURES as error:
+            raise ValueError(f"cross-validation fold {fold}: {type(error).__name__}: {error}") from error
+        total += float(sample_weight[test] @ model.score_samples(X[test]))
+    return total
