@@ -107,3 +107,20 @@ def test_report_without_plots_and_one_dimensional(tmp_path):
     assert parse(path.read_text(encoding="utf-8")).images  # histogram, uncertainty, trace
     with pytest.raises(ValueError, match="already exists"):
         write_report(tmp_path / "r.html", model, x)
+
+
+def test_report_without_matplotlib_says_how_to_get_plots(monkeypatch):
+    import sys
+
+    X, names = load_faithful()
+    model = GaussianMixture(2, random_state=0).fit(X)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib` raise ImportError
+    text = build_report(model, X, feature_names=names)
+    assert "<img" not in text and "pip install 'gaussmix[plot]'" in html_unescape(text)
+    assert parse(text).errors == []
+
+
+def html_unescape(text):
+    import html
+
+    return html.unescape(text)
