@@ -11,6 +11,7 @@ change, and is silent when the stream is not a terminal (logs, pipes, CI), so sc
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 
@@ -69,7 +70,8 @@ class ProgressBar:
             counter = f"[{'#' * filled}{'.' * (20 - filled)}] iteration {iteration}/{self.max_iter}"
         else:
             counter = f"iteration {iteration}"
-        return f"{prefix}{counter}  log-likelihood {mean_log_likelihood:.6f}/sample  change {change:+.2e}"
+        change_text = f"{change:+.2e}" if math.isfinite(change) else "n/a"  # the first iteration has no change
+        return f"{prefix}{counter}  log-likelihood {mean_log_likelihood:.6f}/sample  change {change_text}"
 
     def _draw(self) -> None:
         text = self.format(*self._pending)
