@@ -24,8 +24,12 @@ FAITHFUL = resources.files("gaussmix").joinpath("data/faithful.csv")
 ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
 
 
-def gaussmix(*arguments, cwd, check=True):
-    completed = subprocess.run([sys.executable, "-m", "gaussmix", *map(str, arguments)], capture_output=True,
+ENTRY_POINT = Path(sys.executable).parent / "gaussmix"  # the [project.scripts] console script
+
+
+def gaussmix(*arguments, cwd, check=True, entry_point=False):
+    command = [str(ENTRY_POINT)] if entry_point else [sys.executable, "-m", "gaussmix"]
+    completed = subprocess.run([*command, *map(str, arguments)], capture_output=True,
                                text=True, cwd=cwd, env=ENV, timeout=300, check=False)
     if check:
         assert completed.returncode == 0, completed.stderr
@@ -121,21 +125,22 @@ def test_report_writes_html(fitted):
     assert "data:image/png;base64," in text
 
 
-def test_fit_with_range_selects_and_saves_the_best(work):
-    np.save(work / "data.npy", np.loadtxt(work / "faithful.csv", delimiter=",", skiprows=1))
-    completed = gaussmix("fit", "data.npy", "-k", "1-3", "--covariance", "tied", "--n-init", "1", "-o", "best.npz",
-                         cwd=work)
-    assert "saved best.npz" in completed.stdout
-    assert load(work / "best.npz").n_components == 3  # BIC: 2607.6, 2325.2, 2314.3 for K = 1, 2, 3
+def test_fit_with_range_selects_and_saves_the_best(work, capsys, monkeypatch):
+    monkeypatch.chdir(work)
+    np.save("data.npy", np.loadtxt("faithful.csv", delimiter=",", skiprows=1))
+    status, out, _ = run_main(capsys, "fit", "data.npy", "-k", "1-3", "--covariance", "tied", "--n-init", "1",
+                              "-o", "best.npz")
+    assert status == 0 and "saved best.npz" in out
+    assert load("best.npz").n_components == 3  # BIC: 2607.6, 2325.2, 2314.3 for K = 1, 2, 3
 
 
-def test_help_everywhere_has_examples(work):
+def test_help_everywhere_has_examples(capsys):
     for command in ("fit", "predict", "score", "sample", "select", "report", "demo"):
         with pytest.raises(SystemExit) as exit_info:
             main([command, "--help"])
         assert exit_info.value.code == 0
-    completed = gaussmix("predict", "--help", cwd=work)
-    assert "examples:" in completed.stdout and "gaussmix predict model.npz data.csv" in completed.stdout
+        out = capsys.readouterr().out
+        assert "examples:" in out and f"gaussmix {command}" in out.split("examples:")[1]
 
 
 # --------------------------------------------------------------------------------- user errors, subprocess
@@ -159,7 +164,8 @@ def test_bad_argument_is_one_line_exit_2(work, capsys):
 def test_existing_output_is_not_clobbered(fitted):
     folder, _ = fitted
     before = (folder / "model.npz").read_bytes()
-    completed = gaussmix("fit", "faithful.csv", "-k", "2", "-o", "model.npz", cwd=folder, check=False)
+    assert ENTRY_POINT.is_file(), "the gaussmix console script is not installed: pip install -e ."
+    completed = gaussmix("fit", "faithful.csv", "-k", "2", "-o", "model.npz", cwd=folder, check=False, entry_point=True)
     assert_user_error(completed, "already exists", "--force")
     assert (folder / "model.npz").read_bytes() == before
 
