@@ -208,6 +208,7 @@ def test_bad_csv_files(tmp_path, capsys, monkeypatch, content, words):
     (["predict", "faithful.csv", "faithful.csv", "-o", "p.csv"], ["not a gaussmix model file"]),
     (["sample", "nothing.npz", "-n", "3", "-o", "s.csv"], ["model file not found"]),
     (["report", "faithful.csv", "-o", "r.pdf"], [".html"]),
+    (["select", "faithful.csv", "-k", "2", "--covariance", "full"], ["several candidates"]),
 ])
 def test_bad_arguments(work, capsys, monkeypatch, arguments, words):
     monkeypatch.chdir(work)

@@ -351,10 +351,11 @@ def run_select(arguments) -> int:
     from .io import save
 
     path = _check_output(arguments, (".npz",)) if arguments.output else None
+    covariance = parse_covariance(arguments.covariance)
+    if len(parse_components(arguments.components)) == 1 and covariance != "all" and len(covariance) == 1:
+        raise UserError("select needs several candidates: give a range of K (-k 1-9) or several covariance types")
     X, names = _read(arguments)
     model, selection = _fit_or_select(arguments, X)
-    if selection is None:
-        raise UserError("select needs several candidates: give a range of K (-k 1-9) or several covariance types")
     if path is not None:
         save(model, _recheck_output(path, arguments.force))
     summary = {"criterion": selection.criterion, "best": selection.best_params_, "records": selection.records,
