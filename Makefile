@@ -28,4 +28,4 @@ bench-quick: $(VENV)/.installed
 	$(PY) benchmarks/bench_em.py --quick --json benchmarks/results/bench_em_quick.json
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .hypothesis gaussmix-demo-report.html

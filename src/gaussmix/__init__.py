@@ -8,6 +8,7 @@ Public names::
     MixtureOfExperts                 mixture of linear experts with a softmax gate (a regressor)
     select_model, SelectionResult    fit a grid of models, choose by BIC, ICL, AIC or held-out likelihood
     save, load                       versioned, pickle-free model files
+    from_sklearn                     a fitted sklearn GaussianMixture as a gaussmix one (and .to_sklearn())
     DegenerateComponentError, DegenerateComponentWarning, DataError, ModelFileError
 """
 
@@ -16,6 +17,7 @@ __version__ = "0.1.0"
 from .exceptions import (ConvergenceWarning, DataError, DegenerateComponentError, DegenerateComponentWarning,
                          ModelFileError)
 from .bayesian_mixture import BayesianGaussianMixture
+from .convert import from_sklearn
 from .experts import MixtureOfExperts
 from .factor_analyzers import MixtureOfFactorAnalyzers
 from .gaussian_mixture import GaussianMixture
@@ -37,6 +39,7 @@ __all__ = [
     "ModelFileError",
     "SelectionResult",
     "__version__",
+    "from_sklearn",
     "load",
     "save",
     "select_model",

@@ -15,10 +15,11 @@ from .gaussian_mixture import GaussianMixture
 __all__ = ["run_demo"]
 
 
-def run_demo(max_components: int = 6, random_state: int = 0, stream=None) -> GaussianMixture:
+def run_demo(max_components: int = 6, random_state: int = 0, stream=None, records: list | None = None) -> GaussianMixture:
     """Fit K = 1..max_components for every covariance structure on Old Faithful and report the BIC winner.
 
-    Returns the chosen fitted model.
+    Returns the chosen fitted model. When ``records`` is a list, one dict per candidate is appended to it
+    (the keys of ``select_model(...).records``; the CLI's demo turns them into the report's selection table).
     """
     stream = stream or sys.stdout
     X, names = load_faithful()
@@ -41,10 +42,12 @@ def run_demo(max_components: int = 6, random_state: int = 0, stream=None) -> Gau
                 warnings.simplefilter("always")
                 try:
                     model.fit(X)
-                except DegenerateComponentError:
+                except DegenerateComponentError as error:
                     row += f"{'failed':>13}{'!':1}"
+                    _record(records, model, X, failed=str(error).splitlines()[0])
                     continue
             bic = model.bic(X)
+            _record(records, model, X)
             flag = "*" if caught else " "
             row += f"{bic:>13.2f}{flag}"
             if best is None or bic < best[0]:
@@ -79,3 +82,26 @@ def run_demo(max_components: int = 6, random_state: int = 0, stream=None) -> Gau
         say(f"  {index + 1:>4}  {trace[index]:.8f}{change}")
     say(f"  final (returned parameters): {model.lower_bound_:.8f}")
     return model
+
+
+def _record(records: list | None, model: GaussianMixture, X: np.ndarray, failed: str = "") -> None:
+    if records is not None:
+        records.append(candidate_record(model, X, failed=failed))
+
+
+def candidate_record(model: GaussianMixture, X: np.ndarray, sample_weight=None, failed: str = "") -> dict:
+    """One model-selection record (the keys of ``select_model(...).records``, CONTRACTS.md section 1).
+
+    ``failed`` is the reason a candidate could not be fitted ("" for a fitted ``model``).
+    """
+    record = {"covariance_type": model.covariance_type, "n_components": int(model.n_components),
+              "failed": bool(failed), "reason": failed, "heldout_log_likelihood": None}
+    if failed:
+        record.update(log_likelihood=None, n_parameters=None, bic=None, mclust_bic=None, icl=None, aic=None,
+                      converged=False, n_iter=0)
+        return record
+    from .selection import _criteria  # one implementation of the criteria, shared with select_model
+
+    weights = np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    record.update(_criteria(model, X, weights))
+    return record

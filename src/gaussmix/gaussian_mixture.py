@@ -443,6 +443,12 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
                              else structure.covariances_from_precisions_cholesky(params.precisions_cholesky))
         self.precisions_ = structure.precisions_from_precisions_cholesky(params.precisions_cholesky)
 
+    def to_sklearn(self):
+        """This fitted model as a ``sklearn.mixture.GaussianMixture`` (same predictions; see :mod:`gaussmix.convert`)."""
+        from .convert import to_sklearn
+
+        return to_sklearn(self)
+
     def _progress_callback(self):
         return progress_callback(self.callback, self.verbose, self.verbose_interval, "mean log-likelihood")
 

@@ -1,0 +1,241 @@
+"""Small tables for the command line: read CSV / Parquet / NPY into a float64 matrix, write results atomically.
+
+Kept deliberately small (the out-of-core sources in ``gaussmix.open_dataset`` are the general answer): a
+whole file is read into memory, a CSV header is detected (a first row that is not all numbers), and every
+problem a user can cause raises :class:`TableError` (a ``ValueError``) with one line naming the file, the
+column and the row.
+
+Writes go to a temporary file in the target folder that is renamed into place only when complete
+(``os.replace`` is atomic on POSIX and Windows), so an interrupted write never leaves a half-written output,
+and an existing file is never replaced unless ``force=True``.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+__all__ = ["TableError", "read_table", "write_table", "atomic_write", "check_output_path", "TABLE_SUFFIXES"]
+
+TABLE_SUFFIXES = (".csv", ".parquet", ".npy")
+
+
+class TableError(ValueError):
+    """A data file cannot be read or written as asked (missing, unreadable, bad column, NaN, ...)."""
+
+
+def _suffix(path: Path, what: str) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        raise TableError(f"{path}: unsupported {what} file type {suffix or '(none)'!r}; "
+                         f"use one of {', '.join(TABLE_SUFFIXES)}")
+    return suffix
+
+
+# ------------------------------------------------------------------------------------------------ reading
+def read_table(path, columns: Sequence[str | int] | None = None) -> tuple[np.ndarray, list[str]]:
+    """Read a numeric table.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``.csv`` (header detected), ``.parquet`` (needs pyarrow) or ``.npy`` (1-D or 2-D, memory-mapped).
+    columns : sequence of str or int, optional
+        Columns to keep, by name (needs a header) or by 0-based index; default all.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features), float64, finite
+    names : list of str, length n_features (``x0, x1, ...`` when the file has no names)
+    """
+    path = Path(path)
+    suffix = _suffix(path, "input")
+    if not path.is_file():
+        raise TableError(f"{path}: no such file")
+    reader = {".csv": _read_csv, ".parquet": _read_parquet, ".npy": _read_npy}[suffix]
+    table, names = reader(path)
+    if table.shape[0] == 0:
+        raise TableError(f"{path}: the file has no data rows")
+    indices = _select_columns(path, names, columns)
+    X = np.column_stack([_float_column(path, table[:, i], names[i]) for i in indices])
+    return X, [names[i] for i in indices]
+
+
+def _read_csv(path: Path) -> tuple[np.ndarray, list[str]]:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as stream:
+            sample = stream.read(65536)
+            stream.seek(0)
+            try:
+                dialect = csv.Sniffer().sniff(sample, delimiters=",;\t ")
+            except csv.Error:
+                dialect = csv.excel
+            rows = [row for row in csv.reader(stream, dialect) if any(field.strip() for field in row)]
+    except UnicodeDecodeError:
+        raise TableError(f"{path}: not a text CSV file (cannot decode it as UTF-8)") from None
+    if not rows:
+        raise TableError(f"{path}: the file is empty")
+    header = None if all(_is_number(field) for field in rows[0]) else [field.strip() for field in rows[0]]
+    body = rows if header is None else rows[1:]
+    width = len(rows[0])
+    names = header or [f"x{i}" for i in range(width)]
+    table = np.empty((len(body), width), dtype=object)
+    for line, row in enumerate(body, start=1 if header is None else 2):
+        if len(row) != width:
+            raise TableError(f"{path}: line {line} has {len(row)} fields, expected {width}")
+        table[line - (1 if header is None else 2)] = [field.strip() for field in row]
+    return table, names
+
+
+def _is_number(field: str) -> bool:
+    try:
+        float(field)
+    except ValueError:
+        return False
+    return True
+
+
+def _read_parquet(path: Path) -> tuple[np.ndarray, list[str]]:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise TableError("reading Parquet needs pyarrow: pip install 'gaussmix[io]'") from None
+    try:
+        table = pq.read_table(path)
+    except Exception as error:  # pyarrow raises its own ArrowInvalid/OSError family
+        raise TableError(f"{path}: not a readable Parquet file ({str(error).splitlines()[0]})") from None
+    names = [str(name) for name in table.column_names]
+    columns = [table.column(i).to_numpy(zero_copy_only=False) for i in range(table.num_columns)]
+    return (np.column_stack(columns) if columns else np.empty((0, 0))), names
+
+
+def _read_npy(path: Path) -> tuple[np.ndarray, list[str]]:
+    try:
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError) as error:
+        raise TableError(f"{path}: not a readable .npy file ({error})") from None
+    if array.ndim == 1:
+        array = array[:, None]
+    if array.ndim != 2:
+        raise TableError(f"{path}: expected a 1-D or 2-D array, got shape {array.shape}")
+    return array, [f"x{i}" for i in range(array.shape[1])]
+
+
+def _select_columns(path: Path, names: list[str], columns) -> list[int]:
+    if not columns:
+        return list(range(len(names)))
+    indices = []
+    for column in columns:
+        if isinstance(column, str) and column.lstrip("-").isdigit() and column not in names:
+            column = int(column)
+        if isinstance(column, (int, np.integer)):
+            if not -len(names) <= column < len(names):
+                raise TableError(f"{path}: column index {column} out of range (the file has {len(names)} columns)")
+            indices.append(int(column) % len(names))
+        elif column in names:
+            indices.append(names.index(column))
+        else:
+            raise TableError(f"{path}: no column named {column!r}; columns are {', '.join(names)}")
+    return indices
+
+
+_MISSING = {"", "na", "nan", "n/a", "null", "none", "?"}
+
+
+def _float_column(path: Path, values: np.ndarray, name: str) -> np.ndarray:
+    """One column as finite float64; errors name the column and the first bad row (1-based data row)."""
+    if values.dtype == object:  # CSV text: the usual spellings of a missing value become NaN, reported below
+        values = np.array([np.nan if str(v).strip().lower() in _MISSING else v for v in values], dtype=object)
+    try:
+        column = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        bad = next(row for row, value in enumerate(values) if not _is_number(str(value)))
+        raise TableError(f"{path}: column {name!r} is not numeric (data row {bad + 1}: {str(values[bad])!r})") from None
+    finite = np.isfinite(column)
+    if not finite.all():
+        bad = int(np.flatnonzero(~finite)[0])
+        raise TableError(f"{path}: column {name!r} has a missing or infinite value (data row {bad + 1}); "
+                         "remove or impute such rows first")
+    return column
+
+
+# ------------------------------------------------------------------------------------------------ writing
+def check_output_path(path, force: bool = False) -> Path:
+    """Refuse to replace an existing file unless ``force``; the folder must exist. Call before any work."""
+    path = Path(path)
+    if path.exists() and not force:
+        raise TableError(f"{path} already exists; use --force to overwrite it")
+    if path.is_dir():
+        raise TableError(f"{path} is a directory")
+    if not path.parent.resolve().is_dir():
+        raise TableError(f"{path}: folder {path.parent} does not exist")
+    return path
+
+
+def atomic_write(path, write: Callable, *, force: bool = False, binary: bool = True) -> Path:
+    """Call ``write(stream)`` on a temporary file beside ``path``, then rename it into place.
+
+    On any exception (including ``KeyboardInterrupt``) the temporary file is removed and an existing
+    ``path`` is left untouched.
+    """
+    path = check_output_path(path, force)
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.chmod(temporary, _new_file_mode())  # mkstemp makes it 0600; outputs get the usual permissions
+        with os.fdopen(descriptor, "wb" if binary else "w", **({} if binary else {"newline": "", "encoding": "utf-8"})) as stream:
+            write(stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+        if path.exists() and not force:  # appeared while we were writing
+            raise TableError(f"{path} already exists; use --force to overwrite it")
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _new_file_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def write_table(path, columns: dict[str, np.ndarray], *, force: bool = False) -> Path:
+    """Write named 1-D columns of equal length as CSV (with a header), Parquet or NPY (a 2-D float array).
+
+    NPY has no column names: the columns are stacked in the given order as float64.
+    """
+    path = Path(path)
+    suffix = _suffix(path, "output")
+    names = list(columns)
+    arrays = [np.asarray(columns[name]) for name in names]
+    if suffix == ".csv":
+        return atomic_write(path, lambda stream: _write_csv(stream, names, arrays), force=force, binary=False)
+    if suffix == ".npy":
+        matrix = np.column_stack([array.astype(np.float64) for array in arrays])
+        return atomic_write(path, lambda stream: np.save(stream, matrix, allow_pickle=False), force=force)
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise TableError("writing Parquet needs pyarrow: pip install 'gaussmix[io]'") from None
+    table = pa.table(dict(zip(names, arrays)))
+    return atomic_write(path, lambda stream: pq.write_table(table, stream), force=force)
+
+
+def _write_csv(stream, names: list[str], arrays: list[np.ndarray], block: int = 65536) -> None:
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(names)
+    # Integers as integers; floats as the shortest text that reads back to the same float64 (repr).
+    formats = [int if array.dtype.kind in "iub" else float for array in arrays]
+    n_rows = arrays[0].shape[0] if arrays else 0
+    for start in range(0, n_rows, block):  # blocks: a large output never needs a huge string at once
+        rows = zip(*[[repr(kind(value)) for value in array[start:start + block].tolist()]
+                     for kind, array in zip(formats, arrays)])
+        writer.writerows(rows)

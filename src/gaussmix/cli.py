@@ -1,0 +1,447 @@
+"""The ``gaussmix`` command line: fit, predict, score, sample, select, report, demo.
+
+Every user error (missing or unreadable file, unknown column, NaN, bad K, existing output without
+``--force``) prints one line ``gaussmix: error: ...`` on standard error and exits with status 2; an
+interrupt exits with 130 (143 for SIGTERM) and leaves no partial output. Set ``GAUSSMIX_TRACEBACK=1`` to see
+the traceback of an error instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["main"]
+
+USER_ERROR = 2
+
+EXAMPLES = {
+    "fit": """examples:
+  gaussmix fit data.csv -k 3 -o model.npz                      one model, K=3, full covariances
+  gaussmix fit data.csv -k 1-9 --covariance all -o model.npz   choose K and structure by BIC, save the best
+  gaussmix fit data.parquet --columns height,weight -k 2 --covariance diag -o model.npz --json""",
+    "predict": """examples:
+  gaussmix predict model.npz data.csv -o labels.csv        label and probability_0..K-1 per row
+  gaussmix predict model.npz data.npy -o labels.parquet --force""",
+    "score": """examples:
+  gaussmix score model.npz data.csv            mean and total log-likelihood, BIC, AIC
+  gaussmix score model.npz data.csv --json""",
+    "sample": """examples:
+  gaussmix sample model.npz -n 1000 -o draws.csv --seed 0   features and the generating component""",
+    "select": """examples:
+  gaussmix select data.csv -k 1-9 --covariance all           the BIC table, best marked
+  gaussmix select data.csv -k 1-6 --covariance full,diag --criterion icl --json""",
+    "report": """examples:
+  gaussmix report data.csv -o report.html                   select K=1-9 over all structures, then report
+  gaussmix report data.csv --model model.npz -o report.html describe an existing model""",
+    "demo": """examples:
+  gaussmix demo                       Old Faithful: BIC table, chosen model, gaussmix-demo-report.html
+  gaussmix demo --no-report""",
+}
+
+
+class UserError(ValueError):
+    """A problem with the command line or the files named on it."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad argument in one line (and exits 2, as argparse does)."""
+
+    def error(self, message):
+        sys.stderr.write(f"gaussmix: error: {message} (see: {self.prog} --help)\n")
+        sys.exit(USER_ERROR)
+
+
+# ----------------------------------------------------------------------------------------------- arguments
+def parse_components(text: str) -> list[int]:
+    """``"3"`` -> [3]; ``"1-9"`` -> [1..9]; ``"2,4,8"`` -> [2, 4, 8]."""
+    values = []
+    for part in text.split(","):
+        part = part.strip()
+        try:
+            if "-" in part[1:]:
+                low, high = (int(v) for v in part.split("-", 1))
+                if low > high:
+                    raise UserError(f"-k {text}: empty range {part}")
+                values.extend(range(low, high + 1))
+            else:
+                values.append(int(part))
+        except ValueError as error:
+            if isinstance(error, UserError):
+                raise
+            raise UserError(f"-k {text!r} is not a number of components (use e.g. 3, 1-9 or 2,4,8)") from None
+    if any(k < 1 for k in values):
+        raise UserError(f"-k {text}: the number of components must be at least 1")
+    return sorted(set(values))
+
+
+def parse_covariance(text: str) -> list[str] | str:
+    from .covariance import STRUCTURE_NAMES, get_structure
+
+    if text == "all":
+        return "all"
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    for name in names:
+        try:
+            get_structure(name)
+        except ValueError:
+            raise UserError(f"--covariance {name!r} is not a covariance type; use one of "
+                            f"{', '.join(STRUCTURE_NAMES)} or all") from None
+    return names
+
+
+def _columns(text: str | None):
+    return [c.strip() for c in text.split(",")] if text else None
+
+
+def _add_data(parser, name="data"):
+    parser.add_argument(name, help="CSV (header detected), Parquet or NPY file")
+    parser.add_argument("--columns", help="comma-separated column names or 0-based indices (default: all)")
+
+
+def _add_output(parser, required=True, help="output file (.csv, .parquet or .npy)"):
+    parser.add_argument("-o", "--output", required=required, help=help)
+    parser.add_argument("--force", action="store_true", help="overwrite an existing output file")
+
+
+def _add_fitting(parser, default_k):
+    parser.add_argument("-k", "--components", default=default_k, help=f"K, a range A-B or a list (default {default_k})")
+    parser.add_argument("--covariance", default="full",
+                        help="full, tied, diag, spherical, a comma-separated list, or all (default full)")
+    parser.add_argument("--criterion", default="bic", choices=["bic", "icl", "aic", "heldout"],
+                        help="selection criterion when several candidates (default bic; heldout: 5-fold "
+                             "cross-validated log-likelihood)")
+    parser.add_argument("--n-init", type=int, default=3, help="initialisations per candidate (default 3)")
+    parser.add_argument("--max-iter", type=int, default=500, help="EM iterations at most (default 500)")
+    parser.add_argument("--tol", type=float, default=1e-6, help="per-sample log-likelihood change to stop (default 1e-6)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="gaussmix", description="Gaussian mixture models from the command line.",
+                     epilog="Run 'gaussmix COMMAND --help' for each command's options and examples.")
+    parser.add_argument("--version", action="version", version=f"gaussmix {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+
+    def command(name, help, outputs=True):
+        sub = commands.add_parser(name, help=help, description=help, epilog=EXAMPLES[name],
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+        if outputs:
+            sub.add_argument("--json", action="store_true", help="print a machine-readable JSON summary")
+            sub.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+        return sub
+
+    fit = command("fit", "fit a mixture (or select among candidates) and save the model")
+    _add_data(fit)
+    _add_fitting(fit, default_k="2")
+    _add_output(fit, help="model file to write (.npz)")
+
+    predict = command("predict", "cluster labels and membership probabilities for each row")
+    predict.add_argument("model", help="model file written by 'gaussmix fit'")
+    _add_data(predict)
+    _add_output(predict)
+
+    score = command("score", "log-likelihood of data under a model")
+    score.add_argument("model", help="model file written by 'gaussmix fit'")
+    _add_data(score)
+
+    sample = command("sample", "draw samples from a model")
+    sample.add_argument("model", help="model file written by 'gaussmix fit'")
+    sample.add_argument("-n", "--n-samples", type=int, required=True, help="number of samples")
+    sample.add_argument("--seed", type=int, default=None, help="random seed")
+    _add_output(sample)
+
+    select = command("select", "fit every candidate (K x covariance type) and print the selection table")
+    _add_data(select)
+    _add_fitting(select, default_k="1-9")
+    select.set_defaults(covariance="all")
+    select.add_argument("-o", "--output", help="also save the best model (.npz)")
+    select.add_argument("--force", action="store_true", help="overwrite an existing model file")
+
+    report = command("report", "a self-contained HTML report: data, selection, model, plots, EM trace")
+    _add_data(report)
+    _add_fitting(report, default_k="1-9")
+    report.set_defaults(covariance="all")
+    report.add_argument("--model", help="describe this fitted model instead of selecting one")
+    _add_output(report, help="HTML file to write")
+
+    demo = command("demo", "model selection on the bundled Old Faithful data, with an HTML report", outputs=False)
+    demo.add_argument("--max-components", type=int, default=6, help="largest K tried (default 6)")
+    demo.add_argument("--report", default="gaussmix-demo-report.html",
+                      help="where to write the report (default gaussmix-demo-report.html; replaced on each run)")
+    demo.add_argument("--no-report", action="store_true", help="print the summary only")
+    return parser
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+def _read(arguments, name="data"):
+    from ._tabular import read_table
+
+    return read_table(getattr(arguments, name), _columns(arguments.columns))
+
+
+def _load_model(path):
+    from .io import load
+
+    return load(path)
+
+
+def _check_output(arguments, suffixes):
+    from ._tabular import check_output_path
+
+    path = Path(arguments.output)
+    if path.suffix.lower() not in suffixes:
+        raise UserError(f"{path}: output must end in {' or '.join(suffixes)}")
+    check_output_path(path, arguments.force)
+    return path
+
+
+def _progress(arguments):
+    from .progress import ProgressBar
+
+    return ProgressBar(enabled=False if arguments.quiet or arguments.json else None, max_iter=arguments.max_iter)
+
+
+def _emit(arguments, summary: dict, lines: list[str]) -> None:
+    if arguments.json:
+        print(json.dumps(summary, indent=2, default=_json_default))
+    else:
+        print("\n".join(lines))
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _model_summary(model, X) -> dict:
+    n_samples = X.shape[0]
+    return {"covariance_type": model.covariance_type, "n_components": int(model.n_components),
+            "n_samples": int(n_samples), "n_features": int(X.shape[1]),
+            "log_likelihood": float(model.score(X) * n_samples), "mean_log_likelihood": float(model.score(X)),
+            "n_parameters": int(model._n_parameters()), "bic": float(model.bic(X)), "aic": float(model.aic(X)),
+            "converged": bool(model.converged_), "n_iter": int(model.n_iter_), "weights": model.weights_.tolist()}
+
+
+def _fit_or_select(arguments, X):
+    """One model for a single candidate, else ``select_model``; returns (model, selection or None)."""
+    from .gaussian_mixture import GaussianMixture
+    from .selection import select_model
+
+    ks = parse_components(arguments.components)
+    covariance = parse_covariance(arguments.covariance)
+    if ks[-1] > X.shape[0]:
+        raise UserError(f"-k {arguments.components}: K={ks[-1]} exceeds the {X.shape[0]} rows of data")
+    for name in ("n_init", "max_iter"):
+        if getattr(arguments, name) < 1:
+            raise UserError(f"--{name.replace('_', '-')} must be at least 1")
+    if arguments.tol < 0:
+        raise UserError("--tol must be non-negative")
+    progress = _progress(arguments)
+    options = dict(n_init=arguments.n_init, max_iter=arguments.max_iter, tol=arguments.tol,
+                   random_state=arguments.seed, callback=progress)
+    with progress:
+        if len(ks) == 1 and covariance != "all" and len(covariance) == 1:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # convergence shows in the summary instead
+                model = GaussianMixture(ks[0], covariance_type=covariance[0], **options).fit(X)
+            selection = None
+        else:
+            selection = select_model(X, n_components=ks, covariance_types=covariance, criterion=arguments.criterion,
+                                     **options)
+            model = selection.best_estimator_
+    model.set_params(callback=None)
+    return model, selection
+
+
+# ----------------------------------------------------------------------------------------------- commands
+def run_fit(arguments) -> int:
+    from .io import save
+
+    path = _check_output(arguments, (".npz",))
+    X, names = _read(arguments)
+    model, selection = _fit_or_select(arguments, X)
+    save(model, _recheck_output(path, arguments.force))
+    summary = {"model": str(path), "columns": names, **_model_summary(model, X)}
+    lines = [f"fitted {model.covariance_type}, K={model.n_components} to {X.shape[0]} rows x {X.shape[1]} columns "
+             f"({', '.join(names)})",
+             f"  log-likelihood {summary['log_likelihood']:.4f}, BIC {summary['bic']:.2f}, "
+             f"converged={summary['converged']} after {summary['n_iter']} iterations",
+             f"  weights {np.array2string(model.weights_, precision=4)}",
+             f"saved {path}"]
+    if selection is not None:
+        summary["selection"] = {"criterion": selection.criterion, "records": selection.records}
+        lines = [selection.summary(), ""] + lines
+    _emit(arguments, summary, lines)
+    return 0
+
+
+def _recheck_output(path: Path, force: bool) -> Path:
+    """``io.save`` replaces files unconditionally; re-check just before writing (the fit may take a while)."""
+    from ._tabular import check_output_path
+
+    return check_output_path(path, force)
+
+
+def run_predict(arguments) -> int:
+    from ._tabular import write_table
+
+    path = _check_output(arguments, (".csv", ".parquet", ".npy"))
+    model = _load_model(arguments.model)
+    X, _ = _read(arguments)
+    probabilities = model.predict_proba(X)
+    labels = probabilities.argmax(axis=1)
+    columns = {"label": labels, **{f"probability_{k}": probabilities[:, k] for k in range(probabilities.shape[1])}}
+    write_table(path, columns, force=arguments.force)
+    counts = np.bincount(labels, minlength=probabilities.shape[1])
+    summary = {"output": str(path), "n_samples": int(X.shape[0]), "counts": counts.tolist(),
+               "mean_uncertainty": float(1.0 - probabilities.max(axis=1).mean())}
+    _emit(arguments, summary, [f"wrote labels and probabilities of {X.shape[0]} rows to {path}",
+                               f"  rows per component: {counts.tolist()}"])
+    return 0
+
+
+def run_score(arguments) -> int:
+    model = _load_model(arguments.model)
+    X, _ = _read(arguments)
+    mean = float(model.score(X))
+    summary = {"n_samples": int(X.shape[0]), "mean_log_likelihood": mean, "log_likelihood": mean * X.shape[0],
+               "bic": float(model.bic(X)), "aic": float(model.aic(X))}
+    _emit(arguments, summary, [f"{X.shape[0]} rows: log-likelihood {summary['log_likelihood']:.4f} "
+                               f"({mean:.6f} per row), BIC {summary['bic']:.2f}, AIC {summary['aic']:.2f}"])
+    return 0
+
+
+def run_sample(arguments) -> int:
+    from ._tabular import write_table
+
+    path = _check_output(arguments, (".csv", ".parquet", ".npy"))
+    if arguments.n_samples < 1:
+        raise UserError("-n must be at least 1")
+    model = _load_model(arguments.model)
+    if arguments.seed is not None:
+        model.set_params(random_state=arguments.seed)
+    draws, components = model.sample(arguments.n_samples)
+    names = ([str(n) for n in model.feature_names_in_] if hasattr(model, "feature_names_in_")
+             else [f"x{i}" for i in range(draws.shape[1])])
+    write_table(path, {**{name: draws[:, i] for i, name in enumerate(names)}, "component": components},
+                force=arguments.force)
+    _emit(arguments, {"output": str(path), "n_samples": int(draws.shape[0])},
+          [f"wrote {draws.shape[0]} samples to {path}"])
+    return 0
+
+
+def run_select(arguments) -> int:
+    from .io import save
+
+    path = _check_output(arguments, (".npz",)) if arguments.output else None
+    covariance = parse_covariance(arguments.covariance)
+    if len(parse_components(arguments.components)) == 1 and covariance != "all" and len(covariance) == 1:
+        raise UserError("select needs several candidates: give a range of K (-k 1-9) or several covariance types")
+    X, names = _read(arguments)
+    model, selection = _fit_or_select(arguments, X)
+    if path is not None:
+        save(model, _recheck_output(path, arguments.force))
+    summary = {"criterion": selection.criterion, "best": selection.best_params_, "records": selection.records,
+               "model": str(path) if path else None}
+    lines = [selection.summary(), "",
+             f"best by {selection.criterion.upper()}: {model.covariance_type}, K={model.n_components}"]
+    if path is not None:
+        lines.append(f"saved {path}")
+    _emit(arguments, summary, lines)
+    return 0
+
+
+def run_report(arguments) -> int:
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    from .report import write_report
+
+    path = Path(arguments.output)
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise UserError(f"{path}: the report must end in .html")
+    from ._tabular import check_output_path
+
+    check_output_path(path, arguments.force)
+    X, names = _read(arguments)
+    if arguments.model:
+        model, selection = _load_model(arguments.model), None
+    else:
+        model, selection = _fit_or_select(arguments, X)
+    write_report(path, model, X, selection=selection, feature_names=names, source=str(arguments.data),
+                 title=f"gaussmix report: {Path(arguments.data).name}", force=arguments.force)
+    _emit(arguments, {"report": str(path), **_model_summary(model, X)},
+          [f"chosen {model.covariance_type}, K={model.n_components}; wrote {path}"])
+    return 0
+
+
+def run_demo(arguments) -> int:
+    from types import SimpleNamespace
+
+    from .datasets import load_faithful
+    from .demo import run_demo as demo
+
+    if arguments.max_components < 1:
+        raise UserError("--max-components must be at least 1")
+    records = []
+    model = demo(max_components=arguments.max_components, records=records)
+    if arguments.no_report:
+        return 0
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    from .report import write_report
+
+    X, names = load_faithful()
+    selection = SimpleNamespace(records=records, criterion="bic",
+                                best_params_={"covariance_type": model.covariance_type,
+                                              "n_components": model.n_components})
+    path = write_report(arguments.report, model, X, selection=selection, feature_names=names,
+                        source="Old Faithful (bundled)", title="gaussmix demo: Old Faithful", force=True)
+    print()
+    print(f"Report (data, BIC table, parameters, plots, EM trace): {Path(path).resolve()}")
+    return 0
+
+
+COMMANDS = {"fit": run_fit, "predict": run_predict, "score": run_score, "sample": run_sample, "select": run_select,
+            "report": run_report, "demo": run_demo}
+
+
+def _terminate(signum, frame):
+    raise SystemExit(128 + signum)  # unwinds like an exception, so partial outputs are removed
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``gaussmix`` command; returns the exit status."""
+    arguments = build_parser().parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return COMMANDS[arguments.command](arguments)
+    except KeyboardInterrupt:
+        sys.stderr.write("gaussmix: interrupted\n")
+        return 130
+    except (ValueError, OSError, ImportError) as error:
+        if os.environ.get("GAUSSMIX_TRACEBACK"):
+            raise
+        message = " ".join(str(error).split()) or type(error).__name__
+        sys.stderr.write(f"gaussmix: error: {message}\n")
+        return USER_ERROR
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

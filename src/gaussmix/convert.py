@@ -1,0 +1,81 @@
+"""Move fitted models between gaussmix and scikit-learn, both ways, with identical predictions.
+
+Both libraries store the same parameters in the same shapes (weights, means, covariances, precisions and
+their Cholesky factors, per ``covariance_type``), so a conversion copies arrays; nothing is refitted.
+Only the four scikit-learn covariance types convert (mclust's structures have no scikit-learn twin).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+__all__ = ["from_sklearn", "to_sklearn"]
+
+SKLEARN_COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+_SHARED_PARAMS = ("n_components", "covariance_type", "tol", "reg_covar", "max_iter", "n_init", "init_params",
+                  "weights_init", "means_init", "precisions_init", "random_state", "warm_start", "verbose",
+                  "verbose_interval")
+_SHARED_ARRAYS = ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_")
+
+
+def _copy_fitted(source, target) -> None:
+    for name in _SHARED_ARRAYS:
+        setattr(target, name, np.array(getattr(source, name), dtype=np.float64, copy=True))
+    target.converged_ = bool(source.converged_)
+    target.n_iter_ = int(source.n_iter_)
+    target.lower_bound_ = float(source.lower_bound_)
+    target.n_features_in_ = int(source.n_features_in_)
+    if hasattr(source, "lower_bounds_"):
+        target.lower_bounds_ = list(map(float, source.lower_bounds_))
+    if hasattr(source, "feature_names_in_"):
+        target.feature_names_in_ = np.array(source.feature_names_in_, dtype=object)
+
+
+def _init_params(source) -> dict:
+    params = source.get_params(deep=False)
+    if params.get("init_params") not in {"kmeans", "k-means++", "random", "random_from_data"}:
+        params["init_params"] = "kmeans"
+    return {name: params[name] for name in _SHARED_PARAMS if name in params}
+
+
+def to_sklearn(model):
+    """A fitted ``sklearn.mixture.GaussianMixture`` with the parameters of a fitted gaussmix model.
+
+    Parameters
+    ----------
+    model : gaussmix.GaussianMixture, fitted, with a scikit-learn covariance type
+
+    Returns
+    -------
+    sklearn.mixture.GaussianMixture
+        ``predict_proba``, ``score_samples``, ``predict`` and ``sample`` give the same results.
+    """
+    from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
+
+    check_is_fitted(model, "means_")
+    if model.covariance_type not in SKLEARN_COVARIANCE_TYPES:
+        raise ValueError(f"covariance_type {model.covariance_type!r} has no scikit-learn equivalent; "
+                         f"only {list(SKLEARN_COVARIANCE_TYPES)} convert")
+    estimator = SklearnGaussianMixture(**_init_params(model))
+    _copy_fitted(model, estimator)
+    return estimator
+
+
+def from_sklearn(estimator):
+    """A fitted :class:`gaussmix.GaussianMixture` from a fitted ``sklearn.mixture.GaussianMixture``.
+
+    The result's ``lower_bound_`` is recomputed nowhere: it is scikit-learn's (which describes the parameters
+    one M-step before the returned ones; see the README). Everything else is the same model.
+    """
+    from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
+
+    from .gaussian_mixture import GaussianMixture
+
+    if not isinstance(estimator, SklearnGaussianMixture):
+        raise TypeError(f"from_sklearn expects a sklearn.mixture.GaussianMixture, got {type(estimator).__name__}")
+    check_is_fitted(estimator, "means_")
+    model = GaussianMixture(**_init_params(estimator))
+    _copy_fitted(estimator, model)
+    model.n_reseeded_ = 0
+    return model

@@ -1,0 +1,303 @@
+"""The ``gaussmix`` command: every subcommand through a subprocess, user errors, no clobbering, atomic writes.
+
+Subprocess tests run the installed entry point's code path (``python -m gaussmix``, which is ``cli.main``);
+the many error variants run ``cli.main`` in-process (same code, without paying an interpreter start each).
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gaussmix import load
+from gaussmix.cli import main, parse_components
+
+FAITHFUL = resources.files("gaussmix").joinpath("data/faithful.csv")
+ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+
+
+ENTRY_POINT = Path(sys.executable).parent / "gaussmix"  # the [project.scripts] console script
+
+
+def gaussmix(*arguments, cwd, check=True, entry_point=False):
+    command = [str(ENTRY_POINT)] if entry_point else [sys.executable, "-m", "gaussmix"]
+    completed = subprocess.run([*command, *map(str, arguments)], capture_output=True,
+                               text=True, cwd=cwd, env=ENV, timeout=300, check=False)
+    if check:
+        assert completed.returncode == 0, completed.stderr
+        assert "Traceback" not in completed.stderr
+    return completed
+
+
+def assert_user_error(completed, *words):
+    assert completed.returncode == 2, (completed.returncode, completed.stderr)
+    assert "Traceback" not in completed.stderr
+    lines = completed.stderr.strip().splitlines()
+    assert len(lines) == 1, completed.stderr
+    assert lines[0].startswith("gaussmix: error: ")
+    for word in words:
+        assert word.lower() in lines[0].lower(), lines[0]
+
+
+@pytest.fixture()
+def work(tmp_path):
+    (tmp_path / "faithful.csv").write_text(FAITHFUL.read_text(encoding="utf-8"), encoding="utf-8")
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    """A model file fitted by the CLI (tied, K=3 on Old Faithful: mclust's EEE,3) and its data."""
+    folder = tmp_path_factory.mktemp("fitted")
+    (folder / "faithful.csv").write_text(FAITHFUL.read_text(encoding="utf-8"), encoding="utf-8")
+    completed = gaussmix("fit", "faithful.csv", "-k", "3", "--covariance", "tied", "-o", "model.npz", "--json",
+                         cwd=folder)
+    return folder, json.loads(completed.stdout)
+
+
+# ------------------------------------------------------------------------------- every subcommand, subprocess
+def test_fit_writes_a_loadable_model_and_json(fitted):
+    folder, summary = fitted
+    model = load(folder / "model.npz")
+    assert (model.covariance_type, model.n_components) == ("tied", 3)
+    assert summary["columns"] == ["eruptions", "waiting"]
+    assert summary["n_samples"] == 272
+    # mclust: Mclust(faithful) picks EEE,3 with BIC -2314.3 (mclust sign); see tests/test_demo.py.
+    assert summary["bic"] == pytest.approx(2314.3, abs=0.1)
+    X = np.loadtxt(folder / "faithful.csv", delimiter=",", skiprows=1)
+    assert summary["log_likelihood"] == pytest.approx(model.score(X) * 272, rel=1e-12)
+
+
+def test_predict_writes_labels_and_probabilities(fitted):
+    folder, _ = fitted
+    gaussmix("predict", "model.npz", "faithful.csv", "-o", "labels.csv", cwd=folder)
+    table = np.genfromtxt(folder / "labels.csv", delimiter=",", names=True)
+    model = load(folder / "model.npz")
+    X = np.loadtxt(folder / "faithful.csv", delimiter=",", skiprows=1)
+    assert table.dtype.names == ("label", "probability_0", "probability_1", "probability_2")
+    np.testing.assert_array_equal(table["label"], model.predict(X))
+    probabilities = np.column_stack([table[f"probability_{k}"] for k in range(3)])
+    np.testing.assert_array_equal(probabilities, model.predict_proba(X))  # repr round-trips float64 exactly
+
+
+def test_score_json_matches_python(fitted):
+    folder, _ = fitted
+    summary = json.loads(gaussmix("score", "model.npz", "faithful.csv", "--json", cwd=folder).stdout)
+    model = load(folder / "model.npz")
+    X = np.loadtxt(folder / "faithful.csv", delimiter=",", skiprows=1)
+    assert summary["mean_log_likelihood"] == pytest.approx(model.score(X), rel=1e-12)
+    assert summary["bic"] == pytest.approx(model.bic(X), rel=1e-12)
+
+
+def test_sample_writes_parquet_with_components(fitted):
+    pyarrow_parquet = pytest.importorskip("pyarrow.parquet")
+    folder, _ = fitted
+    gaussmix("sample", "model.npz", "-n", "500", "--seed", "1", "-o", "draws.parquet", cwd=folder)
+    table = pyarrow_parquet.read_table(folder / "draws.parquet")
+    assert table.column_names == ["x0", "x1", "component"]
+    assert table.num_rows == 500
+    assert set(table.column("component").to_pylist()) <= {0, 1, 2}
+
+
+def test_select_prints_the_table_and_json(work):
+    completed = gaussmix("select", "faithful.csv", "-k", "1-4", "--covariance", "full,tied", "--n-init", "1",
+                         "--json", cwd=work)
+    summary = json.loads(completed.stdout)
+    assert {(r["covariance_type"], r["n_components"]) for r in summary["records"]} == {
+        (c, k) for c in ("full", "tied") for k in range(1, 5)}
+    best = min((r for r in summary["records"] if not r["failed"]), key=lambda r: r["bic"])
+    assert summary["best"] == {"covariance_type": best["covariance_type"], "n_components": best["n_components"]}
+
+
+def test_report_writes_html(fitted):
+    folder, _ = fitted
+    gaussmix("report", "faithful.csv", "--model", "model.npz", "-o", "report.html", cwd=folder)
+    text = (folder / "report.html").read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>")
+    assert "data:image/png;base64," in text
+
+
+def test_fit_with_range_selects_and_saves_the_best(work, capsys, monkeypatch):
+    monkeypatch.chdir(work)
+    np.save("data.npy", np.loadtxt("faithful.csv", delimiter=",", skiprows=1))
+    status, out, _ = run_main(capsys, "fit", "data.npy", "-k", "1-3", "--covariance", "tied", "--n-init", "1",
+                              "-o", "best.npz")
+    assert status == 0 and "saved best.npz" in out
+    assert load("best.npz").n_components == 3  # BIC: 2607.6, 2325.2, 2314.3 for K = 1, 2, 3
+
+
+def test_help_everywhere_has_examples(capsys):
+    for command in ("fit", "predict", "score", "sample", "select", "report", "demo"):
+        with pytest.raises(SystemExit) as exit_info:
+            main([command, "--help"])
+        assert exit_info.value.code == 0
+        out = capsys.readouterr().out
+        assert "examples:" in out and f"gaussmix {command}" in out.split("examples:")[1]
+
+
+# --------------------------------------------------------------------------------- user errors, subprocess
+def test_missing_file_is_one_line_exit_2(work):
+    assert_user_error(gaussmix("fit", "nope.csv", "-k", "2", "-o", "m.npz", cwd=work, check=False), "nope.csv",
+                      "no such file")
+
+
+def test_bad_argument_is_one_line_exit_2(work, capsys):
+    assert_user_error(gaussmix("fit", "faithful.csv", "-k", "two", "-o", "m.npz", cwd=work, check=False), "-k")
+    for arguments, word in [(["fit", "faithful.csv", "-o", "m.npz", "--no-such-option"], "unrecognized"),
+                            (["fit", "faithful.csv"], "-o/--output"), (["frobnicate"], "invalid choice"),
+                            (["sample", "m.npz", "-n", "many", "-o", "s.csv"], "invalid int")]:
+        with pytest.raises(SystemExit) as exit_info:
+            main(arguments)
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("gaussmix: error: ") and word in err, err
+
+
+def test_existing_output_is_not_clobbered(fitted):
+    folder, _ = fitted
+    before = (folder / "model.npz").read_bytes()
+    assert ENTRY_POINT.is_file(), "the gaussmix console script is not installed: pip install -e ."
+    completed = gaussmix("fit", "faithful.csv", "-k", "2", "-o", "model.npz", cwd=folder, check=False, entry_point=True)
+    assert_user_error(completed, "already exists", "--force")
+    assert (folder / "model.npz").read_bytes() == before
+
+
+# ----------------------------------------------------------------------------- user errors, in-process
+def run_main(capsys, *arguments):
+    status = main([str(a) for a in arguments])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+@pytest.mark.parametrize("content, words", [
+    ("a,b\n1,2\n3,\n5,6\n", ["column 'b'", "missing", "row 2"]),
+    ("a,b\n1,2\n3,x\n5,6\n", ["column 'b'", "not numeric", "row 2"]),
+    ("a,b\n1,2\n3\n", ["line 3", "fields"]),
+    ("", ["empty"]),
+    ("a,b\n", ["no data rows"]),
+])
+def test_bad_csv_files(tmp_path, capsys, monkeypatch, content, words):
+    monkeypatch.chdir(tmp_path)
+    Path("bad.csv").write_text(content)
+    status, _, err = run_main(capsys, "fit", "bad.csv", "-k", "1", "-o", "m.npz")
+    assert status == 2
+    assert err.count("\n") == 1 and err.startswith("gaussmix: error: ")
+    for word in words:
+        assert word in err
+    assert not Path("m.npz").exists()
+
+
+@pytest.mark.parametrize("arguments, words", [
+    (["fit", "faithful.csv", "--columns", "height", "-o", "m.npz"], ["no column named 'height'", "eruptions"]),
+    (["fit", "faithful.csv", "--columns", "5", "-o", "m.npz"], ["column index 5 out of range"]),
+    (["fit", "faithful.csv", "-k", "0", "-o", "m.npz"], ["at least 1"]),
+    (["fit", "faithful.csv", "-k", "5-2", "-o", "m.npz"], ["empty range"]),
+    (["fit", "faithful.csv", "-k", "300", "-o", "m.npz"], ["exceeds the 272 rows"]),
+    (["fit", "faithful.csv", "--covariance", "banana", "-o", "m.npz"], ["banana", "full"]),
+    (["fit", "faithful.csv", "-o", "m.txt"], ["must end in .npz"]),
+    (["fit", "faithful.txt", "-o", "m.npz"], ["unsupported input file type"]),
+    (["fit", "faithful.csv", "-o", "missing/m.npz"], ["does not exist"]),
+    (["predict", "faithful.csv", "faithful.csv", "-o", "p.csv"], ["not a gaussmix model file"]),
+    (["sample", "nothing.npz", "-n", "3", "-o", "s.csv"], ["model file not found"]),
+    (["report", "faithful.csv", "-o", "r.pdf"], [".html"]),
+    (["select", "faithful.csv", "-k", "2", "--covariance", "full"], ["several candidates"]),
+])
+def test_bad_arguments(work, capsys, monkeypatch, arguments, words):
+    monkeypatch.chdir(work)
+    status, _, err = run_main(capsys, *arguments)
+    assert status == 2
+    assert err.count("\n") == 1 and err.startswith("gaussmix: error: "), err
+    for word in words:
+        assert word in err, err
+
+
+def test_predict_with_wrong_number_of_columns(fitted, capsys, monkeypatch):
+    folder, _ = fitted
+    monkeypatch.chdir(folder)
+    status, _, err = run_main(capsys, "predict", "model.npz", "faithful.csv", "--columns", "waiting", "-o", "p.npy")
+    assert status == 2 and "1 features" in err and "expecting 2" in err
+    assert not Path("p.npy").exists()
+
+
+def test_parse_components():
+    assert parse_components("3") == [3]
+    assert parse_components("1-4") == [1, 2, 3, 4]
+    assert parse_components("2,4,8") == [2, 4, 8]
+    assert parse_components("1-2,5") == [1, 2, 5]
+
+
+def test_force_overwrites_and_npy_roundtrip(fitted, capsys, monkeypatch):
+    folder, _ = fitted
+    monkeypatch.chdir(folder)
+    Path("p.npy").write_bytes(b"old")
+    assert run_main(capsys, "predict", "model.npz", "faithful.csv", "-o", "p.npy", "--force")[0] == 0
+    output = np.load("p.npy")
+    model = load("model.npz")
+    X = np.loadtxt("faithful.csv", delimiter=",", skiprows=1)
+    np.testing.assert_array_equal(output[:, 0], model.predict(X))
+    np.testing.assert_array_equal(output[:, 1:], model.predict_proba(X))
+
+
+# ------------------------------------------------------------------------------------- interrupted writes
+INTERRUPTED_WRITER = textwrap.dedent("""
+    import sys, time
+    import gaussmix._tabular as tabular
+
+    def slow_csv(stream, names, arrays, block=65536):
+        stream.write("label,half-written\\n" * 1000)
+        stream.flush()
+        print("writing", flush=True)
+        time.sleep(60)
+
+    tabular._write_csv = slow_csv
+    from gaussmix.cli import main
+    sys.exit(main(sys.argv[1:]))
+""")
+
+
+@pytest.mark.parametrize("interrupt", [signal.SIGTERM, signal.SIGINT])
+def test_interrupted_write_leaves_no_partial_file(fitted, interrupt):
+    folder, _ = fitted
+    output = folder / f"labels-{interrupt.name}.csv"
+    output.write_text("precious\n")
+    process = subprocess.Popen([sys.executable, "-c", INTERRUPTED_WRITER, "predict", "model.npz", "faithful.csv",
+                                "-o", output.name, "--force"], cwd=folder, env=ENV, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().strip() == "writing"
+        temporaries = list(folder.glob(f".{output.name}.*.tmp"))
+        assert len(temporaries) == 1 and temporaries[0].stat().st_size > 0  # mid-write, really
+        process.send_signal(interrupt)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode in (130, 128 + signal.SIGTERM), stderr
+    assert "Traceback" not in stderr
+    assert output.read_text() == "precious\n"  # the old file is intact ...
+    assert not list(folder.glob(f".{output.name}.*"))  # ... and no temporary file is left behind
+
+
+def test_interrupted_model_save_keeps_the_old_model(fitted, capsys, monkeypatch):
+    folder, _ = fitted
+    monkeypatch.chdir(folder)
+    import gaussmix.io
+
+    before = Path("model.npz").read_bytes()
+
+    def failing_savez(stream, **arrays):
+        stream.write(b"PK half an archive")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(gaussmix.io.np, "savez", failing_savez)
+    status, _, err = run_main(capsys, "fit", "faithful.csv", "-k", "2", "-o", "model.npz", "--force", "-q")
+    assert status == 130 and "interrupted" in err
+    assert Path("model.npz").read_bytes() == before
+    assert not list(Path(".").glob(".model.npz.*"))

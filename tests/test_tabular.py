@@ -1,0 +1,70 @@
+"""The command line's table reader/writer: formats, header detection, column selection, atomic writes."""
+
+import numpy as np
+import pytest
+
+from gaussmix._tabular import TableError, read_table, write_table
+
+DATA = np.array([[1.5, -2.0, 3.25], [4.0, 5.5, -6.0], [7.0, 8.0, 9.125]])
+
+
+def test_csv_with_and_without_header(tmp_path):
+    (tmp_path / "named.csv").write_text("a,b,c\n" + "\n".join(",".join(map(str, row)) for row in DATA) + "\n")
+    (tmp_path / "plain.csv").write_text("\n".join(";".join(map(str, row)) for row in DATA) + "\n")
+    X, names = read_table(tmp_path / "named.csv")
+    np.testing.assert_array_equal(X, DATA)
+    assert names == ["a", "b", "c"]
+    X, names = read_table(tmp_path / "plain.csv")  # no header, semicolons
+    np.testing.assert_array_equal(X, DATA)
+    assert names == ["x0", "x1", "x2"]
+    X, names = read_table(tmp_path / "named.csv", columns=["c", "0"])  # by name and by index
+    np.testing.assert_array_equal(X, DATA[:, [2, 0]])
+    assert names == ["c", "a"]
+
+
+def test_parquet_and_npy(tmp_path):
+    pyarrow = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    pq.write_table(pyarrow.table({"a": DATA[:, 0], "b": DATA[:, 1].astype(np.float32), "n": [1, 2, 3]}),
+                   tmp_path / "t.parquet")
+    X, names = read_table(tmp_path / "t.parquet", columns=["n", "a"])
+    np.testing.assert_array_equal(X, np.column_stack([[1, 2, 3], DATA[:, 0]]))
+    assert names == ["n", "a"]
+    np.save(tmp_path / "t.npy", DATA[:, 0])  # 1-D: one column
+    X, _ = read_table(tmp_path / "t.npy")
+    assert X.shape == (3, 1)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".npy"])
+def test_write_then_read_roundtrip(tmp_path, suffix):
+    if suffix == ".parquet":
+        pytest.importorskip("pyarrow")
+    values = np.random.default_rng(0).normal(size=(50, 2)) * 10.0 ** np.arange(-8, 42, 1)[:50, None]
+    path = write_table(tmp_path / f"out{suffix}", {"label": np.arange(50), "p": values[:, 0], "q": values[:, 1]})
+    X, names = read_table(path)
+    np.testing.assert_array_equal(X, np.column_stack([np.arange(50), values]))  # exact, also through CSV text
+    if suffix != ".npy":
+        assert names == ["label", "p", "q"]
+    with pytest.raises(TableError, match="already exists"):
+        write_table(path, {"a": np.zeros(2)})
+    write_table(path, {"a": np.zeros(2)}, force=True)
+    assert read_table(path)[0].shape == (2, 1)
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary file left
+
+
+def test_errors_name_the_problem(tmp_path):
+    bad = tmp_path / "bad.npy"
+    bad.write_bytes(b"not numpy")
+    with pytest.raises(TableError, match="not a readable .npy"):
+        read_table(bad)
+    np.save(tmp_path / "cube.npy", np.zeros((2, 2, 2)))
+    with pytest.raises(TableError, match="1-D or 2-D"):
+        read_table(tmp_path / "cube.npy")
+    np.save(tmp_path / "nan.npy", np.array([[1.0, np.nan]]))
+    with pytest.raises(TableError, match="column 'x1' has a missing"):
+        read_table(tmp_path / "nan.npy")
+    (tmp_path / "x.parquet").write_bytes(b"PAR1 nonsense")
+    pytest.importorskip("pyarrow")
+    with pytest.raises(TableError, match="not a readable Parquet"):
+        read_table(tmp_path / "x.parquet")
