@@ -56,3 +56,16 @@ def test_bad_input():
         from_sklearn(SklearnGaussianMixture(2))
     with pytest.raises(NotFittedError):
         GaussianMixture(2).to_sklearn()
+
+
+@pytest.mark.parametrize("covariance_type", ["VEV", "EVE", "EEI"])
+def test_mclust_structures_convert_to_sklearn_full_with_the_same_densities(covariance_type, X):
+    ours = GaussianMixture(3, covariance_type=covariance_type, random_state=0, max_iter=500).fit(X)
+    theirs = ours.to_sklearn()
+    assert theirs.get_params()["covariance_type"] == "full"
+    assert_same_predictions(ours, theirs, X)
+
+
+def test_a_noise_component_does_not_convert(X):
+    with pytest.raises(ValueError, match="noise component"):
+        GaussianMixture(2, noise="auto", random_state=0).fit(X).to_sklearn()

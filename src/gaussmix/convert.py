@@ -2,13 +2,16 @@
 
 Both libraries store the same parameters in the same shapes (weights, means, covariances, precisions and
 their Cholesky factors, per ``covariance_type``), so a conversion copies arrays; nothing is refitted.
-Only the four scikit-learn covariance types convert (mclust's structures have no scikit-learn twin).
+mclust's other structures (and factor analysers) convert to scikit-learn's 'full' with the same dense
+covariances: the same model, with more parameters stored. A model with a noise component does not convert.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
+
+from .covariance import get_structure
 
 __all__ = ["from_sklearn", "to_sklearn"]
 
@@ -54,11 +57,26 @@ def to_sklearn(model):
     from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
 
     check_is_fitted(model, "means_")
-    if model.covariance_type not in SKLEARN_COVARIANCE_TYPES:
-        raise ValueError(f"covariance_type {model.covariance_type!r} has no scikit-learn equivalent; "
-                         f"only {list(SKLEARN_COVARIANCE_TYPES)} convert")
-    estimator = SklearnGaussianMixture(**_init_params(model))
+    if getattr(model, "noise_volume_", None) is not None:
+        raise ValueError("a model with a noise component has no scikit-learn equivalent")
+    params = _init_params(model)
+    if model.covariance_type in SKLEARN_COVARIANCE_TYPES:
+        estimator = SklearnGaussianMixture(**params)
+        _copy_fitted(model, estimator)
+        return estimator
+    # Any other structure: the same Gaussians with dense covariances, as scikit-learn's 'full'.
+    structure = model._structure
+    n_components, n_features = model.means_.shape
+    full = get_structure("full")
+    covariances = structure.dense_covariances(model.covariances_, n_components, n_features)
+    precisions_cholesky, singular = full.cholesky_of_precisions(covariances)
+    if singular.any():
+        raise ValueError("the model's covariances are not positive definite")
+    estimator = SklearnGaussianMixture(**{**params, "covariance_type": "full", "precisions_init": None})
     _copy_fitted(model, estimator)
+    estimator.covariances_ = covariances
+    estimator.precisions_cholesky_ = precisions_cholesky
+    estimator.precisions_ = full.precisions_from_precisions_cholesky(precisions_cholesky)
     return estimator
 
 
