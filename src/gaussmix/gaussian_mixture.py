@@ -13,7 +13,8 @@ from ._validation import check_fit_data, check_int, check_n_jobs, check_nonnegat
 from .covariance import get_structure
 from .degeneracy import degeneracy_advice, reseed_degenerate
 from .em import COLLAPSE_RELATIVE_VARIANCE, degenerate_error, feature_variance, run_em
-from .engines import InMemoryEngine
+from ._sources import check_fit_source
+from .engines import ENGINES, initialisation_engine, is_chunked_source, make_engine
 from .exceptions import ConvergenceWarning
 from .init import INIT_METHODS, initial_params
 from .params import MixtureParams
@@ -72,6 +73,12 @@ class GaussianMixture(BaseMixture):
         meanwhile. Results do not depend on it: chunk statistics are always added in the same order.
     callback : callable or None, default=None
         ``callback(iteration, mean_log_likelihood, change)`` after each EM iteration.
+    engine : {'auto', 'memory', 'ooc', 'dask'}, default='auto'
+        Where the data live (see :mod:`gaussmix.engines`); 'auto' decides from the type of ``X``: an
+        array is fitted in memory; a path, :func:`~gaussmix.open_dataset` or a list of 2-D arrays
+        out of core (one streaming pass per iteration); a ``dask.array`` on Dask's workers. Out-of-core
+        and Dask fits initialise on a uniform sample of at most 100,000 rows (unless ``means_init`` is
+        given) and are otherwise identical to the in-memory fit.
 
     Attributes
     ----------
@@ -95,7 +102,7 @@ class GaussianMixture(BaseMixture):
     def __init__(self, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6, max_iter=100,
                  n_init=1, init_params="kmeans", weights_init=None, means_init=None, precisions_init=None,
                  random_state=None, warm_start=False, verbose=0, verbose_interval=10, on_degenerate="reseed",
-                 detect_collapse=True, chunk_size=None, n_jobs=None, callback=None):
+                 detect_collapse=True, chunk_size=None, n_jobs=None, callback=None, engine="auto"):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
@@ -115,6 +122,7 @@ class GaussianMixture(BaseMixture):
         self.chunk_size = chunk_size
         self.n_jobs = n_jobs
         self.callback = callback
+        self.engine = engine
 
     # ------------------------------------------------------------------------------------ validation
     def _check_parameters(self):
@@ -137,6 +145,8 @@ class GaussianMixture(BaseMixture):
         check_n_jobs(self.n_jobs)
         if self.callback is not None and not callable(self.callback):
             raise ValueError(f"callback must be callable or None, got {self.callback!r}")
+        if self.engine not in ENGINES:
+            raise ValueError(f"engine must be one of {list(ENGINES)}, got {self.engine!r}")
 
     def _check_initial_parameters(self, n_features):
         n_components = self.n_components
@@ -178,18 +188,24 @@ class GaussianMixture(BaseMixture):
     def _fit(self, X, sample_weight):
         self._check_parameters()
         warm = self.warm_start and hasattr(self, "converged_")
-        X = check_fit_data(self, X, min_samples=max(2, self.n_components), what="n_components")
-        sample_weight = check_sample_weight(sample_weight, X.shape[0])
-        if np.count_nonzero(sample_weight) < self.n_components:
-            raise ValueError(
-                f"n_components={self.n_components} needs at least that many samples with positive "
-                f"sample_weight, got {np.count_nonzero(sample_weight)}"
-            )
-        self._check_initial_parameters(X.shape[1])
+        if is_chunked_source(X):
+            engine = check_fit_source(self, X, sample_weight, min_samples=max(2, self.n_components),
+                                      what="n_components", n_components=self.n_components, engine=self.engine,
+                                      chunk_size=self.chunk_size, n_jobs=self.n_jobs)
+            self._check_initial_parameters(engine.n_features)
+        else:
+            X = check_fit_data(self, X, min_samples=max(2, self.n_components), what="n_components")
+            sample_weight = check_sample_weight(sample_weight, X.shape[0])
+            if np.count_nonzero(sample_weight) < self.n_components:
+                raise ValueError(
+                    f"n_components={self.n_components} needs at least that many samples with positive "
+                    f"sample_weight, got {np.count_nonzero(sample_weight)}"
+                )
+            self._check_initial_parameters(X.shape[1])
+            engine = make_engine(X, sample_weight, engine=self.engine, chunk_size=self.chunk_size,
+                                 n_jobs=self.n_jobs, n_components=self.n_components)
 
         structure = get_structure(self.covariance_type)
-        engine = InMemoryEngine(X, sample_weight, chunk_size=self.chunk_size, n_jobs=self.n_jobs,
-                                n_components=self.n_components)
         data_variance = feature_variance(engine)  # one pass, for the collapse floor and k-means' tol
         floor = COLLAPSE_RELATIVE_VARIANCE * data_variance if self.detect_collapse else None
         advice = degeneracy_advice(self.reg_covar, self.n_components)
@@ -213,13 +229,15 @@ class GaussianMixture(BaseMixture):
 
         callback = self._progress_callback()
         rng = check_random_state(self.random_state)
+        # Out-of-core and Dask data: initialise on a sample (given means need one pass over all the data).
+        init_engine = engine if warm or self.means_init is not None else initialisation_engine(engine, rng)
         best = None
         for init in range(1 if warm else self.n_init):
             recover = make_recover()
             if warm:
                 start = self._fitted_params(engine.offset)
             else:
-                start = initial_params(engine, structure, self.n_components, method=self.init_params,
+                start = initial_params(init_engine, structure, self.n_components, method=self.init_params,
                                        random_state=rng, reg_covar=self.reg_covar, recover=recover,
                                        variance_floor=floor, data_variance=data_variance,
                                        weights_init=self.weights_init, means_init=self.means_init,
