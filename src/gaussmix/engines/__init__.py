@@ -96,15 +96,16 @@ def make_engine(X, sample_weight=None, *, engine: str = "auto", chunk_size: int 
     return InMemoryEngine(X.to_numpy() if isinstance(X, Dataset) else X, sample_weight, **options)
 
 
-def initialisation_engine(engine, random_state, max_rows: int = INIT_SAMPLE_SIZE):
+def initialisation_engine(engine, random_state, max_rows: int | None = None):
     """The engine an initialisation (k-means++, k-means, random rows) runs on.
 
     An in-memory engine is used as it is. Out-of-core and Dask engines give an in-memory engine over
-    ``max_rows`` rows drawn uniformly without replacement (with their weights, and the same offset and
+    ``max_rows`` (default :data:`INIT_SAMPLE_SIZE`) rows drawn uniformly without replacement (with their weights, and the same offset and
     chunk size), read in one pass: the initialisation never loads the whole data.
     """
     if isinstance(engine, InMemoryEngine) and not isinstance(engine, OutOfCoreEngine):
         return engine
+    max_rows = INIT_SAMPLE_SIZE if max_rows is None else max_rows
     n_samples = engine.n_samples
     if n_samples <= max_rows:
         indices = np.arange(n_samples)

@@ -340,8 +340,9 @@ class CsvDataset(Dataset):
             raise DataError(f"{self.name}: the file has a header but no rows")
         for column, field in zip(batch.schema.names, batch.schema):
             if not (_is_numeric_arrow(field.type) or pa.types.is_null(field.type)):
-                raise DataError(f"{self.name}: column {column!r} is not numeric (values such as "
-                                f"{batch.column(column)[0].as_py()!r})")
+                values = batch.column(column).to_pylist()
+                row = next(i for i, value in enumerate(values) if not _FLOAT_FIELD.match(str(value or "")))
+                raise DataError(f"{self.name}: column {column!r} is not numeric (row {row} holds {values[row]!r})")
 
     def _error(self, error) -> DataError:
         message = str(error)
