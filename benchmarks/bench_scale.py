@@ -49,6 +49,8 @@ def write_npy(path: Path, n: int, d: int, k: int, seed: int = 0) -> None:
         np.lib.format.write_array_header_1_0(file, header)
         for rows in mixture_blocks(n, d, k, seed):
             file.write(np.ascontiguousarray(rows).tobytes())
+        file.flush()
+        os.fsync(file.fileno())  # no write-back competing with the timed reads
 
 
 def initial_parameters(d: int, k: int, seed: int) -> dict:
@@ -134,8 +136,10 @@ def dask_overhead(n: int, d: int, k: int, iterations: int, processes: bool) -> d
     memory = timed_fit(X, k, iterations, init)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=processes, dashboard_address=None,
                                   silence_logs=50) as cluster, distributed.Client(cluster) as client:
-        Xd = client.persist(da.from_array(X, chunks=(-(-n // 16), d)))
-        distributed.wait(Xd)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Sending large graph")  # the data, sent once to persist
+            Xd = client.persist(da.from_array(X, chunks=(-(-n // 16), d)))
+            distributed.wait(Xd)
         timed_fit(Xd, k, 1, init)  # warm-up: workers import gaussmix
         on_dask = timed_fit(Xd, k, iterations, init)
     difference = float(np.max(np.abs(np.asarray(on_dask["means"]) - np.asarray(memory["means"]))

@@ -13,7 +13,7 @@ import pytest
 
 dask_array = pytest.importorskip("dask.array")
 
-from gaussmix import ConvergenceWarning, GaussianMixture, KMeans, open_dataset  # noqa: E402
+from gaussmix import GaussianMixture, KMeans, open_dataset  # noqa: E402
 from gaussmix.engines import (DaskEngine, InMemoryEngine, OutOfCoreEngine, initialisation_engine,  # noqa: E402
                               make_engine)
 from random_models import random_covariances  # noqa: E402
@@ -142,6 +142,7 @@ def test_kmeans_equals_in_memory(data, sources, source):
     np.testing.assert_allclose(fit.inertia_, reference.inertia_, rtol=RTOL)
     np.testing.assert_array_equal(fit.labels_, reference.labels_)
     np.testing.assert_array_equal(fit.predict(sources[source]), reference.predict(X))
+    np.testing.assert_allclose(fit.score(sources[source]), reference.score(X), rtol=RTOL)
 
 
 def test_kmeans_default_seeding_on_a_source(data, sources):
@@ -218,3 +219,24 @@ def test_large_source_initialises_on_a_sample(tmp_path, monkeypatch):
     order, reference_order = np.argsort(fit.means_[:, 0]), np.argsort(reference.means_[:, 0])
     np.testing.assert_allclose(fit.means_[order], reference.means_[reference_order], atol=1e-6)
     np.testing.assert_allclose(fit.lower_bound_, reference.lower_bound_, rtol=1e-9)
+
+
+@pytest.mark.filterwarnings("ignore::gaussmix.DegenerateComponentWarning")
+@pytest.mark.parametrize("engine", ["ooc", "dask"])
+def test_reseeding_a_degenerate_component_is_the_same_on_every_engine(engine):
+    """Re-seeding reads the worst-explained rows through the engine (rows_with_lowest)."""
+    from test_degenerate import far_narrow_start, three_blobs
+
+    X, _ = three_blobs()
+    start = far_narrow_start("full")
+    reference = GaussianMixture(3, chunk_size=64, random_state=0, **start).fit(X)
+    assert reference.n_reseeded_ >= 1
+    fit = GaussianMixture(3, chunk_size=64, random_state=0, engine=engine, **start).fit(X)
+    assert fit.n_reseeded_ == reference.n_reseeded_
+    assert_same_fit(fit, reference)
+
+    centres = np.array([[0.0, 0.0], [10.0, 0.0], [1000.0, 1000.0]])  # the far centre gets no rows
+    kmeans_reference = KMeans(3, init=centres, chunk_size=64).fit(X)
+    kmeans = KMeans(3, init=centres, chunk_size=64, engine=engine).fit(X)
+    np.testing.assert_allclose(kmeans.cluster_centers_, kmeans_reference.cluster_centers_, rtol=RTOL)
+    assert np.abs(kmeans.cluster_centers_).max() < 50

@@ -20,8 +20,8 @@ from . import _numba
 from .em import feature_variance
 from ._validation import (check_fit_data, check_int, check_n_jobs, check_nonnegative_float, check_predict_data,
                           check_sample_weight)
-from ._sources import check_fit_source, check_predict_source
-from .engines import ENGINES, InMemoryEngine, initialisation_engine, is_chunked_source, make_engine
+from ._sources import check_fit_source, check_predict_source, n_rows
+from .engines import ENGINES, initialisation_engine, is_chunked_source, make_engine
 
 __all__ = ["KMeans", "KMeansStatistics", "expect_kmeans", "expect_kmeans_numpy", "kmeans_plusplus", "lloyd", "mean_feature_variance", "squared_distances"]
 
@@ -314,10 +314,8 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     def score(self, X, y=None, sample_weight=None):
         """Minus the distortion of ``X`` under the fitted centres."""
         check_is_fitted(self)
-        X = check_predict_data(self, X)
-        sample_weight = check_sample_weight(sample_weight, X.shape[0])
-        engine = InMemoryEngine(X, sample_weight, offset=self.cluster_centers_.mean(axis=0), n_jobs=self.n_jobs,
-                                chunk_size=self.chunk_size, n_components=self.n_clusters)
+        X = self._check_predict(X)
+        engine = self._engine(X, None if sample_weight is None else check_sample_weight(sample_weight, n_rows(X)))
         centers = engine.centred(self.cluster_centers_)
         return -engine.reduce(lambda chunk, w: expect_kmeans(chunk, w, centers)).inertia
 

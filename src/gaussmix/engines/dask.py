@@ -34,10 +34,17 @@ def is_dask_array(X) -> bool:
 
 
 class _PassContext:
-    """What every block task of one pass needs: the per-chunk function, the offset and the kernel dtype."""
+    """What every block task of one pass needs: the per-chunk function, the offset, the kernel dtype and the
+    rows per chunk (a block is processed in chunks the size the in-memory engine uses: the kernel's
+    temporaries stay in cache however large the blocks are)."""
 
-    def __init__(self, function: Callable, offset: np.ndarray, dtype: np.dtype):
-        self.function, self.offset, self.dtype = function, offset, dtype
+    def __init__(self, function: Callable, offset: np.ndarray, dtype: np.dtype, chunk_size: int):
+        self.function, self.offset, self.dtype, self.chunk_size = function, offset, dtype, chunk_size
+
+    def results(self, chunk: np.ndarray, weights: np.ndarray) -> Iterator:
+        for start in range(0, chunk.shape[0], self.chunk_size):
+            stop = start + self.chunk_size
+            yield self.function(chunk[start:stop], weights[start:stop])
 
 
 def _checked_centred(block: np.ndarray, start: int, context: _PassContext) -> np.ndarray:
@@ -50,16 +57,29 @@ def _checked_centred(block: np.ndarray, start: int, context: _PassContext) -> np
     return np.subtract(block, context.offset, dtype=np.float64).astype(context.dtype, copy=False)
 
 
-def _apply(context: _PassContext, block: np.ndarray, weights, start: int):
+def _block_and_weights(context: _PassContext, block: np.ndarray, weights, start: int):
     chunk = _checked_centred(block, start, context)
-    weights = np.ones(chunk.shape[0]) if weights is None else np.asarray(weights, dtype=np.float64)
-    return context.function(chunk, weights)
+    return chunk, (np.ones(chunk.shape[0]) if weights is None else np.asarray(weights, dtype=np.float64))
+
+
+def _sum(context: _PassContext, block: np.ndarray, weights, start: int):
+    """The block's chunk results added in order."""
+    total = None
+    for result in context.results(*_block_and_weights(context, block, weights, start)):
+        total = result if total is None else total + result
+    return total
+
+
+def _concatenate(context: _PassContext, block: np.ndarray, weights, start: int) -> np.ndarray:
+    """The block's row-wise results."""
+    return np.concatenate(list(context.results(*_block_and_weights(context, block, weights, start))), axis=0)
 
 
 def _lowest(context: _PassContext, block: np.ndarray, weights, start: int, n_rows: int):
     """A block's shortlist for ``rows_with_lowest``: its ``n_rows`` rows of lowest score, lowest first."""
     chunk = _checked_centred(block, start, context)
-    scores = context.function(chunk)
+    scores = np.concatenate([context.function(chunk[i:i + context.chunk_size])
+                             for i in range(0, chunk.shape[0], context.chunk_size)])
     if weights is not None:
         scores = np.where(np.asarray(weights) > 0, scores, np.inf)
     keep = np.argsort(scores, kind="stable")[:n_rows]
@@ -78,8 +98,8 @@ class DaskEngine:
     offset : ndarray of shape (n_features,), optional
         Defaults to the mean of the first ``chunk_size`` rows (the in-memory engine's rule).
     chunk_size : int, optional
-        Rows per block; by default the array keeps its own blocks (and the offset uses the in-memory
-        engine's automatic chunk size).
+        Rows per chunk within a block (default: the in-memory engine's automatic size). The array keeps
+        its own blocks (of any number of rows); the columns are gathered into one block.
     n_jobs : ignored
         Dask's workers decide the parallelism.
     n_components : int
@@ -95,11 +115,11 @@ class DaskEngine:
             raise DataError(f"dask array: data must be numeric, got dtype {X.dtype}")
         if any(np.isnan(size) for size in X.shape):
             X = X.compute_chunk_sizes()
-        X = X.rechunk({0: chunk_size, 1: -1} if chunk_size else {1: -1})  # whole rows in each block
+        X = X.rechunk({1: -1})  # whole rows in each block
         self.X = X
         self.dtype = np.dtype(np.float32) if X.dtype == np.float32 else np.dtype(np.float64)
         self.n_jobs = resolve_n_jobs(n_jobs)
-        self.chunk_size = int(chunk_size) if chunk_size else int(max(X.chunks[0]))
+        self.chunk_size = int(chunk_size) if chunk_size else auto_chunk_size(X.shape[1], n_components)
         self._starts = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]]).astype(int)
         self._blocks = list(X.to_delayed().ravel())
         if sample_weight is None:
@@ -111,7 +131,7 @@ class DaskEngine:
             self.sample_weight = sample_weight
             self._weight_blocks = list(weights.to_delayed().ravel())
             self._weight_sum = float(weights.sum().compute())
-        if offset is None:
+        if offset is None:  # the in-memory engine's rule: the mean of its first chunk
             first_rows = chunk_size or auto_chunk_size(X.shape[1], n_components, n_samples=X.shape[0],
                                                        n_jobs=self.n_jobs)
             offset = np.asarray(X[:first_rows].compute(), dtype=np.float64).mean(axis=0)
@@ -137,7 +157,7 @@ class DaskEngine:
         """One delayed ``kernel(context, block, weights, start, *extra)`` per block; the context is one node."""
         from dask import delayed
 
-        context = delayed(_PassContext(function, self.offset, self.dtype), pure=False)
+        context = delayed(_PassContext(function, self.offset, self.dtype, self.chunk_size), pure=False)
         return [delayed(kernel, pure=True)(context, block, weights, int(start), *extra)
                 for block, weights, start in zip(self._blocks, self._weight_blocks, self._starts)]
 
@@ -145,7 +165,7 @@ class DaskEngine:
         """``sum(function(chunk, weights))`` over the blocks, added pairwise in a tree on the workers."""
         from dask import delayed
 
-        level = self._tasks(_apply, function)
+        level = self._tasks(_sum, function)
         while len(level) > 1:  # neighbours first: a fixed order, and log2(blocks) rounds
             level = [delayed(operator.add, pure=True)(level[i], level[i + 1]) if i + 1 < len(level) else level[i]
                      for i in range(0, len(level), 2)]
@@ -155,12 +175,12 @@ class DaskEngine:
         """Row-wise results of ``function`` on every block, concatenated in row order (a numpy array)."""
         import dask
 
-        return np.concatenate(dask.compute(*self._tasks(_apply, function)), axis=0)
+        return np.concatenate(dask.compute(*self._tasks(_concatenate, function)), axis=0)
 
     def chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Yield ``(centred_chunk, weights)`` block by block, each computed and brought to the client."""
         for start, size, block, weights in zip(self._starts, self.X.chunks[0], self._blocks, self._weight_blocks):
-            chunk = _checked_centred(block.compute(), int(start), _PassContext(None, self.offset, self.dtype))
+            chunk = _checked_centred(block.compute(), int(start), _PassContext(None, self.offset, self.dtype, size))
             yield chunk, (np.ones(size) if weights is None else np.asarray(weights.compute(), dtype=np.float64))
 
     def raw_rows(self, indices: np.ndarray) -> np.ndarray:
