@@ -57,6 +57,8 @@ def test_fit_on_the_cluster_equals_in_memory(client, data):
     Xd = client.persist(da.from_array(X, chunks=(750, -1)))
     reference = gm(**initial(X)).fit(X)
     assert_same(gm(**initial(X)).fit(Xd), reference)
+    weights = np.random.default_rng(0).uniform(0.5, 2.0, len(X))
+    assert_same(gm(**initial(X)).fit(Xd, sample_weight=weights), gm(**initial(X)).fit(X, sample_weight=weights))
 
 
 def test_kmeans_on_the_cluster_equals_in_memory(client, data):

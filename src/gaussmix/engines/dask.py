@@ -127,8 +127,10 @@ class DaskEngine:
             self._weight_blocks = [None] * len(self._blocks)
             self._weight_sum = float(X.shape[0])
         else:
-            weights = da.asarray(sample_weight).astype(np.float64).rechunk((X.chunks[0],))
+            # Persisted once, aligned with the blocks: the weights are not sent again with every pass.
+            weights = da.asarray(sample_weight).astype(np.float64).rechunk((X.chunks[0],)).persist()
             self.sample_weight = sample_weight
+            self._persisted_weights = weights  # holds the persisted blocks (on a cluster, their futures)
             self._weight_blocks = list(weights.to_delayed().ravel())
             self._weight_sum = float(weights.sum().compute())
         if offset is None:  # the in-memory engine's rule: the mean of its first chunk
