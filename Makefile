@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test test-slow bench bench-quick clean
+.PHONY: demo test test-slow bench bench-quick bench-scale clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ bench: $(VENV)/.installed
 
 bench-quick: $(VENV)/.installed
 	$(PY) benchmarks/bench_em.py --quick --json benchmarks/results/bench_em_quick.json
+
+# Out-of-core fit of a 2.5 GB .npy file (created in a temporary directory, deleted afterwards) and Dask's
+# overhead on a 2-worker LocalCluster; needs ~3 GB free disk and RAM, takes several minutes.
+bench-scale: $(VENV)/.installed
+	$(PY) benchmarks/bench_scale.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .hypothesis gaussmix-demo-report.html

@@ -419,3 +419,15 @@ def _expected_failed_checks(estimator):
                          expected_failed_checks=_expected_failed_checks)
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+def test_fits_from_a_npy_file_like_in_memory(tmp_path):
+    # The estimator is GaussianMixture's EM with another structure, so every engine serves it.
+    rng = np.random.default_rng(11)
+    X = rng.standard_normal((900, 3)) @ rng.standard_normal((3, 8)) + 0.3 * rng.standard_normal((900, 8))
+    np.save(tmp_path / "X.npy", X)
+    settings = dict(n_components=2, n_factors=3, random_state=0, tol=1e-8, max_iter=50, chunk_size=128)
+    in_memory = MixtureOfFactorAnalyzers(**settings).fit(X)
+    from_file = MixtureOfFactorAnalyzers(**settings).fit(tmp_path / "X.npy")
+    np.testing.assert_allclose(from_file.loadings_, in_memory.loadings_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(from_file.lower_bounds_, in_memory.lower_bounds_, rtol=1e-12)

@@ -7,6 +7,7 @@ Public names::
     MixtureOfFactorAnalyzers         mixtures of factor analysers / probabilistic PCA
     MixtureOfExperts                 mixture of linear experts with a softmax gate (a regressor)
     select_model, SelectionResult    fit a grid of models, choose by BIC, ICL, AIC or held-out likelihood
+    open_dataset                     .npy / Parquet / CSV / iterable sources for out-of-core fits
     save, load                       versioned, pickle-free model files
     from_sklearn                     a fitted sklearn GaussianMixture as a gaussmix one (and .to_sklearn())
     DegenerateComponentError, DegenerateComponentWarning, DataError, ModelFileError
@@ -23,6 +24,7 @@ from .factor_analyzers import MixtureOfFactorAnalyzers
 from .gaussian_mixture import GaussianMixture
 from .io import load, save
 from .kmeans import KMeans
+from .engines.ooc import open_dataset
 from .selection import SelectionResult, select_model
 
 # One name per line, sorted: independent features add lines without touching each other's.
@@ -41,6 +43,7 @@ __all__ = [
     "__version__",
     "from_sklearn",
     "load",
+    "open_dataset",
     "save",
     "select_model",
 ]

@@ -10,7 +10,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._validation import check_int, check_predict_data, check_sample_weight
 from .covariance import CovarianceStructure, get_structure
-from .engines import InMemoryEngine
+from ._sources import check_predict_source, n_rows
+from .engines import is_chunked_source, make_engine
 from .missing import marginal_log_responsibilities, marginal_weighted_log_density
 from .params import MixtureParams
 
@@ -54,15 +55,19 @@ class BaseMixture(DensityMixin, BaseEstimator):
         return MixtureParams(self.weights_, self.means_ - offset, self.covariances_, self.precisions_cholesky_, offset)
 
     def _prediction_engine(self, X: np.ndarray, sample_weight=None):
-        """Chunks of ``X`` centred on the weighted mean of the fitted means (independent of X)."""
+        """Chunks of ``X`` centred on the weighted mean of the fitted means (independent of X).
+
+        ``X`` may be any source the fit accepts (a dataset, a dask array); results are numpy arrays.
+        """
         offset = self.weights_ @ self.means_
-        engine = InMemoryEngine(X, sample_weight, offset=offset, chunk_size=getattr(self, "chunk_size", None),
-                                n_jobs=getattr(self, "n_jobs", 1), n_components=self.weights_.shape[0])
+        engine = make_engine(X, sample_weight, offset=offset, chunk_size=getattr(self, "chunk_size", None),
+                             n_jobs=getattr(self, "n_jobs", 1), n_components=self.weights_.shape[0])
         return engine, self._fitted_params(offset)
 
     def _map(self, X, function) -> np.ndarray:
         check_is_fitted(self)
-        X = check_predict_data(self, X, allow_nan=self._accepts_missing)
+        X = (check_predict_source(self, X) if is_chunked_source(X)
+             else check_predict_data(self, X, allow_nan=self._accepts_missing))
         engine, params = self._prediction_engine(X)
         structure = self._structure
         return engine.map(lambda chunk, weights: function(chunk, params, structure))
@@ -144,12 +149,12 @@ class BaseMixture(DensityMixin, BaseEstimator):
 
     def bic(self, X) -> float:
         """Bayesian information criterion ``-2 log L + p log n`` (lower is better; mclust reports minus this)."""
-        n_samples = np.asarray(X).shape[0]
+        n_samples = n_rows(X)
         return -2.0 * self.score(X) * n_samples + self._n_parameters() * np.log(n_samples)
 
     def aic(self, X) -> float:
         """Akaike information criterion ``-2 log L + 2 p`` (lower is better)."""
-        n_samples = np.asarray(X).shape[0]
+        n_samples = n_rows(X)
         return -2.0 * self.score(X) * n_samples + 2 * self._n_parameters()
 
     def _log_map_responsibilities(self, X) -> np.ndarray:

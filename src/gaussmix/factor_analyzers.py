@@ -46,7 +46,7 @@ class MixtureOfFactorAnalyzers(TransformerMixin, GaussianMixture):
     shared_noise : bool, default=False
         One noise covariance for all components.
     tol, reg_covar, max_iter, n_init, init_params, weights_init, means_init, random_state, warm_start,
-    verbose, verbose_interval, on_degenerate, detect_collapse, chunk_size, n_jobs, callback, checkpoint
+    verbose, verbose_interval, on_degenerate, detect_collapse, chunk_size, n_jobs, callback, checkpoint, engine
         As in :class:`~gaussmix.GaussianMixture`; ``reg_covar`` is added to every noise variance.
         Initialisation: k-means (by default), then probabilistic PCA of each cluster's covariance.
 
@@ -84,7 +84,7 @@ class MixtureOfFactorAnalyzers(TransformerMixin, GaussianMixture):
     def __init__(self, n_components=1, *, n_factors=1, noise_type="diag", shared_noise=False, tol=1e-3,
                  reg_covar=1e-6, max_iter=100, n_init=1, init_params="kmeans", weights_init=None, means_init=None,
                  random_state=None, warm_start=False, verbose=0, verbose_interval=10, on_degenerate="reseed",
-                 detect_collapse=True, chunk_size=None, n_jobs=None, callback=None, checkpoint=None):
+                 detect_collapse=True, chunk_size=None, n_jobs=None, callback=None, checkpoint=None, engine="auto"):
         self.n_components = n_components
         self.n_factors = n_factors
         self.noise_type = noise_type
@@ -106,6 +106,7 @@ class MixtureOfFactorAnalyzers(TransformerMixin, GaussianMixture):
         self.n_jobs = n_jobs
         self.callback = callback
         self.checkpoint = checkpoint
+        self.engine = engine
 
     @property
     def covariance_type(self) -> FactorAnalyzers:

@@ -19,7 +19,8 @@ from .checkpoint import FitCheckpoint, load_checkpoint, save_checkpoint
 from .covariance import get_structure
 from .degeneracy import degeneracy_advice, reseed_degenerate
 from .em import COLLAPSE_RELATIVE_VARIANCE, degenerate_error, estimate_parameters, expect, feature_variance, run_em
-from .engines import InMemoryEngine
+from ._sources import check_fit_source
+from .engines import ENGINES, initialisation_engine, is_chunked_source, make_engine
 from .exceptions import ConvergenceWarning
 from .conditioning import ConditioningMixin
 from .init import INIT_METHODS, initial_params
@@ -118,6 +119,12 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
         with density ``1/V``: 'auto' takes ``V`` from the data (mclust's ``hypvol``), a number is ``V``
         itself. ``weights_`` then sum to ``1 - noise_weight_``, :meth:`predict` labels noise ``-1`` (mclust
         uses 0), :meth:`predict_proba` has a last column for the noise, and BIC counts one more parameter.
+    engine : {'auto', 'memory', 'ooc', 'dask'}, default='auto'
+        Where the data live (see :mod:`gaussmix.engines`); 'auto' decides from the type of ``X``: an
+        array is fitted in memory; a path, :func:`~gaussmix.open_dataset` or a list of 2-D arrays
+        out of core (one streaming pass per iteration); a ``dask.array`` on Dask's workers. Out-of-core
+        and Dask fits initialise on a uniform sample of at most 100,000 rows (unless ``means_init`` is
+        given) and are otherwise identical to the in-memory fit.
 
     Attributes
     ----------
@@ -149,7 +156,7 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
                  random_state=None, warm_start=False, verbose=0, verbose_interval=10, on_degenerate="reseed",
                  detect_collapse=True, chunk_size=None, n_jobs=None, callback=None, prior=None, checkpoint=None,
                  learning_decay=0.7, learning_offset=1.0, missing="error",
-                 noise=None):
+                 noise=None, engine="auto"):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
@@ -175,6 +182,7 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
         self.learning_offset = learning_offset
         self.missing = missing
         self.noise = noise
+        self.engine = engine
 
     # ------------------------------------------------------------------------------------ validation
     def _check_parameters(self):
@@ -189,6 +197,8 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
         if self.missing not in MISSING_POLICIES:
             raise ValueError(f"missing must be one of {list(MISSING_POLICIES)}, got {self.missing!r}")
         check_noise(self.noise)
+        if self.engine not in ENGINES:
+            raise ValueError(f"engine must be one of {list(ENGINES)}, got {self.engine!r}")
 
     def _check_initial_parameters(self, n_features):
         n_components = self.n_components
@@ -210,43 +220,51 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
     def _fit(self, X, sample_weight):
         self._check_parameters()
         warm = self.warm_start and hasattr(self, "converged_")
-        X = check_fit_data(self, X, min_samples=max(2, self.n_components), what="n_components",
-                           allow_nan=self.missing == "em")
-        if self.missing == "em":
-            check_missing_pattern(X)
-        sample_weight = check_sample_weight(sample_weight, X.shape[0])
-        if np.count_nonzero(sample_weight) < self.n_components:
-            raise ValueError(
-                f"n_components={self.n_components} needs at least that many samples with positive "
-                f"sample_weight, got {np.count_nonzero(sample_weight)}"
-            )
-        self._check_initial_parameters(X.shape[1])
+        if is_chunked_source(X):
+            engine = self._source_engine(X, sample_weight)
+            has_missing = False
+        else:
+            X = check_fit_data(self, X, min_samples=max(2, self.n_components), what="n_components",
+                               allow_nan=self.missing == "em")
+            if self.missing == "em":
+                check_missing_pattern(X)
+            sample_weight = check_sample_weight(sample_weight, X.shape[0])
+            if np.count_nonzero(sample_weight) < self.n_components:
+                raise ValueError(
+                    f"n_components={self.n_components} needs at least that many samples with positive "
+                    f"sample_weight, got {np.count_nonzero(sample_weight)}"
+                )
+            self._check_initial_parameters(X.shape[1])
+            engine = make_engine(X, sample_weight, engine=self.engine, chunk_size=self.chunk_size,
+                                 n_jobs=self.n_jobs, n_components=self.n_components)
+            # With NaN: moments over observed entries; initialise and re-seed on filled-in copies (same offset).
+            has_missing = self.missing == "em" and bool(np.isnan(X).any())
+            if has_missing and self.prior is not None:
+                raise ValueError("MAP estimation (prior) is not available with missing values yet; use prior=None")
+            if has_missing and self.noise is not None:
+                raise ValueError("a noise component is not available with missing values yet; use noise=None")
 
         structure = get_structure(self.covariance_type)
-        engine = InMemoryEngine(X, sample_weight, chunk_size=self.chunk_size, n_jobs=self.n_jobs,
-                                n_components=self.n_components)
-        # With NaN: moments over observed entries; initialise and re-seed on filled-in copies (same offset).
-        has_missing = self.missing == "em" and bool(np.isnan(X).any())
-        if has_missing and self.prior is not None:
-            raise ValueError("MAP estimation (prior) is not available with missing values yet; use prior=None")
-        if has_missing and self.noise is not None:
-            raise ValueError("a noise component is not available with missing values yet; use noise=None")
-        log_volume = None if self.noise is None else noise_log_volume(self.noise, X, sample_weight)
+        data = engine.n_features if is_chunked_source(X) else X  # what the data-driven defaults may read
+        log_volume = None if self.noise is None else noise_log_volume(self.noise, data, sample_weight)
         noise_log_density = None if log_volume is None else -log_volume
-        prior = resolve_prior(self.prior, X, self.n_components, sample_weight)
+        prior = resolve_prior(self.prior, data, self.n_components, sample_weight)
         variance = observed_feature_variance if has_missing else feature_variance
         data_variance = variance(engine)  # one pass, for the collapse floor and k-means' tol
         seed_engine = init_engine = engine
         if has_missing:
             def engine_like(rows, weights):
-                return InMemoryEngine(rows, weights, offset=engine.offset, chunk_size=self.chunk_size,
-                                      n_jobs=self.n_jobs, n_components=self.n_components)
+                return make_engine(rows, weights, offset=engine.offset, chunk_size=self.chunk_size,
+                                   n_jobs=self.n_jobs, n_components=self.n_components)
 
             seed_engine = engine_like(mean_imputed(X, sample_weight), sample_weight)
             init_engine = engine_like(*initialisation_data(X, sample_weight, self.n_components))
         floor = COLLAPSE_RELATIVE_VARIANCE * data_variance if self.detect_collapse else None
         callback = self._progress_callback()
         rng = check_random_state(self.random_state)
+        # Out-of-core and Dask data: initialise on a sample (given means need one pass over all the data).
+        if not (warm or self.means_init is not None or has_missing):
+            init_engine = initialisation_engine(engine, rng)
         fingerprint = self._checkpoint_fingerprint(engine)
         resumed = self._resumable_checkpoint(fingerprint) if not warm else None
         best, first_run = (resumed.best, resumed.run) if resumed is not None else (None, 0)
@@ -299,6 +317,20 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
         if self.checkpoint is not None:
             Path(self.checkpoint).unlink(missing_ok=True)
         return self
+
+    def _source_engine(self, X, sample_weight):
+        """The out-of-core or Dask engine of a chunked source, after every check that needs no pass over it."""
+        if self.missing == "em":
+            raise ValueError("missing='em' needs the data in memory (an array); out-of-core and Dask sources "
+                             "must be complete")
+        if isinstance(self.noise, str):
+            raise ValueError(f"noise={self.noise!r} measures the data's volume in memory; for out-of-core or "
+                             "Dask data give the volume as a number")
+        engine = check_fit_source(self, X, sample_weight, min_samples=max(2, self.n_components),
+                                  what="n_components", n_components=self.n_components, engine=self.engine,
+                                  chunk_size=self.chunk_size, n_jobs=self.n_jobs)
+        self._check_initial_parameters(engine.n_features)
+        return engine
 
     def _recovery(self, engine, structure, reseeds: int = 0):
         """The degeneracy policy for one EM run: ``recover(estimate, params) -> params``.
@@ -411,7 +443,7 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
             params = self._fitted_params(self.weights_ @ self.means_)
             self._online = (params, expected_statistics(params, structure))
         params, running = self._online
-        engine = InMemoryEngine(X, sample_weight, offset=params.offset, chunk_size=self.chunk_size,
+        engine = make_engine(X, sample_weight, offset=params.offset, chunk_size=self.chunk_size,
                                 n_jobs=self.n_jobs, n_components=self.n_components)
         batch = engine.reduce(lambda chunk, weights: batch_expect(chunk, weights, params, structure))
         step = getattr(self, "n_steps_", 0) + 1

@@ -20,7 +20,8 @@ from . import _numba
 from .em import feature_variance
 from ._validation import (check_fit_data, check_int, check_n_jobs, check_nonnegative_float, check_predict_data,
                           check_sample_weight)
-from .engines import InMemoryEngine
+from ._sources import check_fit_source, check_predict_source, n_rows
+from .engines import ENGINES, initialisation_engine, is_chunked_source, make_engine
 
 __all__ = ["KMeans", "KMeansStatistics", "expect_kmeans", "expect_kmeans_numpy", "kmeans_plusplus", "lloyd", "mean_feature_variance", "squared_distances"]
 
@@ -184,6 +185,9 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         Rows per chunk (None: chosen from a memory budget).
     n_jobs : int or None, default=None
         Threads that process chunks concurrently (None: all cores). Results do not depend on it.
+    engine : {'auto', 'memory', 'ooc', 'dask'}, default='auto'
+        Where the data live, as for :class:`~gaussmix.GaussianMixture` ('auto': from the type of ``X``).
+        Out-of-core and Dask fits seed on a uniform sample of at most 100,000 rows.
 
     Attributes
     ----------
@@ -197,7 +201,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     """
 
     def __init__(self, n_clusters=8, *, init="k-means++", n_init="auto", max_iter=300, tol=1e-4,
-                 random_state=None, verbose=0, chunk_size=None, n_jobs=None):
+                 random_state=None, verbose=0, chunk_size=None, n_jobs=None, engine="auto"):
         self.n_clusters = n_clusters
         self.init = init
         self.n_init = n_init
@@ -207,12 +211,15 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         self.verbose = verbose
         self.chunk_size = chunk_size
         self.n_jobs = n_jobs
+        self.engine = engine
 
     def _check_parameters(self, n_features):
         check_int("n_clusters", self.n_clusters, 1)
         check_int("max_iter", self.max_iter, 1)
         check_nonnegative_float("tol", self.tol)
         check_n_jobs(self.n_jobs)
+        if self.engine not in ENGINES:
+            raise ValueError(f"engine must be one of {list(ENGINES)}, got {self.engine!r}")
         if isinstance(self.init, str):
             if self.init not in ("k-means++", "random"):
                 raise ValueError(f"init must be 'k-means++', 'random' or an array of centres, got {self.init!r}")
@@ -239,23 +246,34 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         return engine.rows(np.sort(chosen))
 
     def fit(self, X, y=None, sample_weight=None):
-        """Compute the k-means clustering of ``X`` (n_samples, n_features)."""
-        X = check_fit_data(self, X, min_samples=max(2, self.n_clusters if isinstance(self.n_clusters, numbers.Integral) else 2),
-                           what="n_clusters")
-        n_init = self._check_parameters(X.shape[1])
-        sample_weight = check_sample_weight(sample_weight, X.shape[0])
-        if np.count_nonzero(sample_weight) < self.n_clusters:
-            raise ValueError(
-                f"n_clusters={self.n_clusters} needs at least that many samples with positive weight, "
-                f"got {np.count_nonzero(sample_weight)}"
-            )
-        engine = InMemoryEngine(X, sample_weight, n_jobs=self.n_jobs, chunk_size=self.chunk_size,
-                                n_components=self.n_clusters)
+        """Compute the k-means clustering of ``X`` (n_samples, n_features): an array, or any source
+        :class:`~gaussmix.GaussianMixture` accepts (``labels_`` is then a numpy array all the same)."""
+        min_samples = max(2, self.n_clusters if isinstance(self.n_clusters, numbers.Integral) else 2)
+        if is_chunked_source(X):
+            check_int("n_clusters", self.n_clusters, 1)
+            engine = check_fit_source(self, X, sample_weight, min_samples=min_samples, what="n_clusters",
+                                      n_components=self.n_clusters, engine=self.engine, chunk_size=self.chunk_size,
+                                      n_jobs=self.n_jobs)
+            n_init = self._check_parameters(engine.n_features)
+        else:
+            X = check_fit_data(self, X, min_samples=min_samples, what="n_clusters")
+            n_init = self._check_parameters(X.shape[1])
+            sample_weight = check_sample_weight(sample_weight, X.shape[0])
+            if np.count_nonzero(sample_weight) < self.n_clusters:
+                raise ValueError(
+                    f"n_clusters={self.n_clusters} needs at least that many samples with positive weight, "
+                    f"got {np.count_nonzero(sample_weight)}"
+                )
+            engine = make_engine(X, sample_weight, engine=self.engine, n_jobs=self.n_jobs, chunk_size=self.chunk_size,
+                                 n_components=self.n_clusters)
         tolerance = self.tol * mean_feature_variance(engine)
         rng = check_random_state(self.random_state)
+        # Out-of-core and Dask data: seed on a sample (Lloyd itself runs on all the data).
+        seed_engine = initialisation_engine(engine, rng) if isinstance(self.init, str) else engine
         best = None
         for _ in range(n_init):
-            centers, stats, n_iter, converged = lloyd(engine, self._seed(engine, rng), max_iter=self.max_iter, tolerance=tolerance)
+            centers, stats, n_iter, converged = lloyd(engine, self._seed(seed_engine, rng), max_iter=self.max_iter,
+                                                      tolerance=tolerance)
             if best is None or stats.inertia < best[1].inertia:
                 best = (centers, stats, n_iter, converged)
         centers, stats, self.n_iter_, self.converged_ = best
@@ -264,14 +282,17 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         self.labels_ = engine.map(lambda chunk, w: assign(chunk, centers)[0])
         return self
 
-    def _engine(self, X):
-        return InMemoryEngine(X, offset=self.cluster_centers_.mean(axis=0), n_jobs=self.n_jobs,
-                              chunk_size=self.chunk_size, n_components=self.n_clusters)
+    def _engine(self, X, sample_weight=None):
+        return make_engine(X, sample_weight, offset=self.cluster_centers_.mean(axis=0), n_jobs=self.n_jobs,
+                           chunk_size=self.chunk_size, n_components=self.n_clusters)
+
+    def _check_predict(self, X):
+        return check_predict_source(self, X) if is_chunked_source(X) else check_predict_data(self, X)
 
     def predict(self, X):
-        """Index of the nearest centre for each row of ``X``."""
+        """Index of the nearest centre for each row of ``X`` (an array or a chunked source)."""
         check_is_fitted(self)
-        X = check_predict_data(self, X)
+        X = self._check_predict(X)
         engine = self._engine(X)
         centers = engine.centred(self.cluster_centers_)
         return engine.map(lambda chunk, w: assign(chunk, centers)[0])
@@ -279,7 +300,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     def transform(self, X):
         """Euclidean distances to every centre, shape (n_samples, n_clusters)."""
         check_is_fitted(self)
-        X = check_predict_data(self, X)
+        X = self._check_predict(X)
         engine = self._engine(X)
         centers = engine.centred(self.cluster_centers_)
         return np.sqrt(engine.map(lambda chunk, w: squared_distances(chunk, centers)))
@@ -293,10 +314,8 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     def score(self, X, y=None, sample_weight=None):
         """Minus the distortion of ``X`` under the fitted centres."""
         check_is_fitted(self)
-        X = check_predict_data(self, X)
-        sample_weight = check_sample_weight(sample_weight, X.shape[0])
-        engine = InMemoryEngine(X, sample_weight, offset=self.cluster_centers_.mean(axis=0), n_jobs=self.n_jobs,
-                                chunk_size=self.chunk_size, n_components=self.n_clusters)
+        X = self._check_predict(X)
+        engine = self._engine(X, None if sample_weight is None else check_sample_weight(sample_weight, n_rows(X)))
         centers = engine.centred(self.cluster_centers_)
         return -engine.reduce(lambda chunk, w: expect_kmeans(chunk, w, centers)).inertia
 

@@ -32,6 +32,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numbers
+
 import numpy as np
 from scipy import linalg
 from scipy.special import gammaln, multigammaln
@@ -169,12 +171,20 @@ def default_prior(X, n_components: int, sample_weight=None) -> ConjugatePrior:
 
 
 def resolve_prior(prior, X, n_components: int, sample_weight=None) -> ConjugatePrior | None:
-    """The prior an estimator's ``prior`` parameter names: None, ``'default'`` or a ConjugatePrior (checked)."""
+    """The prior an estimator's ``prior`` parameter names: None, ``'default'`` or a ConjugatePrior (checked).
+
+    ``X`` is an array (``'default'`` is computed from it) or, for data that are not in memory, an int:
+    the number of features, which is enough to check a given ConjugatePrior.
+    """
     if prior is None:
         return None
+    in_memory = not isinstance(X, numbers.Integral)
     if isinstance(prior, str) and prior == "default":
+        if not in_memory:
+            raise ValueError("prior='default' is computed from data in memory; for out-of-core or Dask data "
+                             "give a ConjugatePrior (e.g. gaussmix.priors.default_prior on a sample)")
         prior = default_prior(X, n_components, sample_weight)
     if not isinstance(prior, ConjugatePrior):
         raise ValueError(f"prior must be None, 'default' or a ConjugatePrior, got {prior!r}")
-    prior.check(np.asarray(X).shape[1])
+    prior.check(np.asarray(X).shape[1] if in_memory else int(X))
     return prior

@@ -1,0 +1,559 @@
+"""Out-of-core data: sources read in row blocks (.npy, Parquet, CSV, iterables) and the engine that streams them.
+
+A :class:`Dataset` knows one thing: how to hand over its rows, in order, as float blocks, without ever
+holding more than a block. :class:`OutOfCoreEngine` re-cuts those blocks into chunks of exactly
+``chunk_size`` rows, so the chunks, the offset (the mean of the first chunk) and the order in which
+chunk statistics are added are those of :class:`~gaussmix.engines.memory.InMemoryEngine` on the same rows:
+the fits agree to rounding (in practice bit for bit).
+
+Every source validates what it can before any work (the file exists, the columns exist and are numeric,
+the first block is finite) and every block as it is read: a :class:`~gaussmix.exceptions.DataError`
+names the file, the column and the rows.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import re
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence, TypeVar
+
+import numpy as np
+
+from ..exceptions import DataError
+from .memory import InMemoryEngine, auto_chunk_size, ordered_map, resolve_n_jobs
+
+__all__ = ["Dataset", "NpyDataset", "ParquetDataset", "CsvDataset", "IterableDataset", "ArrayDataset",
+           "OutOfCoreEngine", "open_dataset"]
+
+T = TypeVar("T")
+
+READ_BLOCK_ROWS = 65536
+
+TAKE_ROWS = 8192
+"""Scattered rows a random-access source reads under one map (at most this many pages stay resident)."""
+"""Rows a streaming reader (Parquet, CSV) hands over at a time; bounded memory, independent of chunks."""
+
+Columns = Sequence[str | int] | None
+
+
+class Dataset:
+    """Rows of numeric data read in blocks, in a fixed order; never all in memory.
+
+    Subclasses implement :meth:`_blocks` (raw blocks in row order) and set ``name`` (for messages),
+    ``columns`` (the selected column names) and ``dtype`` (float32 or float64, what blocks are cast to).
+    Random-access sources also implement :meth:`_read` (rows ``start:stop``).
+    """
+
+    name: str
+    columns: tuple[str, ...]
+    dtype: np.dtype
+    random_access = False
+
+    @property
+    def n_features(self) -> int:
+        return len(self.columns)
+
+    @property
+    def n_samples(self) -> int:
+        """Number of rows (sources without metadata count them in one validating pass, once)."""
+        if getattr(self, "_n_samples", None) is None:
+            self._n_samples = sum(block.shape[0] for _, block in self.blocks())
+        return self._n_samples
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r}, columns={list(self.columns)})"
+
+    def _blocks(self) -> Iterator[np.ndarray]:
+        raise NotImplementedError
+
+    def _read(self, start: int, stop: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def _take(self, indices: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def blocks(self) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield ``(first_row, block)``: validated blocks of shape (rows, n_features) in the source's dtype."""
+        start = 0
+        for block in self._blocks():
+            block = self.check_block(block, start)
+            yield start, block
+            start += block.shape[0]
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """Validated rows ``start:stop`` of a random-access source."""
+        return self.check_block(self._read(start, stop), start)
+
+    def check_block(self, block, start: int) -> np.ndarray:
+        """``block`` as a 2-D finite array of ``dtype`` with ``n_features`` columns, or a DataError naming rows."""
+        block = np.asarray(block)
+        if block.ndim != 2 or block.shape[1] != self.n_features:
+            raise DataError(f"{self.name}: the block starting at row {start} has shape {block.shape}, expected "
+                            f"(rows, {self.n_features}): every block must hold the same columns")
+        if block.dtype.kind not in "biuf":
+            raise DataError(f"{self.name}: rows {start}-{start + block.shape[0] - 1} are not numeric "
+                            f"(dtype {block.dtype})")
+        block = block.astype(self.dtype, copy=False)
+        finite = np.isfinite(block)
+        if not finite.all():
+            rows, cols = np.nonzero(~finite)
+            raise DataError(
+                f"{self.name}: column {self.columns[cols[0]]!r} has a missing, NaN or infinite value at row "
+                f"{start + rows[0]} (rows {start}-{start + block.shape[0] - 1} of the source); remove or impute "
+                f"such rows first")
+        return block
+
+    def rows(self, indices: np.ndarray) -> np.ndarray:
+        """Raw rows at sorted, unique positions ``indices``, in one pass (or direct reads)."""
+        indices = np.asarray(indices, dtype=np.int64)
+        pieces = []
+        if self.random_access:
+            for first in range(0, indices.size, TAKE_ROWS):
+                pieces.append(self._take(indices[first:first + TAKE_ROWS]).astype(self.dtype, copy=False))
+            return np.concatenate(pieces) if pieces else np.empty((0, self.n_features), self.dtype)
+        for start, block in self.blocks():
+            lo, hi = np.searchsorted(indices, [start, start + block.shape[0]])
+            if hi > lo:
+                pieces.append(block[indices[lo:hi] - start])
+            if hi == indices.size:
+                break
+        return np.concatenate(pieces) if pieces else np.empty((0, self.n_features), self.dtype)
+
+    def to_numpy(self) -> np.ndarray:
+        """All rows in memory (for ``engine='memory'``)."""
+        return np.concatenate([block for _, block in self.blocks()])
+
+
+def _float_dtype(dtype: np.dtype) -> np.dtype:
+    """float32 stays float32 (float32 BLAS in the kernel); every other numeric type becomes float64."""
+    return np.dtype(np.float32) if dtype == np.float32 else np.dtype(np.float64)
+
+
+def _select(name: str, available: Sequence[str], columns: Columns) -> list[int]:
+    """Positions of ``columns`` (names or positions) among ``available``; a DataError for unknown ones."""
+    if columns is None:
+        return list(range(len(available)))
+    if isinstance(columns, (str, int)):
+        columns = [columns]
+    positions = []
+    for column in columns:
+        if isinstance(column, (int, np.integer)) and not isinstance(column, bool):
+            if not 0 <= column < len(available):
+                raise DataError(f"{name}: column position {column} is out of range (the source has "
+                                f"{len(available)} columns)")
+            positions.append(int(column))
+        elif column in available:
+            positions.append(list(available).index(column))
+        else:
+            raise DataError(f"{name}: no column named {column!r}; available columns: {list(available)}")
+    if not positions:
+        raise DataError(f"{name}: no columns selected")
+    return positions
+
+
+class ArrayDataset(Dataset):
+    """An in-memory array seen as a source (``engine='ooc'`` on an array; mostly for tests)."""
+
+    random_access = True
+
+    def __init__(self, array: np.ndarray, name: str = "array"):
+        self.array = array
+        self.name = name
+        self.columns = tuple(str(i) for i in range(array.shape[1]))
+        self.dtype = _float_dtype(array.dtype)
+        self._n_samples = array.shape[0]
+
+    def _read(self, start, stop):
+        return self.array[start:stop]
+
+    def _take(self, indices):
+        return self.array[indices]
+
+    def _blocks(self):
+        for start in range(0, self._n_samples, READ_BLOCK_ROWS):
+            yield self._read(start, start + READ_BLOCK_ROWS)
+
+
+class NpyDataset(Dataset):
+    """A 2-D ``.npy`` file, memory-mapped one chunk at a time.
+
+    Each read maps the file, copies the rows and unmaps it: the pages read do not stay mapped, so the
+    process's resident memory does not grow with the file (one long-lived map would keep every page it
+    has read resident, and a 2.5 GB file would show as 2.5 GB of RSS).
+    """
+
+    random_access = True
+
+    def __init__(self, path: Path, columns: Columns = None):
+        self.name = str(path)
+        try:
+            header = np.load(path, mmap_mode="r")  # reads the header only; the map is closed at once
+        except (ValueError, OSError) as error:
+            raise DataError(f"{path}: not a valid .npy file ({error})") from None
+        shape, dtype, self._data_offset = header.shape, header.dtype, header.offset
+        self._order = "F" if header.flags.f_contiguous and not header.flags.c_contiguous else "C"
+        del header
+        if len(shape) != 2:
+            raise DataError(f"{path}: expected a 2-D array (rows, features), got shape {shape}")
+        if dtype.kind not in "biuf" or dtype.hasobject:
+            raise DataError(f"{path}: the array is not numeric (dtype {dtype})")
+        if shape[0] == 0:
+            raise DataError(f"{path}: the array has no rows")
+        self._shape, self._file_dtype = shape, dtype
+        self._positions = _select(self.name, [str(i) for i in range(shape[1])], columns)
+        self.columns = tuple(str(i) for i in self._positions)
+        self.dtype = _float_dtype(dtype)
+        self._n_samples = shape[0]
+        self._path = path
+
+    def _read(self, start, stop):
+        return self._copy_rows(slice(start, stop))
+
+    def _take(self, indices):
+        return self._copy_rows(indices)
+
+    def _copy_rows(self, rows) -> np.ndarray:
+        with open(self._path, "rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            array = np.ndarray(self._shape, dtype=self._file_dtype, buffer=mapped, offset=self._data_offset,
+                               order=self._order)
+            view = array[rows] if self._positions == list(range(self._shape[1])) else array[rows][:, self._positions]
+            block = np.array(view, dtype=self.dtype)
+            del array, view  # the views must go before the map closes
+        return block
+
+    def _blocks(self):
+        for start in range(0, self._n_samples, READ_BLOCK_ROWS):
+            yield self._read(start, start + READ_BLOCK_ROWS)
+
+
+def _is_numeric_arrow(data_type) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_integer(data_type) or pa.types.is_floating(data_type)
+
+
+def _arrow_to_numpy(batch, dtype) -> np.ndarray:
+    """A record batch (numeric columns, nulls as NaN) as a (rows, columns) array."""
+    block = np.empty((batch.num_rows, batch.num_columns), dtype=dtype)
+    for j, column in enumerate(batch.columns):
+        block[:, j] = column.to_numpy(zero_copy_only=False)  # nulls become NaN: reported as missing
+    return block
+
+
+def _require_pyarrow(what: str):
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise ImportError(f"reading {what} needs pyarrow: pip install 'gaussmix[io]'") from None
+
+
+class ParquetDataset(Dataset):
+    """A Parquet file, or a directory of them (read in sorted path order), read by row group."""
+
+    def __init__(self, path: Path, columns: Columns = None):
+        _require_pyarrow("Parquet")
+        import pyarrow.parquet as pq
+
+        self.name = str(path)
+        files = sorted(p for p in path.rglob("*.parquet")) if path.is_dir() else [path]
+        if not files:
+            raise DataError(f"{path}: a directory without .parquet files")
+        try:
+            self._files = [pq.ParquetFile(file) for file in files]
+        except Exception as error:  # pyarrow raises ArrowInvalid / OSError for corrupt files
+            raise DataError(f"{path}: cannot be read as Parquet ({error})") from None
+        schema = self._files[0].schema_arrow
+        positions = _select(self.name, schema.names, columns)
+        self.columns = tuple(schema.names[i] for i in positions)
+        for file, parquet in zip(files, self._files):
+            for column in self.columns:
+                if column not in parquet.schema_arrow.names:
+                    raise DataError(f"{file}: no column named {column!r} (other files of the dataset have it)")
+                data_type = parquet.schema_arrow.field(column).type
+                if not _is_numeric_arrow(data_type):
+                    raise DataError(f"{file}: column {column!r} is not numeric (type {data_type})")
+        types = [schema.field(column).type for column in self.columns]
+        self.dtype = np.dtype(np.float32) if all(str(t) == "float" for t in types) else np.dtype(np.float64)
+        self._n_samples = sum(parquet.metadata.num_rows for parquet in self._files)
+
+    def _blocks(self):
+        for parquet in self._files:
+            for batch in parquet.iter_batches(batch_size=READ_BLOCK_ROWS, columns=list(self.columns),
+                                              use_threads=False):
+                yield _arrow_to_numpy(batch, self.dtype)
+
+
+_FLOAT_FIELD = re.compile(r"^\s*[-+]?(\d+\.?\d*([eE][-+]?\d+)?|\.\d+([eE][-+]?\d+)?|nan|inf|infinity)?\s*$",
+                          re.IGNORECASE)
+
+
+class CsvDataset(Dataset):
+    """A delimited text file streamed in blocks by pyarrow's CSV reader.
+
+    ``header=None`` detects a header: the first line is one unless every field reads as a number.
+    Without a header, columns are named ``'0', '1', ...`` (positions work too). The file is scanned once
+    when ``n_samples`` is first needed (at the start of a fit): that pass counts the rows and validates
+    every row (ragged rows, non-numeric or missing values) before any work starts.
+    """
+
+    def __init__(self, path: Path, columns: Columns = None, *, delimiter: str = ",", header: bool | None = None):
+        _require_pyarrow("CSV")
+        import pyarrow as pa
+
+        self.name = str(path)
+        self._path, self._delimiter = path, delimiter
+        with open(path, "r", newline="") as file:
+            first_line = file.readline().rstrip("\r\n")
+        if not first_line.strip():
+            raise DataError(f"{path}: the file is empty or starts with a blank line")
+        fields = first_line.split(delimiter)
+        if header is None:
+            header = not all(_FLOAT_FIELD.match(field) for field in fields)
+        self._header = bool(header)
+        names = [field.strip().strip('"') for field in fields] if header else [str(i) for i in range(len(fields))]
+        positions = _select(self.name, names, columns)
+        self.columns = tuple(names[i] for i in positions)
+        self._all_names = names
+        self.dtype = np.dtype(np.float64)
+        self._check_types(pa)
+
+    def _reader(self, column_types: bool = True):
+        import pyarrow as pa
+        import pyarrow.csv as pcsv
+
+        read_options = pcsv.ReadOptions(column_names=self._all_names, skip_rows=1 if self._header else 0,
+                                        block_size=1 << 22, use_threads=False)
+        convert = pcsv.ConvertOptions(include_columns=list(self.columns),
+                                      column_types={c: pa.float64() for c in self.columns} if column_types else None)
+        return pcsv.open_csv(self._path, read_options=read_options,
+                             parse_options=pcsv.ParseOptions(delimiter=self._delimiter), convert_options=convert)
+
+    def _check_types(self, pa):
+        """Non-numeric columns, by the types pyarrow infers from the first block."""
+        try:
+            batch = next(iter(self._reader(column_types=False)), None)
+        except pa.ArrowInvalid as error:
+            raise self._error(error) from None
+        if batch is None:
+            raise DataError(f"{self.name}: the file has a header but no rows")
+        for column, field in zip(batch.schema.names, batch.schema):
+            if not (_is_numeric_arrow(field.type) or pa.types.is_null(field.type)):
+                values = batch.column(column).to_pylist()
+                row = next(i for i, value in enumerate(values) if not _FLOAT_FIELD.match(str(value or "")))
+                raise DataError(f"{self.name}: column {column!r} is not numeric (row {row} holds {values[row]!r})")
+
+    def _error(self, error) -> DataError:
+        message = str(error)
+        match = re.search(r"column #(\d+)", message)
+        if match and int(match.group(1)) < len(self.columns):
+            message += f" (column {self.columns[int(match.group(1))]!r})"
+        if "Expected" in message and "columns" in message:
+            return DataError(f"{self.name}: ragged CSV, rows have different numbers of fields: {message}")
+        return DataError(f"{self.name}: cannot be read as numbers: {message}")
+
+    def _blocks(self):
+        import pyarrow as pa
+
+        try:
+            for batch in self._reader():
+                if batch.num_rows:
+                    yield _arrow_to_numpy(batch, self.dtype)
+        except pa.ArrowInvalid as error:
+            raise self._error(error) from None
+
+
+class IterableDataset(Dataset):
+    """Any re-iterable of 2-D arrays (a list of arrays, or an object whose ``__iter__`` starts afresh)."""
+
+    def __init__(self, iterable: Iterable, columns: Columns = None, name: str = "iterable source"):
+        if iter(iterable) is iterable:
+            raise DataError("a generator or iterator can be read only once, but EM reads the data once per "
+                            "iteration: pass a list of arrays or an object whose __iter__ starts afresh")
+        self.name = name
+        self._iterable = iterable
+        first = next(iter(iterable), None)
+        if first is None:
+            raise DataError(f"{name}: the iterable yields no arrays")
+        first = np.asarray(first)
+        if first.ndim != 2:
+            raise DataError(f"{name}: every item must be a 2-D array (rows, features), got shape {first.shape}")
+        if first.dtype.kind not in "biuf":
+            raise DataError(f"{name}: the first array is not numeric (dtype {first.dtype})")
+        self._positions = _select(name, [str(i) for i in range(first.shape[1])], columns)
+        self._width = first.shape[1]
+        self.columns = tuple(str(i) for i in self._positions)
+        self.dtype = _float_dtype(first.dtype)
+        self._n_samples = None
+
+    def _blocks(self):
+        for item in self._iterable:
+            item = np.asarray(item)
+            if item.ndim != 2 or item.shape[1] != self._width:
+                yield item  # check_block reports the shape
+            else:
+                yield item[:, self._positions]
+
+
+def open_dataset(source, columns: Columns = None, *, format: str | None = None, delimiter: str | None = None,
+                 header: bool | None = None) -> Dataset:
+    """Open a source of rows too large (or too scattered) to be one array.
+
+    Parameters
+    ----------
+    source : str, path, Dataset or re-iterable of 2-D arrays
+        A ``.npy`` file (memory-mapped chunk by chunk), a Parquet file or a directory of Parquet files
+        (read by row group), a CSV/TSV file (streamed), or a re-iterable of arrays.
+    columns : sequence of str or int, optional
+        Columns to use, by name or position (default: all). ``.npy`` and iterables have positions only.
+    format : {'npy', 'parquet', 'csv'}, optional
+        Overrides detection by suffix (``.npy``; ``.parquet``/``.pq`` or a directory; ``.csv``/``.tsv``/``.txt``).
+    delimiter : str, optional
+        CSV field separator (default ``','``, or a tab for ``.tsv``).
+    header : bool, optional
+        Whether a CSV file starts with column names (default: detected).
+
+    Returns
+    -------
+    Dataset
+        Pass it to ``GaussianMixture.fit``, ``KMeans.fit``, ``predict`` or ``score_samples``.
+
+    Raises
+    ------
+    FileNotFoundError
+        The path does not exist.
+    DataError
+        An unknown format, an unknown or non-numeric column, or a malformed file.
+    """
+    if isinstance(source, Dataset):
+        return source
+    if not isinstance(source, (str, os.PathLike)):
+        return IterableDataset(source, columns)
+    path = Path(source)
+    if not path.exists():
+        raise FileNotFoundError(f"data source {str(path)!r} does not exist")
+    suffix = path.suffix.lower()
+    format = format or ("parquet" if path.is_dir() else
+                        {".npy": "npy", ".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "csv",
+                         ".txt": "csv"}.get(suffix))
+    if format == "npy":
+        return NpyDataset(path, columns)
+    if format == "parquet":
+        return ParquetDataset(path, columns)
+    if format == "csv":
+        return CsvDataset(path, columns, delimiter=delimiter or ("\t" if suffix == ".tsv" else ","), header=header)
+    raise DataError(f"{path}: unknown data format {format or suffix!r}; supported: .npy, Parquet (file or "
+                    "directory), CSV/TSV (or pass format=)")
+
+
+class OutOfCoreEngine(InMemoryEngine):
+    """The in-memory engine's interface over a :class:`Dataset`: one streaming pass per ``reduce``/``map``.
+
+    Chunks are cut at the same rows as :class:`InMemoryEngine` would cut the same array, the offset is the
+    mean of the first chunk and per-chunk results are added in chunk order, so a fit agrees with the
+    in-memory fit. Only ``2 * n_jobs`` chunks are in memory at a time. Chunks of random-access sources
+    (``.npy``) are read by the worker threads; streamed sources are read by the calling thread.
+
+    Parameters
+    ----------
+    dataset : Dataset
+    sample_weight : ndarray of shape (n_samples,), optional
+        Validated weights; ones if omitted (never materialised).
+    offset, chunk_size, n_jobs, n_components
+        As for :class:`InMemoryEngine`.
+    """
+
+    def __init__(self, dataset: Dataset, sample_weight: np.ndarray | None = None, *, offset: np.ndarray | None = None,
+                 chunk_size: int | None = None, n_jobs: int | None = 1, n_components: int = 1):
+        self.dataset = dataset
+        self.sample_weight = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        self.n_jobs = resolve_n_jobs(n_jobs)
+        self._n_samples = dataset.n_samples
+        self.chunk_size = (int(chunk_size) if chunk_size else
+                           auto_chunk_size(dataset.n_features, n_components, n_samples=self._n_samples,
+                                           n_jobs=self.n_jobs))
+        self.dtype = dataset.dtype
+        if offset is None:
+            first = next(self._raw_chunks())[1]
+            offset = np.asarray(first, dtype=np.float64).mean(axis=0)
+        self.offset = np.asarray(offset, dtype=np.float64)
+
+    @property
+    def X(self):  # noqa: N802 - the in-memory engine's name for its data
+        return self.dataset
+
+    @property
+    def n_samples(self) -> int:
+        return self._n_samples
+
+    @property
+    def n_features(self) -> int:
+        return self.dataset.n_features
+
+    @property
+    def weight_sum(self) -> float:
+        return float(self._n_samples if self.sample_weight is None else self.sample_weight.sum())
+
+    def with_chunk_size(self, chunk_size: int) -> "OutOfCoreEngine":
+        return OutOfCoreEngine(self.dataset, self.sample_weight, offset=self.offset, chunk_size=chunk_size,
+                               n_jobs=self.n_jobs)
+
+    def _weights(self, start: int, stop: int) -> np.ndarray:
+        if self.sample_weight is None:
+            return np.ones(stop - start)
+        return self.sample_weight[start:stop]
+
+    def _raw_chunks(self) -> Iterator[tuple[int, np.ndarray]]:
+        """``(first_row, raw_chunk)`` with exactly ``chunk_size`` rows (the last may be shorter)."""
+        if self.dataset.random_access:
+            for start in range(0, self._n_samples, self.chunk_size):
+                yield start, self.dataset.read(start, min(start + self.chunk_size, self._n_samples))
+            return
+        yield from _rechunk(self.dataset.blocks(), self.chunk_size)
+
+    def chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for start, raw in self._raw_chunks():
+            yield self.centred(raw), self._weights(start, start + raw.shape[0])
+
+    def _chunk(self, start: int) -> tuple[np.ndarray, np.ndarray]:
+        stop = min(start + self.chunk_size, self._n_samples)
+        return self.centred(self.dataset.read(start, stop)), self._weights(start, stop)
+
+    def _results(self, function: Callable[[np.ndarray, np.ndarray], T]) -> Iterator[T]:
+        if self.dataset.random_access:
+            return super()._results(function)  # workers read their own chunks
+        if not self._parallel():
+            return (function(chunk, weights) for chunk, weights in self.chunks())
+        return ordered_map(lambda pair: function(*pair), self.chunks(), self.n_jobs)
+
+    def raw_rows(self, indices: np.ndarray) -> np.ndarray:
+        """Uncentred rows at the given positions (any order, repeats allowed)."""
+        unique, inverse = np.unique(np.asarray(indices, dtype=np.int64), return_inverse=True)
+        return self.dataset.rows(unique)[inverse]
+
+    def rows(self, indices: np.ndarray) -> np.ndarray:
+        return self.centred(self.raw_rows(indices))
+
+    def raw_weights(self, indices: np.ndarray) -> np.ndarray | None:
+        """Weights at the given positions (None when all are one)."""
+        return None if self.sample_weight is None else self.sample_weight[np.asarray(indices, dtype=np.int64)]
+
+
+def _rechunk(blocks: Iterator[tuple[int, np.ndarray]], chunk_size: int) -> Iterator[tuple[int, np.ndarray]]:
+    """Re-cut a stream of ``(first_row, block)`` into blocks of exactly ``chunk_size`` rows (last shorter)."""
+    pending: list[np.ndarray] = []
+    n_pending = 0
+    start = 0
+    for _, block in blocks:
+        while block.shape[0]:
+            take = min(chunk_size - n_pending, block.shape[0])
+            pending.append(block[:take])
+            n_pending += take
+            block = block[take:]
+            if n_pending == chunk_size:
+                yield start, pending[0] if len(pending) == 1 else np.concatenate(pending)
+                start += n_pending
+                pending, n_pending = [], 0
+    if n_pending:
+        yield start, np.concatenate(pending)

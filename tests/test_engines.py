@@ -1,0 +1,242 @@
+"""Engine equivalence: in-memory, out-of-core (.npy, Parquet, CSV, iterable) and Dask fits agree to 1e-10.
+
+Every engine cuts the same chunks (or, for Dask, blocks added in a tree), centres by the same offset and
+starts from the same parameters, so the fitted parameters, the per-iteration trace and the number of
+iterations must agree with the in-memory fit. The in-memory fit is itself checked against scikit-learn
+elsewhere (test_oracle_sklearn.py).
+"""
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+dask_array = pytest.importorskip("dask.array")
+
+from gaussmix import GaussianMixture, KMeans, open_dataset  # noqa: E402
+from gaussmix.engines import (DaskEngine, InMemoryEngine, OutOfCoreEngine, initialisation_engine,  # noqa: E402
+                              make_engine)
+from random_models import random_covariances  # noqa: E402
+
+STRUCTURES = ["full", "tied", "diag", "spherical"]
+SOURCES = ["npy", "parquet", "parquet-dir", "csv", "iterable", "dask"]
+CHUNK = 256
+N_COMPONENTS = 3
+RTOL = 1e-10
+
+pytestmark = pytest.mark.filterwarnings("ignore::gaussmix.ConvergenceWarning")
+
+
+@pytest.fixture(scope="module")
+def data():
+    """Three correlated clusters far from the origin (the offset matters), 2,900 rows, 4 features."""
+    rng = np.random.default_rng(7)
+    d = 4
+    centres = rng.normal(scale=4.0, size=(N_COMPONENTS, d)) + 1e4
+    covariances = random_covariances(rng, "full", N_COMPONENTS, d)
+    sizes = [1300, 1000, 600]
+    X = np.vstack([rng.multivariate_normal(centres[k], covariances[k], size=n) for k, n in enumerate(sizes)])
+    return X[rng.permutation(len(X))], rng.uniform(0.2, 3.0, len(X))
+
+
+@pytest.fixture(scope="module")
+def sources(data, tmp_path_factory):
+    X, _ = data
+    folder = tmp_path_factory.mktemp("sources")
+    np.save(folder / "x.npy", X)
+    names = [f"x{j}" for j in range(X.shape[1])]
+    table = pa.table({name: X[:, j] for j, name in enumerate(names)})
+    pq.write_table(table, folder / "x.parquet", row_group_size=700)  # row groups not aligned with chunks
+    (folder / "parts").mkdir()
+    pq.write_table(table.slice(0, 1000), folder / "parts" / "part-0.parquet", row_group_size=333)
+    pq.write_table(table.slice(1000), folder / "parts" / "part-1.parquet")
+    np.savetxt(folder / "x.csv", X, delimiter=",", header=",".join(names), comments="", fmt="%.17g")
+    return {
+        "npy": str(folder / "x.npy"),
+        "parquet": folder / "x.parquet",
+        "parquet-dir": open_dataset(folder / "parts"),
+        "csv": open_dataset(folder / "x.csv", columns=names),
+        "iterable": [X[:1000], X[1000:1001], X[1001:]],  # uneven pieces, one of a single row
+        "dask": dask_array.from_array(X, chunks=(300, 2)),  # column blocks too: the engine rechunks
+    }
+
+
+def initial_parameters(X, structure, seed=0):
+    """Deliberately rough starting parameters (so EM has work to do), in the structure's shape."""
+    rng = np.random.default_rng(seed)
+    means = X[rng.choice(len(X), N_COMPONENTS, replace=False)]
+    covariances = random_covariances(rng, structure, N_COMPONENTS, X.shape[1])
+    precisions = (np.linalg.inv(covariances) if structure in ("full", "tied") else 1.0 / covariances)
+    return dict(weights_init=np.full(N_COMPONENTS, 1 / N_COMPONENTS), means_init=means, precisions_init=precisions)
+
+
+def assert_same_fit(fit, reference):
+    assert fit.n_iter_ == reference.n_iter_
+    for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
+        expected = getattr(reference, name)
+        actual = getattr(fit, name)
+        assert isinstance(actual, np.ndarray)
+        np.testing.assert_allclose(actual, expected, rtol=RTOL, atol=RTOL * np.abs(expected).max(), err_msg=name)
+    np.testing.assert_allclose(fit.lower_bounds_, reference.lower_bounds_, rtol=RTOL)
+    np.testing.assert_allclose(fit.lower_bound_, reference.lower_bound_, rtol=RTOL)
+
+
+def gm(structure, **params):
+    return GaussianMixture(N_COMPONENTS, covariance_type=structure, chunk_size=CHUNK, tol=1e-9, max_iter=25,
+                           random_state=0, **params)
+
+
+@pytest.mark.parametrize("source", SOURCES)
+@pytest.mark.parametrize("structure", STRUCTURES)
+def test_fit_from_same_initialisation_equals_in_memory(data, sources, structure, source):
+    X, _ = data
+    init = initial_parameters(X, structure)
+    reference = gm(structure, **init).fit(X)
+    assert reference.n_iter_ > 3
+    assert_same_fit(gm(structure, **init).fit(sources[source]), reference)
+
+
+@pytest.mark.parametrize("source", ["npy", "csv", "dask"])
+def test_sample_weights_give_the_same_fit(data, sources, source):
+    X, weights = data
+    init = initial_parameters(X, "full", seed=1)
+    reference = gm("full", **init).fit(X, sample_weight=weights)
+    assert_same_fit(gm("full", **init).fit(sources[source], sample_weight=weights), reference)
+
+
+@pytest.mark.parametrize("source", ["npy", "parquet", "dask"])
+def test_default_initialisation_on_small_sources_equals_in_memory(data, sources, source):
+    """Up to INIT_SAMPLE_SIZE rows the initialisation sample is the whole data, in order."""
+    X, _ = data
+    reference = gm("diag").fit(X)
+    assert_same_fit(gm("diag").fit(sources[source]), reference)
+
+
+@pytest.mark.parametrize("engine", ["ooc", "dask", "memory"])
+def test_engine_override(data, sources, engine):
+    X, _ = data
+    init = initial_parameters(X, "tied")
+    reference = gm("tied", **init).fit(X)
+    assert_same_fit(gm("tied", engine=engine, **init).fit(X), reference)
+    assert_same_fit(gm("tied", engine=engine, **init).fit(sources["npy"]), reference)
+
+
+def test_engine_choice_follows_the_type_of_x(data, sources):
+    X, _ = data
+    assert type(make_engine(X)) is InMemoryEngine
+    assert type(make_engine(sources["npy"])) is OutOfCoreEngine
+    assert type(make_engine(sources["iterable"])) is OutOfCoreEngine
+    assert type(make_engine(sources["dask"])) is DaskEngine
+    with pytest.raises(ValueError, match="engine must be one of"):
+        gm("full", engine="spark").fit(X)
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_kmeans_equals_in_memory(data, sources, source):
+    X, _ = data
+    init = initial_parameters(X, "spherical", seed=3)["means_init"]
+    reference = KMeans(N_COMPONENTS, init=init, chunk_size=CHUNK, tol=0).fit(X)
+    fit = KMeans(N_COMPONENTS, init=init, chunk_size=CHUNK, tol=0).fit(sources[source])
+    assert fit.n_iter_ == reference.n_iter_ > 1
+    np.testing.assert_allclose(fit.cluster_centers_, reference.cluster_centers_, rtol=RTOL)
+    np.testing.assert_allclose(fit.inertia_, reference.inertia_, rtol=RTOL)
+    np.testing.assert_array_equal(fit.labels_, reference.labels_)
+    np.testing.assert_array_equal(fit.predict(sources[source]), reference.predict(X))
+    np.testing.assert_allclose(fit.score(sources[source]), reference.score(X), rtol=RTOL)
+
+
+def test_kmeans_default_seeding_on_a_source(data, sources):
+    X, _ = data
+    reference = KMeans(N_COMPONENTS, random_state=0, chunk_size=CHUNK).fit(X)
+    fit = KMeans(N_COMPONENTS, random_state=0, chunk_size=CHUNK).fit(sources["parquet"])
+    np.testing.assert_allclose(fit.cluster_centers_, reference.cluster_centers_, rtol=RTOL)
+
+
+@pytest.mark.parametrize("source", ["npy", "csv", "dask"])
+def test_prediction_on_sources_equals_in_memory(data, sources, source):
+    X, _ = data
+    model = gm("full", **initial_parameters(X, "full")).fit(X)
+    for method in ("score_samples", "predict_proba", "predict"):
+        expected = getattr(model, method)(X)
+        actual = getattr(model, method)(sources[source])
+        assert isinstance(actual, np.ndarray)  # dask input too: results are brought back as numpy
+        np.testing.assert_allclose(actual, expected, rtol=1e-12, atol=1e-12, err_msg=method)
+    np.testing.assert_allclose(model.bic(sources[source]), model.bic(X), rtol=1e-12)
+
+
+def test_float32_npy_stays_float32_and_matches_in_memory(data, tmp_path):
+    X = data[0].astype(np.float32) - np.float32(1e4)
+    np.save(tmp_path / "x32.npy", X)
+    assert make_engine(str(tmp_path / "x32.npy")).dtype == np.float32
+    init = initial_parameters(X.astype(np.float64), "diag")
+    reference = gm("diag", **init).fit(X)
+    assert_same_fit(gm("diag", **init).fit(str(tmp_path / "x32.npy")), reference)
+
+
+def test_one_streaming_pass_per_iteration(data):
+    """Each EM iteration reads the source once: two more iterations, two more passes."""
+    X, _ = data
+
+    class CountingChunks:
+        def __init__(self):
+            self.passes = 0
+
+        def __iter__(self):
+            self.passes += 1
+            return iter([X[:1500], X[1500:]])
+
+    init = initial_parameters(X, "diag")
+    passes = {}
+    for max_iter in (3, 5):
+        source = CountingChunks()
+        fit = GaussianMixture(N_COMPONENTS, covariance_type="diag", tol=0, max_iter=max_iter, chunk_size=CHUNK,
+                              **init).fit(open_dataset(source))
+        assert fit.n_iter_ == max_iter
+        passes[max_iter] = source.passes
+    assert passes[5] - passes[3] == 2
+
+
+def test_initialisation_sample_is_a_subset_with_the_same_offset(data, sources):
+    X, weights = data
+    engine = make_engine(sources["npy"], weights, chunk_size=CHUNK)
+    sample = initialisation_engine(engine, np.random.RandomState(0), max_rows=500)
+    assert isinstance(sample, InMemoryEngine) and sample.n_samples == 500
+    np.testing.assert_array_equal(sample.offset, engine.offset)
+    rows = sample.X
+    positions = [int(np.flatnonzero((X == row).all(axis=1))[0]) for row in rows]
+    assert len(set(positions)) == 500 and positions == sorted(positions)
+    np.testing.assert_array_equal(sample.sample_weight, weights[positions])
+
+
+def test_large_source_initialises_on_a_sample(tmp_path, monkeypatch):
+    """Above the sample size the initialisation sees a sample; EM on all rows then finds the same optimum."""
+    monkeypatch.setattr("gaussmix.engines.INIT_SAMPLE_SIZE", 300)
+    rng = np.random.default_rng(2)
+    X = np.vstack([rng.normal(size=(1000, 3)) + 20.0 * k for k in range(N_COMPONENTS)])[rng.permutation(3000)]
+    np.save(tmp_path / "separated.npy", X)
+    reference = gm("full").fit(X)
+    fit = gm("full").fit(str(tmp_path / "separated.npy"))
+    order, reference_order = np.argsort(fit.means_[:, 0]), np.argsort(reference.means_[:, 0])
+    np.testing.assert_allclose(fit.means_[order], reference.means_[reference_order], atol=1e-6)
+    np.testing.assert_allclose(fit.lower_bound_, reference.lower_bound_, rtol=1e-9)
+
+
+@pytest.mark.filterwarnings("ignore::gaussmix.DegenerateComponentWarning")
+@pytest.mark.parametrize("engine", ["ooc", "dask"])
+def test_reseeding_a_degenerate_component_is_the_same_on_every_engine(engine):
+    """Re-seeding reads the worst-explained rows through the engine (rows_with_lowest)."""
+    from test_degenerate import far_narrow_start, three_blobs
+
+    X, _ = three_blobs()
+    start = far_narrow_start("full")
+    reference = GaussianMixture(3, chunk_size=64, random_state=0, **start).fit(X)
+    assert reference.n_reseeded_ >= 1
+    fit = GaussianMixture(3, chunk_size=64, random_state=0, engine=engine, **start).fit(X)
+    assert fit.n_reseeded_ == reference.n_reseeded_
+    assert_same_fit(fit, reference)
+
+    centres = np.array([[0.0, 0.0], [10.0, 0.0], [1000.0, 1000.0]])  # the far centre gets no rows
+    kmeans_reference = KMeans(3, init=centres, chunk_size=64).fit(X)
+    kmeans = KMeans(3, init=centres, chunk_size=64, engine=engine).fit(X)
+    np.testing.assert_allclose(kmeans.cluster_centers_, kmeans_reference.cluster_centers_, rtol=RTOL)
+    assert np.abs(kmeans.cluster_centers_).max() < 50
