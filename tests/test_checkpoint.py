@@ -117,6 +117,7 @@ def test_unreadable_checkpoint_and_bad_path_give_clear_errors(tmp_path):
         GaussianMixture(2, checkpoint=3).fit(_data())
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # max_iter is deliberately small
 def test_checkpoint_is_rewritten_every_iteration_without_temporary_files(tmp_path):
     path = tmp_path / "fit.ckpt.npz"
     seen = []
@@ -130,6 +131,7 @@ def test_checkpoint_is_rewritten_every_iteration_without_temporary_files(tmp_pat
     assert seen[0] == [] and all(names == ["fit.ckpt.npz"] for names in seen[1:])
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # max_iter is deliberately small
 def test_mixture_of_factor_analysers_resumes_too(tmp_path):
     from gaussmix import MixtureOfFactorAnalyzers
 

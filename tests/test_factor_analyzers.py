@@ -421,6 +421,7 @@ def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # max_iter is deliberately small
 def test_fits_from_a_npy_file_like_in_memory(tmp_path):
     # The estimator is GaussianMixture's EM with another structure, so every engine serves it.
     rng = np.random.default_rng(11)
