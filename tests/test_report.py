@@ -3,14 +3,12 @@
 import base64
 import re
 from html.parser import HTMLParser
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from gaussmix import GaussianMixture
+from gaussmix import GaussianMixture, select_model
 from gaussmix.datasets import load_faithful
-from gaussmix.demo import candidate_record
 from gaussmix.report import build_report, write_report
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
@@ -54,13 +52,9 @@ def parse(text):
 @pytest.fixture(scope="module")
 def selection_report():
     X, names = load_faithful()
-    models = {(c, k): GaussianMixture(k, covariance_type=c, random_state=0, max_iter=500).fit(X)
-              for c in ("full", "tied") for k in (1, 2, 3)}
-    records = [candidate_record(m, X) for m in models.values()]
-    best = min(records, key=lambda r: r["bic"])
-    selection = SimpleNamespace(records=records, criterion="bic", best_params_={
-        "covariance_type": best["covariance_type"], "n_components": best["n_components"]})
-    model = models[(best["covariance_type"], best["n_components"])]
+    selection = select_model(X, n_components=(1, 2, 3), covariance_types=("full", "tied"), random_state=0,
+                             max_iter=500)
+    records, model = selection.records, selection.best_estimator_
     text = build_report(model, X, selection=selection, feature_names=names, source="<faithful & co>.csv")
     return text, model, X, records
 

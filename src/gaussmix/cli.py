@@ -391,25 +391,19 @@ def run_report(arguments) -> int:
 
 
 def run_demo(arguments) -> int:
-    from types import SimpleNamespace
-
     from .datasets import load_faithful
     from .demo import run_demo as demo
 
     if arguments.max_components < 1:
         raise UserError("--max-components must be at least 1")
-    records = []
-    model = demo(max_components=arguments.max_components, records=records)
+    selection = demo(max_components=arguments.max_components)
     if arguments.no_report:
         return 0
     os.environ.setdefault("MPLBACKEND", "Agg")
     from .report import write_report
 
     X, names = load_faithful()
-    selection = SimpleNamespace(records=records, criterion="bic",
-                                best_params_={"covariance_type": model.covariance_type,
-                                              "n_components": model.n_components})
-    path = write_report(arguments.report, model, X, selection=selection, feature_names=names,
+    path = write_report(arguments.report, selection.best_estimator_, X, selection=selection, feature_names=names,
                         source="Old Faithful (bundled)", title="gaussmix demo: Old Faithful", force=True)
     print()
     print(f"Report (data, BIC table, parameters, plots, EM trace): {Path(path).resolve()}")
@@ -433,6 +427,11 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("gaussmix: interrupted\n")
         return 130
+    except BrokenPipeError:
+        # The reader went away (`gaussmix select ... | head`): not an error of ours. Point stdout at devnull so
+        # the interpreter's final flush does not complain, and exit like a process killed by SIGPIPE.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     except (ValueError, OSError, ImportError) as error:
         if os.environ.get("GAUSSMIX_TRACEBACK"):
             raise
