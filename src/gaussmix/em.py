@@ -19,7 +19,8 @@ from typing import Callable, Optional
 import numpy as np
 
 from .covariance import CovarianceStructure
-from .exceptions import DegenerateComponentError
+from ._floating import log_responsibility_floor
+from .exceptions import DegenerateComponentError, zero_density_error
 from .params import MixtureParams
 from .stats import SufficientStatistics
 
@@ -32,12 +33,6 @@ logger = logging.getLogger("gaussmix")
 
 EMPTY_COMPONENT_FRACTION = 10 * np.finfo(np.float64).eps
 """A component whose share of the total weight is below this explains numerically nothing."""
-
-
-def log_responsibility_floor(dtype) -> float:
-    """Log-responsibilities (relative to the row's largest) below this are set to zero: the exponential
-    of anything lower is subnormal in ``dtype`` (e^-700 in float64, e^-79 in float32). See _normalise_rows."""
-    return float(np.log(np.finfo(dtype).tiny)) + 8.0
 
 
 COLLAPSE_RELATIVE_VARIANCE = 1e-8
@@ -88,10 +83,7 @@ def _normalise_rows(log_prob: np.ndarray) -> np.ndarray:
     """
     row_max = log_prob.max(axis=1)
     if not np.all(np.isfinite(row_max)):
-        raise FloatingPointError(
-            "a sample has zero density under every component (or the density overflowed); "
-            "the data may contain extreme outliers relative to the fitted covariances"
-        )
+        raise zero_density_error()
     log_prob -= row_max[:, None]
     # Responsibilities below e^-700 (1e-304; e^-79 in float32) are nothing next to the row's largest (1),
     # but their exponentials and products are subnormal floats, on which x86 arithmetic is ~100x slower
@@ -170,6 +162,10 @@ def expect(chunk: np.ndarray, sample_weight: np.ndarray, params: MixtureParams,
     SufficientStatistics
         Including ``sum_n w_n log p(x_n)`` under ``params``.
     """
+    if noise_log_density is None:
+        fused = structure.fused_statistics(chunk, sample_weight, params)
+        if fused is not None:
+            return fused
     log_norm, responsibilities = log_responsibilities(chunk, params, structure, noise_log_density=noise_log_density)
     log_likelihood = float(sample_weight @ log_norm)
     if noise_log_density is None:

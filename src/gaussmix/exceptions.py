@@ -14,7 +14,16 @@ __all__ = [
     "DegenerateComponentError",
     "DegenerateComponentWarning",
     "ModelFileError",
+    "zero_density_error",
 ]
+
+
+def zero_density_error() -> FloatingPointError:
+    """What the E-step raises for a sample of zero density under every component (not a user error)."""
+    return FloatingPointError(
+        "a sample has zero density under every component (or the density overflowed); "
+        "the data may contain extreme outliers relative to the fitted covariances"
+    )
 
 
 class DataError(ValueError):

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import linalg
 
-from ._base import CovarianceStructure
+from .. import _numba
+from ..stats import SufficientStatistics
+from ._base import KERNEL_BLOCK_ROWS, CovarianceStructure, lower_to_symmetric, run_kernel
 
 __all__ = ["Full", "invalid_matrix_factors", "matrix_cholesky_of_precisions", "matrix_precisions_cholesky_from_precisions",
            "matrix_covariances_from_precisions_cholesky"]
@@ -91,6 +93,36 @@ def invalid_matrix_factors(precisions_cholesky: np.ndarray) -> str | None:
     return None
 
 
+def panel_bounds(n_features: int) -> np.ndarray:
+    """Coordinate panels of the compiled whitening (see :func:`gaussmix._numba.estep.full_statistics`):
+    one per 8 features, at most four, as equal as possible."""
+    n_panels = int(np.clip(n_features // 8, 1, 4))
+    return np.round(np.linspace(0, n_features, n_panels + 1)).astype(np.int64)
+
+
+def components_per_group(n_features: int, block_rows: int = KERNEL_BLOCK_ROWS, cache_bytes: int = 192 * 2**10) -> int:
+    """Components whitened per GEMM in the compiled kernel: their ``d x block_rows`` coordinates fill
+    about ``cache_bytes`` (a share of a core's L2)."""
+    return max(1, cache_bytes // (8 * n_features * block_rows))
+
+
+def pack_factors(precisions_cholesky: np.ndarray, bounds: np.ndarray, group: int, dtype) -> np.ndarray:
+    """The precision factors laid out for :func:`gaussmix._numba.estep.full_statistics`, one flat array.
+
+    For each group of ``group`` components, then each panel ``[s, e)`` of coordinates, the matrix of
+    shape (members * (e - s), e) whose row ``g * (e - s) + j`` is ``U_k[:e, s + j]``: the zeros of the
+    upper-triangular ``U_k`` below row ``e`` are left out.
+    """
+    n_components = precisions_cholesky.shape[0]
+    pieces = []
+    for first in range(0, n_components, group):
+        members = precisions_cholesky[first:first + group]
+        for start, end in zip(bounds[:-1], bounds[1:]):
+            # (members, e, width) -> (members, width, e) -> rows (g, j), columns i
+            pieces.append(members[:, :end, start:end].transpose(0, 2, 1).reshape(-1))
+    return np.ascontiguousarray(np.concatenate(pieces), dtype=dtype)
+
+
 class Full(CovarianceStructure):
     """One full covariance matrix per component; shape (n_components, n_features, n_features)."""
 
@@ -119,6 +151,20 @@ class Full(CovarianceStructure):
 
     def log_det_precision_cholesky(self, precisions_cholesky, n_components, n_features):
         return np.log(np.diagonal(precisions_cholesky, axis1=1, axis2=2)).sum(axis=1)
+
+    def fused_statistics(self, chunk, sample_weight, params):
+        if not _numba.AVAILABLE:
+            return None
+        n_components, n_features = params.means.shape
+        bounds = panel_bounds(n_features)
+        group = components_per_group(n_features)
+        packed = pack_factors(params.precisions_cholesky, bounds, group, chunk.dtype)
+        whitened_means = np.einsum("kd,kde->ke", params.means, params.precisions_cholesky)
+        log_likelihood, counts, sums, scatter = run_kernel(
+            _numba.full_statistics, chunk, sample_weight, params.means, packed, bounds, group, whitened_means,
+            self.log_weighted_constants(params))
+        return SufficientStatistics(float(np.sum(sample_weight)), log_likelihood, counts, sums,
+                                    lower_to_symmetric(scatter, n_features))
 
     def scatter(self, X, responsibilities, sample_weight, means):
         # Per component, sqrt(w gamma_k) (x - m_k) in one reused buffer and a symmetric rank-k update

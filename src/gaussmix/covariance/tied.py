@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import CovarianceStructure
+from .. import _numba
+from ..stats import SufficientStatistics
+from ._base import CovarianceStructure, lower_to_symmetric, run_kernel
 from .full import (invalid_matrix_factors, matrix_cholesky_of_precisions, matrix_covariances_from_precisions_cholesky,
                    matrix_precisions_cholesky_from_precisions)
 
 __all__ = ["Tied"]
+
+
+def _combine_scatter(within: np.ndarray, co_membership: np.ndarray, means: np.ndarray) -> np.ndarray:
+    """The tied scatter from its two pieces (see :meth:`Tied.scatter`): ``within`` (d, d) plus
+    ``M^T L M`` with ``L`` the Laplacian of the co-membership weights ``C_jk`` (K, K), j != k."""
+    co_membership = co_membership.copy()
+    np.fill_diagonal(co_membership, 0.0)
+    laplacian = np.diag(co_membership.sum(axis=1)) - co_membership
+    return within + means.T @ laplacian @ means
 
 
 class Tied(CovarianceStructure):
@@ -46,9 +57,20 @@ class Tied(CovarianceStructure):
         residual = X - responsibilities @ means.astype(dtype, copy=False)
         within = np.asarray((residual * weights).T @ residual, dtype=np.float64)
         co_membership = np.asarray(responsibilities.T @ (responsibilities * weights), dtype=np.float64)
-        np.fill_diagonal(co_membership, 0.0)
-        laplacian = np.diag(co_membership.sum(axis=1)) - co_membership
-        return within + means.T @ laplacian @ means
+        return _combine_scatter(within, co_membership, means)
+
+    def fused_statistics(self, chunk, sample_weight, params):
+        if not _numba.AVAILABLE:
+            return None
+        n_components, n_features = params.means.shape
+        factor = params.precisions_cholesky
+        log_likelihood, counts, sums, within, co_membership = run_kernel(
+            _numba.tied_statistics, chunk, sample_weight, params.means,
+            np.ascontiguousarray(factor.T, dtype=chunk.dtype), params.means @ factor,
+            self.log_weighted_constants(params))
+        scatter = _combine_scatter(lower_to_symmetric(within, n_features),
+                                   lower_to_symmetric(co_membership, n_components), params.means)
+        return SufficientStatistics(float(np.sum(sample_weight)), log_likelihood, counts, sums, scatter)
 
     def estimate_covariances(self, scatter, counts, shifts, reg_covar):
         between_shift = (shifts * counts[:, None]).T @ shifts
