@@ -58,13 +58,16 @@ def _hard_statistics(engine, centers, structure):
 def _random_statistics(engine, n_components, structure, random_state):
     rng = check_random_state(random_state)
     reference = np.zeros((n_components, engine.n_features))
-
-    def statistics(chunk, weights):
+    total = None
+    # Drawn on this thread, chunk after chunk in row order: a random state consumed by worker threads in
+    # whatever order they run would make the start (and the fit) depend on scheduling. Consecutive draws
+    # continue one stream, so the responsibilities do not depend on the chunk size either.
+    for chunk, weights in engine.chunks():
         responsibilities = rng.uniform(size=(chunk.shape[0], n_components))
         responsibilities /= responsibilities.sum(axis=1, keepdims=True)
-        return statistics_from_responsibilities(chunk, weights, responsibilities, reference, structure)
-
-    return engine.reduce(statistics)
+        stats = statistics_from_responsibilities(chunk, weights, responsibilities, reference, structure)
+        total = stats if total is None else total + stats
+    return total
 
 
 def initial_statistics(engine, structure: CovarianceStructure, n_components: int, method: str, random_state,
