@@ -393,6 +393,34 @@ def test_sklearn_accepts_degrees_of_freedom_just_above_the_limit():
     X = _blobs()
     model = BayesianGaussianMixture(n_components=2, degrees_of_freedom_prior=2.01, random_state=0).fit(X)
     assert model.degrees_of_freedom_prior_ == 2.01
+    reference = SklearnBGM(n_components=2, degrees_of_freedom_prior=2.01, random_state=0).fit(X)
+    assert reference.degrees_of_freedom_prior_ == 2.01  # the same rule as scikit-learn's
+
+
+def test_degrees_of_freedom_error_states_the_valid_range_and_why():
+    X = _blobs()  # 3 features: the Wishart needs nu_0 > 2
+    with pytest.raises(ValueError, match=r"greater than n_features - 1 = 2.*got 2\.0.*Wishart.*defined only for"):
+        BayesianGaussianMixture(n_components=2, degrees_of_freedom_prior=2.0).fit(X)
+
+
+@pytest.mark.parametrize("init_params", ["hc", "random_from_data", "k-means++"])
+def test_every_initialisation_finds_four_separated_components(init_params):
+    X = _separated_blobs(seed=6)
+    model = BayesianGaussianMixture(n_components=8, init_params=init_params, max_iter=500, random_state=0).fit(X)
+    assert model.converged_ and model.n_effective_components_ == 4
+
+
+def test_fewer_positive_weights_than_components_is_refused_before_work():
+    X = _blobs()
+    weights = np.zeros(X.shape[0])
+    weights[:3] = 1.0
+    with pytest.raises(ValueError, match=r"n_components=4 needs at least that many samples with positive.*got 3"):
+        BayesianGaussianMixture(n_components=4, init_params="random_from_data").fit(X, sample_weight=weights)
+    # Given responsibilities need no rows to start from: two weighted rows are enough for the prior.
+    responsibilities = np.full((X.shape[0], 4), 0.25)
+    model = _fit_quietly(BayesianGaussianMixture(n_components=4, responsibilities_init=responsibilities), X,
+                         sample_weight=weights)
+    assert np.isfinite(model.lower_bound_)
 
 
 def test_fit_predict_equals_fit_then_predict():

@@ -54,17 +54,23 @@ class BaseMixture(DensityMixin, BaseEstimator):
     def _fitted_params(self, offset: np.ndarray) -> MixtureParams:
         return MixtureParams(self.weights_, self.means_ - offset, self.covariances_, self.precisions_cholesky_, offset)
 
+    def _prediction_model(self, offset: np.ndarray):
+        """What the per-chunk prediction functions receive: the fitted parameters about ``offset``
+        (a variational mixture passes its posterior instead)."""
+        return self._fitted_params(offset)
+
     def _prediction_engine(self, X: np.ndarray, sample_weight=None):
-        """Chunks of ``X`` centred on the weighted mean of the fitted means (independent of X).
+        """Chunks of ``X`` centred on the weighted mean of the fitted means (independent of X), and the model.
 
         ``X`` may be any source the fit accepts (a dataset, a dask array); results are numpy arrays.
         """
         offset = self.weights_ @ self.means_
         engine = make_engine(X, sample_weight, offset=offset, chunk_size=getattr(self, "chunk_size", None),
                              n_jobs=getattr(self, "n_jobs", 1), n_components=self.weights_.shape[0])
-        return engine, self._fitted_params(offset)
+        return engine, self._prediction_model(offset)
 
     def _map(self, X, function) -> np.ndarray:
+        """Row-wise ``function(chunk, model, structure)`` over ``X`` (an array or any chunked source)."""
         check_is_fitted(self)
         X = (check_predict_source(self, X) if is_chunked_source(X)
              else check_predict_data(self, X, allow_nan=self._accepts_missing))
