@@ -14,7 +14,7 @@ from sklearn.mixture import BayesianGaussianMixture as SklearnBGM
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from threadpoolctl import threadpool_limits
 
-from gaussmix import BayesianGaussianMixture
+from gaussmix import BayesianGaussianMixture, PruningWarning
 from gaussmix.datasets import load_faithful
 from gaussmix.engines import InMemoryEngine
 from gaussmix.variational import variational_expect
@@ -159,19 +159,45 @@ def test_elbo_of_one_component_is_the_exact_log_evidence(covariance_type):
     np.testing.assert_allclose(np.asarray(model.elbos_) - model.lower_bounds_, model.elbo_ - model.lower_bound_)
 
 
-@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_pruning_continues_a_monotone_elbo_with_the_constant_of_the_new_k(covariance_type):
-    X = _separated_blobs(seed=3)
-    model = BayesianGaussianMixture(n_components=8, covariance_type=covariance_type, prune=True, max_iter=300,
-                                    tol=1e-6, random_state=0).fit(X)
-    assert model.n_components_ == 4
+def _pruning_step(model) -> int:
+    """Index in ``elbos_`` of the first iteration after pruning (where the omitted constant changes)."""
     constants = np.asarray(model.elbos_) - model.lower_bounds_
-    phase = np.r_[0, np.cumsum(np.abs(np.diff(constants)) > 1e-6)]  # 0 before pruning, 1 after
-    assert set(phase) == {0, 1} and np.all(np.diff(phase) >= 0)
-    for part in (0, 1):
-        elbos = np.asarray(model.elbos_)[phase == part]
-        assert np.all(np.diff(elbos) >= -1e-9 * np.abs(elbos[1:]))
-    assert model.elbo_ == model.elbos_[-1]
+    steps = np.flatnonzero(np.abs(np.diff(constants)) > 1e-6)
+    assert steps.size == 1, "exactly one pruning step"
+    return int(steps[0]) + 1
+
+
+@pytest.mark.parametrize("prior_type", PRIOR_TYPES)
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_the_elbo_does_not_decrease_across_the_pruning_step(covariance_type, prior_type):
+    # The README's example: four clusters, K=12. The dropped components hold almost no data, so dropping
+    # them removes their KL cost and the ELBO (comparable across K, unlike lower_bounds_) goes up.
+    X = _separated_blobs(seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PruningWarning)
+        model = BayesianGaussianMixture(n_components=12, covariance_type=covariance_type,
+                                        weight_concentration_prior_type=prior_type, prune=True, max_iter=500,
+                                        random_state=0).fit(X)
+    assert model.n_components_ == 4
+    step = _pruning_step(model)
+    elbos = np.asarray(model.elbos_)
+    assert elbos[step] >= elbos[step - 1]
+    assert np.all(np.diff(elbos) >= -1e-9 * np.abs(elbos[1:]))  # both phases and the step between them
+    assert model.elbo_ == elbos[-1]
+
+
+def test_pruning_components_that_hold_data_warns_that_the_elbo_fell():
+    # Three far outliers form a component of expected weight ~0.01, below weight_threshold=0.02; pruning
+    # hands them to the clusters, which fit them badly: the ELBO falls and the user is told.
+    rng = np.random.default_rng(0)
+    X = np.vstack([_separated_blobs(seed=0), rng.normal((30.0, 30.0), 0.5, (3, 2))])
+    params = dict(n_components=12, max_iter=500, random_state=0, weight_threshold=0.02)
+    unpruned = BayesianGaussianMixture(**params).fit(X)
+    assert 0.005 < np.sort(unpruned.weights_)[-5] < 0.02  # the outliers' component
+    with pytest.warns(PruningWarning, match=r"lowered the evidence lower bound.*weight_threshold"):
+        model = BayesianGaussianMixture(prune=True, **params).fit(X)
+    step = _pruning_step(model)
+    assert model.elbos_[-1] < model.elbos_[step - 1]
 
 
 def test_warm_start_one_iteration_at_a_time_continues_the_trace():

@@ -22,7 +22,7 @@ from ._validation import check_iteration_parameters
 from .covariance import get_structure
 from .em import statistics_from_responsibilities
 from .engines import ENGINES, initialisation_engine
-from .exceptions import ConvergenceWarning
+from .exceptions import ConvergenceWarning, PruningWarning
 from .init import INIT_METHODS, initial_statistics
 from .predictive import predictive_log_density, weight_credible_intervals
 from .stats import SufficientStatistics
@@ -82,7 +82,10 @@ class BayesianGaussianMixture(BaseMixture):
         (``n_effective_components_``) and survive pruning.
     prune : bool, default=False
         After convergence, drop the components below ``weight_threshold`` and continue the variational
-        iterations with the others until convergence. scikit-learn keeps every component.
+        iterations with the others until convergence. scikit-learn keeps every component. Dropping
+        components that hold almost no data raises the ELBO (their KL cost goes; ``elbos_`` show it).
+        It is not guaranteed to: when the converged ELBO ends below its value before pruning, the dropped
+        components explained data, and a :class:`~gaussmix.PruningWarning` says so.
     responsibilities_init : array of shape (n_samples, n_components) or None, default=None
         Explicit starting responsibilities (rows sum to one) instead of ``init_params``.
     chunk_size, n_jobs, callback
@@ -247,13 +250,16 @@ class BayesianGaussianMixture(BaseMixture):
         posterior, trace, n_iter, converged = best.posterior, list(best.trace), best.n_iter, best.converged
         elbos = [bound + constant(posterior.n_components) for bound in trace]
         if self.prune and self.max_iter > 0:
-            keep = _kept_components(expected_weights(posterior), self.weight_threshold)
+            weights = expected_weights(posterior)
+            keep = _kept_components(weights, self.weight_threshold)
             if keep.size < posterior.n_components:
                 result = run_variational(engine, posterior.subset(keep), prior, structure, tol=self.tol,
                                          max_iter=self.max_iter, reg_covar=self.reg_covar, callback=callback)
                 posterior, converged, n_iter = result.posterior, result.converged, n_iter + result.n_iter
                 trace += result.trace
+                before = elbos[-1]
                 elbos += [bound + constant(keep.size) for bound in result.trace]
+                _warn_if_pruning_lowered_the_elbo(before, elbos[-1], np.delete(weights, keep), self.tol)
                 best = result
         if not converged and self.max_iter > 0:
             warnings.warn(
@@ -392,6 +398,18 @@ def _statistics_of_responsibilities(engine, responsibilities: np.ndarray,
         stats = statistics_from_responsibilities(chunk, weights, responsibilities[start:stop], reference, structure)
         total, start = (stats if total is None else total + stats), stop
     return total, reference
+
+
+def _warn_if_pruning_lowered_the_elbo(before: float, after: float, dropped_weights: np.ndarray, tol: float) -> None:
+    """Components with nearly no data cost ELBO (their KL terms), so dropping them raises it; a lower
+    converged ELBO after pruning means the dropped components explained data the others now fit worse."""
+    if before - after > max(tol, 1e-10 * abs(before)):
+        warnings.warn(
+            f"Pruning lowered the evidence lower bound from {before:.6g} to {after:.6g}: the {dropped_weights.size} "
+            f"dropped components (largest expected weight {dropped_weights.max():.3g}) explained data that the "
+            "remaining ones fit worse. Lower weight_threshold below that weight, or use prune=False.",
+            PruningWarning,
+        )
 
 
 def _kept_components(weights: np.ndarray, threshold: float) -> np.ndarray:
