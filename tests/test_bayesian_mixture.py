@@ -238,7 +238,7 @@ def test_pruning_drops_unused_components_and_keeps_a_consistent_model():
     assert np.isfinite(model.score_samples(X, predictive=True)).all()
 
 
-@pytest.mark.parametrize("covariance_type", ["full", "diag"])
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag"])  # spherical: 5 (see the README)
 def test_faithful_has_two_or_three_effective_components(covariance_type):
     X, _ = load_faithful()
     model = BayesianGaussianMixture(n_components=10, covariance_type=covariance_type, max_iter=1000,
