@@ -31,7 +31,9 @@ class BaseMixture(DensityMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), or a chunked source
+            A ``.npy``/Parquet/CSV path, :func:`~gaussmix.open_dataset`, a list of 2-D arrays (out of core)
+            or a dask array, where the estimator has an ``engine`` parameter (see :mod:`gaussmix.engines`).
         y : ignored
         sample_weight : array-like of shape (n_samples,), optional
             Non-negative frequency weights: an integer weight acts like repeating the row.
