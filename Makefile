@@ -33,7 +33,8 @@ bench-scale: $(VENV)/.installed
 	$(PY) benchmarks/bench_scale.py
 
 # The measured tables of the model families in the README: selection timing on 2,000 x 10, mclust's models on
-# faithful and iris, factor analysers on digits, missing values against mean imputation, mixture of experts.
+# faithful and iris, factor analysers on digits, missing values against mean imputation, mixture of experts,
+# BayesianGaussianMixture's effective components on faithful.
 bench-models: $(VENV)/.installed
 	$(PY) benchmarks/bench_selection.py
 	$(PY) benchmarks/mclust_table.py faithful
@@ -41,6 +42,7 @@ bench-models: $(VENV)/.installed
 	$(PY) benchmarks/bench_mfa.py
 	$(PY) benchmarks/bench_missing.py --seeds 5
 	$(PY) benchmarks/experts_heldout.py
+	$(PY) benchmarks/bayes_faithful.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .hypothesis gaussmix-demo-report.html

@@ -14,7 +14,7 @@ from sklearn.mixture import BayesianGaussianMixture as SklearnBGM
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from threadpoolctl import threadpool_limits
 
-from gaussmix import BayesianGaussianMixture
+from gaussmix import BayesianGaussianMixture, PruningWarning
 from gaussmix.datasets import load_faithful
 from gaussmix.engines import InMemoryEngine
 from gaussmix.variational import variational_expect
@@ -159,19 +159,45 @@ def test_elbo_of_one_component_is_the_exact_log_evidence(covariance_type):
     np.testing.assert_allclose(np.asarray(model.elbos_) - model.lower_bounds_, model.elbo_ - model.lower_bound_)
 
 
-@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_pruning_continues_a_monotone_elbo_with_the_constant_of_the_new_k(covariance_type):
-    X = _separated_blobs(seed=3)
-    model = BayesianGaussianMixture(n_components=8, covariance_type=covariance_type, prune=True, max_iter=300,
-                                    tol=1e-6, random_state=0).fit(X)
-    assert model.n_components_ == 4
+def _pruning_step(model) -> int:
+    """Index in ``elbos_`` of the first iteration after pruning (where the omitted constant changes)."""
     constants = np.asarray(model.elbos_) - model.lower_bounds_
-    phase = np.r_[0, np.cumsum(np.abs(np.diff(constants)) > 1e-6)]  # 0 before pruning, 1 after
-    assert set(phase) == {0, 1} and np.all(np.diff(phase) >= 0)
-    for part in (0, 1):
-        elbos = np.asarray(model.elbos_)[phase == part]
-        assert np.all(np.diff(elbos) >= -1e-9 * np.abs(elbos[1:]))
-    assert model.elbo_ == model.elbos_[-1]
+    steps = np.flatnonzero(np.abs(np.diff(constants)) > 1e-6)
+    assert steps.size == 1, "exactly one pruning step"
+    return int(steps[0]) + 1
+
+
+@pytest.mark.parametrize("prior_type", PRIOR_TYPES)
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_the_elbo_does_not_decrease_across_the_pruning_step(covariance_type, prior_type):
+    # The README's example: four clusters, K=12. The dropped components hold almost no data, so dropping
+    # them removes their KL cost and the ELBO (comparable across K, unlike lower_bounds_) goes up.
+    X = _separated_blobs(seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PruningWarning)
+        model = BayesianGaussianMixture(n_components=12, covariance_type=covariance_type,
+                                        weight_concentration_prior_type=prior_type, prune=True, max_iter=500,
+                                        random_state=0).fit(X)
+    assert model.n_components_ == 4
+    step = _pruning_step(model)
+    elbos = np.asarray(model.elbos_)
+    assert elbos[step] >= elbos[step - 1]
+    assert np.all(np.diff(elbos) >= -1e-9 * np.abs(elbos[1:]))  # both phases and the step between them
+    assert model.elbo_ == elbos[-1]
+
+
+def test_pruning_components_that_hold_data_warns_that_the_elbo_fell():
+    # Three far outliers form a component of expected weight ~0.01, below weight_threshold=0.02; pruning
+    # hands them to the clusters, which fit them badly: the ELBO falls and the user is told.
+    rng = np.random.default_rng(0)
+    X = np.vstack([_separated_blobs(seed=0), rng.normal((30.0, 30.0), 0.5, (3, 2))])
+    params = dict(n_components=12, max_iter=500, random_state=0, weight_threshold=0.02)
+    unpruned = BayesianGaussianMixture(**params).fit(X)
+    assert 0.005 < np.sort(unpruned.weights_)[-5] < 0.02  # the outliers' component
+    with pytest.warns(PruningWarning, match=r"lowered the evidence lower bound.*weight_threshold"):
+        model = BayesianGaussianMixture(prune=True, **params).fit(X)
+    step = _pruning_step(model)
+    assert model.elbos_[-1] < model.elbos_[step - 1]
 
 
 def test_warm_start_one_iteration_at_a_time_continues_the_trace():
@@ -212,7 +238,7 @@ def test_pruning_drops_unused_components_and_keeps_a_consistent_model():
     assert np.isfinite(model.score_samples(X, predictive=True)).all()
 
 
-@pytest.mark.parametrize("covariance_type", ["full", "diag"])
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag"])  # spherical: 5 (see the README)
 def test_faithful_has_two_or_three_effective_components(covariance_type):
     X, _ = load_faithful()
     model = BayesianGaussianMixture(n_components=10, covariance_type=covariance_type, max_iter=1000,
@@ -393,6 +419,34 @@ def test_sklearn_accepts_degrees_of_freedom_just_above_the_limit():
     X = _blobs()
     model = BayesianGaussianMixture(n_components=2, degrees_of_freedom_prior=2.01, random_state=0).fit(X)
     assert model.degrees_of_freedom_prior_ == 2.01
+    reference = SklearnBGM(n_components=2, degrees_of_freedom_prior=2.01, random_state=0).fit(X)
+    assert reference.degrees_of_freedom_prior_ == 2.01  # the same rule as scikit-learn's
+
+
+def test_degrees_of_freedom_error_states_the_valid_range_and_why():
+    X = _blobs()  # 3 features: the Wishart needs nu_0 > 2
+    with pytest.raises(ValueError, match=r"greater than n_features - 1 = 2.*got 2\.0.*Wishart.*defined only for"):
+        BayesianGaussianMixture(n_components=2, degrees_of_freedom_prior=2.0).fit(X)
+
+
+@pytest.mark.parametrize("init_params", ["hc", "random_from_data", "k-means++"])
+def test_every_initialisation_finds_four_separated_components(init_params):
+    X = _separated_blobs(seed=6)
+    model = BayesianGaussianMixture(n_components=8, init_params=init_params, max_iter=500, random_state=0).fit(X)
+    assert model.converged_ and model.n_effective_components_ == 4
+
+
+def test_fewer_positive_weights_than_components_is_refused_before_work():
+    X = _blobs()
+    weights = np.zeros(X.shape[0])
+    weights[:3] = 1.0
+    with pytest.raises(ValueError, match=r"n_components=4 needs at least that many samples with positive.*got 3"):
+        BayesianGaussianMixture(n_components=4, init_params="random_from_data").fit(X, sample_weight=weights)
+    # Given responsibilities need no rows to start from: two weighted rows are enough for the prior.
+    responsibilities = np.full((X.shape[0], 4), 0.25)
+    model = _fit_quietly(BayesianGaussianMixture(n_components=4, responsibilities_init=responsibilities), X,
+                         sample_weight=weights)
+    assert np.isfinite(model.lower_bound_)
 
 
 def test_fit_predict_equals_fit_then_predict():

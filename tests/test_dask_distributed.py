@@ -11,7 +11,7 @@ import pytest
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 
-from gaussmix import GaussianMixture, KMeans  # noqa: E402
+from gaussmix import BayesianGaussianMixture, GaussianMixture, KMeans  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::gaussmix.ConvergenceWarning",
                                         "ignore::DeprecationWarning", "ignore::ResourceWarning")
@@ -59,6 +59,19 @@ def test_fit_on_the_cluster_equals_in_memory(client, data):
     assert_same(gm(**initial(X)).fit(Xd), reference)
     weights = np.random.default_rng(0).uniform(0.5, 2.0, len(X))
     assert_same(gm(**initial(X)).fit(Xd, sample_weight=weights), gm(**initial(X)).fit(X, sample_weight=weights))
+
+
+def test_bayesian_mixture_on_the_cluster_equals_in_memory(client, data):
+    X = data
+    Xd = client.persist(da.from_array(X, chunks=(750, -1)))
+    weights = np.random.default_rng(1).uniform(0.5, 2.0, len(X))
+    params = dict(n_components=4, weight_concentration_prior_type="dirichlet_process", chunk_size=750, tol=1e-10,
+                  max_iter=8, random_state=0)
+    reference = BayesianGaussianMixture(**params).fit(X, sample_weight=weights)
+    fit = BayesianGaussianMixture(**params).fit(Xd, sample_weight=weights)
+    assert_same(fit, reference)
+    np.testing.assert_allclose(fit.elbos_, reference.elbos_, rtol=1e-10)
+    np.testing.assert_allclose(fit.predict_proba(Xd), reference.predict_proba(X), rtol=1e-10, atol=1e-12)
 
 
 def test_kmeans_on_the_cluster_equals_in_memory(client, data):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_blobs
 
-from gaussmix import GaussianMixture
+from gaussmix import BayesianGaussianMixture, GaussianMixture
 
 STRUCTURES = ["full", "tied", "diag", "spherical"]
 OFFSET = 1e8
@@ -124,6 +124,19 @@ def test_chunk_size_does_not_change_the_fit(covariance_type):
         np.testing.assert_allclose(other.lower_bounds_, reference.lower_bounds_, rtol=1e-12)
         assert other.lower_bound_ == pytest.approx(reference.lower_bound_, rel=1e-12)
         np.testing.assert_allclose(other.score_samples(X), reference.score_samples(X), rtol=1e-12)
+
+
+@pytest.mark.parametrize("estimator", [GaussianMixture, BayesianGaussianMixture])
+def test_random_initialisation_does_not_depend_on_threads_or_chunk_size(estimator):
+    # Random responsibilities are drawn along the rows on one thread: worker threads taking turns at a shared
+    # random state would make the start, and the fit, change from run to run.
+    X = make_data(1200, random_state=2)
+    fits = [estimator(3, init_params="random", random_state=0, tol=0.0, max_iter=3, chunk_size=chunk_size,
+                      n_jobs=n_jobs).fit(X)
+            for chunk_size, n_jobs in ((1200, 1), (50, 2), (50, 2), (50, 2), (7, 1))]
+    for other in fits[1:]:
+        np.testing.assert_allclose(other.means_, fits[0].means_, rtol=1e-10)
+        np.testing.assert_allclose(other.lower_bounds_, fits[0].lower_bounds_, rtol=1e-10)
 
 
 # ---------------------------------------------------------------------------------------------- float32

@@ -10,13 +10,13 @@ Public names::
     open_dataset                     .npy / Parquet / CSV / iterable sources for out-of-core fits
     save, load                       versioned, pickle-free model files
     from_sklearn                     a fitted sklearn GaussianMixture as a gaussmix one (and .to_sklearn())
-    DegenerateComponentError, DegenerateComponentWarning, DataError, ModelFileError
+    DegenerateComponentError, DegenerateComponentWarning, DataError, ModelFileError, PruningWarning
 """
 
 __version__ = "0.1.0"
 
 from .exceptions import (ConvergenceWarning, DataError, DegenerateComponentError, DegenerateComponentWarning,
-                         ModelFileError)
+                         ModelFileError, PruningWarning)
 from .bayesian_mixture import BayesianGaussianMixture
 from .convert import from_sklearn
 from .experts import MixtureOfExperts
@@ -39,6 +39,7 @@ __all__ = [
     "MixtureOfExperts",
     "MixtureOfFactorAnalyzers",
     "ModelFileError",
+    "PruningWarning",
     "SelectionResult",
     "__version__",
     "from_sklearn",

@@ -31,7 +31,9 @@ class BaseMixture(DensityMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), or a chunked source
+            A ``.npy``/Parquet/CSV path, :func:`~gaussmix.open_dataset`, a list of 2-D arrays (out of core)
+            or a dask array, where the estimator has an ``engine`` parameter (see :mod:`gaussmix.engines`).
         y : ignored
         sample_weight : array-like of shape (n_samples,), optional
             Non-negative frequency weights: an integer weight acts like repeating the row.
@@ -54,17 +56,23 @@ class BaseMixture(DensityMixin, BaseEstimator):
     def _fitted_params(self, offset: np.ndarray) -> MixtureParams:
         return MixtureParams(self.weights_, self.means_ - offset, self.covariances_, self.precisions_cholesky_, offset)
 
+    def _prediction_model(self, offset: np.ndarray):
+        """What the per-chunk prediction functions receive: the fitted parameters about ``offset``
+        (a variational mixture passes its posterior instead)."""
+        return self._fitted_params(offset)
+
     def _prediction_engine(self, X: np.ndarray, sample_weight=None):
-        """Chunks of ``X`` centred on the weighted mean of the fitted means (independent of X).
+        """Chunks of ``X`` centred on the weighted mean of the fitted means (independent of X), and the model.
 
         ``X`` may be any source the fit accepts (a dataset, a dask array); results are numpy arrays.
         """
         offset = self.weights_ @ self.means_
         engine = make_engine(X, sample_weight, offset=offset, chunk_size=getattr(self, "chunk_size", None),
                              n_jobs=getattr(self, "n_jobs", 1), n_components=self.weights_.shape[0])
-        return engine, self._fitted_params(offset)
+        return engine, self._prediction_model(offset)
 
     def _map(self, X, function) -> np.ndarray:
+        """Row-wise ``function(chunk, model, structure)`` over ``X`` (an array or any chunked source)."""
         check_is_fitted(self)
         X = (check_predict_source(self, X) if is_chunked_source(X)
              else check_predict_data(self, X, allow_nan=self._accepts_missing))

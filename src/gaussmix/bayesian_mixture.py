@@ -17,21 +17,17 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseMixture, progress_callback
-from ._validation import check_fit_data, check_iteration_parameters, check_predict_data, check_sample_weight
+from ._sources import fit_engine
+from ._validation import check_iteration_parameters
 from .covariance import get_structure
 from .em import statistics_from_responsibilities
-from .engines import InMemoryEngine
-from .exceptions import ConvergenceWarning
+from .engines import ENGINES, initialisation_engine
+from .exceptions import ConvergenceWarning, PruningWarning
 from .init import INIT_METHODS, initial_statistics
 from .predictive import predictive_log_density, weight_credible_intervals
 from .stats import SufficientStatistics
 from .variational import (PRIOR_TYPES, VariationalPosterior, VariationalPrior, expected_weights, lower_bound_constant,
                           run_variational, update_posterior, variational_log_density)
-
-try:  # the engine factory of CONTRACTS.md section 2, once merged; until then the in-memory engine
-    from .engines import make_engine
-except ImportError:  # pragma: no cover - depends on the merge order
-    make_engine = None
 
 __all__ = ["BayesianGaussianMixture"]
 
@@ -43,8 +39,10 @@ class BayesianGaussianMixture(BaseMixture):
 
     Parameters, fitted attributes and results are scikit-learn's
     (``sklearn.mixture.BayesianGaussianMixture``; with the same initial responsibilities the bound
-    trace and every fitted attribute agree to rounding), plus ``sample_weight`` in :meth:`fit`, pruning
-    of unused components and posterior summaries.
+    trace and every fitted attribute agree to rounding), plus ``sample_weight`` in :meth:`fit`, every
+    data source :class:`~gaussmix.GaussianMixture` accepts (arrays in memory, ``.npy``/Parquet/CSV files
+    and :func:`~gaussmix.open_dataset` out of core, dask arrays on Dask's workers; for fitting and
+    prediction), pruning of unused components and posterior summaries.
 
     Parameters
     ----------
@@ -57,8 +55,11 @@ class BayesianGaussianMixture(BaseMixture):
     max_iter : int, default=100
     n_init : int, default=1
         Initialisations; the one with the highest final lower bound is kept.
-    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, default='kmeans'
-        How the starting responsibilities are drawn (see :class:`~gaussmix.GaussianMixture`).
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data', 'hc'}, default='kmeans'
+        How the starting responsibilities are drawn (see :class:`~gaussmix.GaussianMixture`): hard
+        assignments to centres ('kmeans', 'k-means++', 'random_from_data'), random responsibilities
+        ('random'), or mclust's hierarchical partition of at most 1000 rows ('hc', whose statistics are
+        scaled to the total weight; see :func:`gaussmix.init.initial_statistics`).
     weight_concentration_prior_type : {'dirichlet_process', 'dirichlet_distribution'}, default='dirichlet_process'
     weight_concentration_prior : float > 0 or None, default=None
         ``alpha_0``; None means ``1 / n_components``.
@@ -67,7 +68,10 @@ class BayesianGaussianMixture(BaseMixture):
     mean_prior : array of shape (n_features,) or None, default=None
         ``m_0``; None means the (weighted) mean of the data.
     degrees_of_freedom_prior : float > n_features - 1 or None, default=None
-        ``nu_0``; None means ``n_features``.
+        ``nu_0``; None means ``n_features``. Any value above ``n_features - 1`` is valid, as in
+        scikit-learn: that is where the Wishart distribution is defined (its normaliser has
+        ``Gamma((nu_0 - d + 1) / 2)``), so ``nu_0 = d - 0.5`` is allowed; values at or below
+        ``n_features - 1`` raise a ValueError saying so.
     covariance_prior : float or array or None, default=None
         ``W_0^{-1}``: (n_features, n_features) for 'full'/'tied', (n_features,) for 'diag', a float for
         'spherical'; None means the (weighted, unbiased) covariance of the data in that shape.
@@ -78,11 +82,20 @@ class BayesianGaussianMixture(BaseMixture):
         (``n_effective_components_``) and survive pruning.
     prune : bool, default=False
         After convergence, drop the components below ``weight_threshold`` and continue the variational
-        iterations with the others until convergence. scikit-learn keeps every component.
+        iterations with the others until convergence. scikit-learn keeps every component. Dropping
+        components that hold almost no data raises the ELBO (their KL cost goes; ``elbos_`` show it).
+        It is not guaranteed to: when the converged ELBO ends below its value before pruning, the dropped
+        components explained data, and a :class:`~gaussmix.PruningWarning` says so.
     responsibilities_init : array of shape (n_samples, n_components) or None, default=None
         Explicit starting responsibilities (rows sum to one) instead of ``init_params``.
     chunk_size, n_jobs, callback
         As in :class:`~gaussmix.GaussianMixture`; ``callback(iteration, lower_bound, change)``.
+    engine : {'auto', 'memory', 'ooc', 'dask'}, default='auto'
+        Where the data live, as in :class:`~gaussmix.GaussianMixture` ('auto' decides from the type of
+        ``X``). Out-of-core and Dask fits choose their start on a uniform sample of at most 100,000 rows
+        (:func:`gaussmix.engines.initialisation_engine`; all rows below that, so small sources fit exactly
+        like arrays) and iterate on all rows, one pass per iteration. ``responsibilities_init`` is read
+        along the rows in one pass.
 
     Attributes
     ----------
@@ -124,7 +137,7 @@ class BayesianGaussianMixture(BaseMixture):
                  weight_concentration_prior=None, mean_precision_prior=None, mean_prior=None,
                  degrees_of_freedom_prior=None, covariance_prior=None, random_state=None, warm_start=False,
                  verbose=0, verbose_interval=10, weight_threshold=1e-2, prune=False, responsibilities_init=None,
-                 chunk_size=None, n_jobs=None, callback=None):
+                 chunk_size=None, n_jobs=None, callback=None, engine="auto"):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
@@ -148,6 +161,7 @@ class BayesianGaussianMixture(BaseMixture):
         self.chunk_size = chunk_size
         self.n_jobs = n_jobs
         self.callback = callback
+        self.engine = engine
 
     # ------------------------------------------------------------------------------------ validation
     def _check_parameters(self):
@@ -167,13 +181,22 @@ class BayesianGaussianMixture(BaseMixture):
             raise ValueError(f"weight_threshold must be a number in [0, 1), got {threshold!r}")
         if not isinstance(self.prune, (bool, np.bool_)):
             raise ValueError(f"prune must be True or False, got {self.prune!r}")
+        if self.engine not in ENGINES:
+            raise ValueError(f"engine must be one of {list(ENGINES)}, got {self.engine!r}")
+
+    def _check_shape(self, n_samples: int, n_features: int):
+        """The checks that need the data's shape, run before any pass over the data."""
+        self._check_prior_parameters(n_features)
+        self._check_responsibilities(n_samples)
 
     def _check_prior_parameters(self, n_features: int):
         """Validate the user-given hyper-parameters that depend on the data's dimension."""
         dof = self.degrees_of_freedom_prior
         if dof is not None and not (_is_real(dof) and dof > n_features - 1.0):
-            raise ValueError(f"The parameter 'degrees_of_freedom_prior' should be greater than {n_features - 1}, "
-                             f"but got {dof!r} (it must exceed n_features - 1)")
+            raise ValueError(f"The parameter 'degrees_of_freedom_prior' should be greater than n_features - 1 = "
+                             f"{n_features - 1}, but got {dof!r}: the Wishart prior on the precisions is defined "
+                             f"only for degrees of freedom > n_features - 1 (any such value is valid, as in "
+                             f"scikit-learn; None means n_features)")
         if self.mean_prior is not None:
             _checked_array("mean_prior", self.mean_prior, (n_features,))
         if self.covariance_prior is not None:
@@ -181,37 +204,37 @@ class BayesianGaussianMixture(BaseMixture):
 
     def _check_responsibilities(self, n_samples: int):
         if self.responsibilities_init is None:
-            return None
+            return
         responsibilities = _checked_array("responsibilities_init", self.responsibilities_init,
                                           (n_samples, self.n_components))
         if np.any(responsibilities < 0) or not np.allclose(responsibilities.sum(axis=1), 1.0, rtol=0, atol=1e-8):
             raise ValueError("responsibilities_init must be non-negative with rows summing to one")
-        return responsibilities
 
     # ------------------------------------------------------------------------------------------- fit
     def _fit(self, X, sample_weight):
         self._check_parameters()
         warm = self.warm_start and hasattr(self, "converged_")
-        X = check_fit_data(self, X, min_samples=max(2, self.n_components), what="n_components")
-        n_samples, n_features = X.shape
-        sample_weight = check_sample_weight(sample_weight, n_samples)
-        if np.count_nonzero(sample_weight) < 2:
-            raise ValueError("at least two samples with positive sample_weight are needed")
-        self._check_prior_parameters(n_features)
-        responsibilities = self._check_responsibilities(n_samples)
+        given = self.responsibilities_init is not None
+        # Two weighted rows at least: the default covariance_prior is the data's covariance.
+        engine = fit_engine(self, X, sample_weight, n_components=self.n_components,
+                            min_positive=2 if given else max(2, self.n_components), engine=self.engine,
+                            chunk_size=self.chunk_size, n_jobs=self.n_jobs, check_shape=self._check_shape).engine
+        n_features = engine.n_features
+        responsibilities = np.asarray(self.responsibilities_init, dtype=np.float64) if given else None
 
         structure = get_structure(self.covariance_type)
-        engine = self._make_engine(X, sample_weight)
         prior = self._prior(engine, structure)
         callback = progress_callback(self.callback, self.verbose, self.verbose_interval, "lower bound")
         rng = check_random_state(self.random_state)
+        # Out-of-core and Dask data: the start is chosen on a sample (all rows up to INIT_SAMPLE_SIZE).
+        sample = None if warm or given else initialisation_engine(engine, rng)
 
         best = None
         for init in range(1 if warm else self.n_init):
             if warm:
                 start, previous = self._fitted_posterior(engine.offset), self.lower_bound_
             else:
-                stats, reference = self._initial_statistics(engine, structure, responsibilities, sample_weight, rng)
+                stats, reference = self._initial_statistics(engine, sample, structure, responsibilities, rng)
                 start, previous = update_posterior(stats, reference, prior, structure, self.reg_covar), -np.inf
             result = run_variational(engine, start, prior, structure, tol=self.tol, max_iter=self.max_iter,
                                      reg_covar=self.reg_covar, previous_bound=previous, callback=callback)
@@ -227,13 +250,16 @@ class BayesianGaussianMixture(BaseMixture):
         posterior, trace, n_iter, converged = best.posterior, list(best.trace), best.n_iter, best.converged
         elbos = [bound + constant(posterior.n_components) for bound in trace]
         if self.prune and self.max_iter > 0:
-            keep = _kept_components(expected_weights(posterior), self.weight_threshold)
+            weights = expected_weights(posterior)
+            keep = _kept_components(weights, self.weight_threshold)
             if keep.size < posterior.n_components:
                 result = run_variational(engine, posterior.subset(keep), prior, structure, tol=self.tol,
                                          max_iter=self.max_iter, reg_covar=self.reg_covar, callback=callback)
                 posterior, converged, n_iter = result.posterior, result.converged, n_iter + result.n_iter
                 trace += result.trace
+                before = elbos[-1]
                 elbos += [bound + constant(keep.size) for bound in result.trace]
+                _warn_if_pruning_lowered_the_elbo(before, elbos[-1], np.delete(weights, keep), self.tol)
                 best = result
         if not converged and self.max_iter > 0:
             warnings.warn(
@@ -251,32 +277,23 @@ class BayesianGaussianMixture(BaseMixture):
         self.elbos_ = elbos
         return self
 
-    def _make_engine(self, X, sample_weight):
-        if make_engine is not None:
-            return make_engine(X, sample_weight, chunk_size=self.chunk_size, n_jobs=self.n_jobs,
-                               n_components=self.n_components)
-        return InMemoryEngine(X, sample_weight, chunk_size=self.chunk_size, n_jobs=self.n_jobs,
-                              n_components=self.n_components)
-
-    def _initial_statistics(self, engine, structure, responsibilities, sample_weight,
+    def _initial_statistics(self, engine, sample, structure, responsibilities,
                             rng) -> tuple[SufficientStatistics, np.ndarray]:
         if responsibilities is None:
-            return initial_statistics(engine, structure, self.n_components, self.init_params, rng)
-        # Explicit responsibilities belong to rows, so they are applied to all rows at once.
-        reference = np.zeros((self.n_components, engine.n_features))
-        rows = engine.rows(np.arange(engine.n_samples))
-        return statistics_from_responsibilities(rows, sample_weight, responsibilities, reference, structure), reference
+            return initial_statistics(engine, structure, self.n_components, self.init_params, rng, sample=sample)
+        return _statistics_of_responsibilities(engine, responsibilities, structure)
 
     # ----------------------------------------------------------------------------------------- prior
     def _prior(self, engine, structure) -> VariationalPrior:
         """The prior in centred coordinates; defaults from the (weighted) data."""
         n_features = engine.n_features
-        mean = (np.asarray(self.mean_prior, dtype=np.float64) - engine.offset if self.mean_prior is not None
-                else _weighted_mean(engine))
-        if self.covariance_prior is not None:
+        given_mean, given_covariance = self.mean_prior is not None, self.covariance_prior is not None
+        data_mean = None if given_mean and given_covariance else _weighted_mean(engine)  # one pass
+        mean = np.asarray(self.mean_prior, dtype=np.float64) - engine.offset if given_mean else data_mean
+        if given_covariance:
             covariance = _as_prior_shape(self.covariance_prior, self.covariance_type)
         else:
-            covariance = _default_covariance_prior(engine, structure, self.reg_covar)
+            covariance = _default_covariance_prior(engine, structure, self.reg_covar, data_mean)
         return VariationalPrior(
             prior_type=self.weight_concentration_prior_type,
             weight_concentration=(1.0 / self.n_components if self.weight_concentration_prior is None
@@ -313,43 +330,47 @@ class BayesianGaussianMixture(BaseMixture):
         return VariationalPosterior(prior_type, self.weight_concentration_, self.mean_precision_, self.means_ - offset,
                                     self.degrees_of_freedom_, self.covariances_, self.precisions_cholesky_)
 
-    def _posterior_map(self, X, function) -> np.ndarray:
-        check_is_fitted(self)
-        X = check_predict_data(self, X)
-        engine, _ = self._prediction_engine(X)
-        posterior = self._fitted_posterior(engine.offset)
-        structure = self._structure
-        return engine.map(lambda chunk, weights: function(chunk, posterior, structure))
-
     # ------------------------------------------------------------------------------------ prediction
+    # BaseMixture's predict, predict_proba, score_samples, score and icl run on any source the fit
+    # accepts; these hooks hand them the posterior and scikit-learn's variational responsibilities.
+    def _prediction_model(self, offset: np.ndarray) -> VariationalPosterior:
+        return self._fitted_posterior(offset)
+
+    def _weighted_log_density(self):
+        return variational_log_density
+
+    def _log_responsibilities(self):
+        def log_responsibilities(chunk, posterior, structure):
+            rho = variational_log_density(chunk, posterior, structure)
+            log_norm = logsumexp(rho, axis=1)
+            return log_norm, np.exp(rho - log_norm[:, None])
+
+        return log_responsibilities
+
     def score_samples(self, X, predictive: bool = False) -> np.ndarray:
         """Log-density of each row, shape (n_samples,).
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), or any source :meth:`fit` accepts
         predictive : bool, default=False
             False: scikit-learn's value, ``log sum_k exp(E[log pi_k] + E[log N(x | mu_k, Lambda_k)])``
             (a lower bound on the predictive, not a normalised density). True: the posterior predictive
             ``log sum_k E[pi_k] St(x | ...)``, a mixture of Student-t (see :mod:`gaussmix.predictive`).
         """
         if predictive:
-            return self._posterior_map(X, predictive_log_density)
-        return self._posterior_map(X, lambda chunk, posterior, structure: _log_normaliser(
-            variational_log_density(chunk, posterior, structure)))
+            return self._map(X, predictive_log_density)
+        return super().score_samples(X)
 
     def predict_proba(self, X) -> np.ndarray:
-        """Responsibilities ``r_nk`` proportional to ``exp(E[log pi_k] + E[log N(x_n | ...)])`` (as scikit-learn)."""
-        def responsibilities(chunk, posterior, structure):
-            rho = variational_log_density(chunk, posterior, structure)
-            return np.exp(rho - _log_normaliser(rho)[:, None])
-
-        return self._posterior_map(X, responsibilities)
+        """Responsibilities ``r_nk`` proportional to ``exp(E[log pi_k] + E[log N(x_n | ...)])`` (as scikit-learn),
+        shape (n_samples, n_components_); ``X`` may be any source :meth:`fit` accepts."""
+        return super().predict_proba(X)
 
     def predict(self, X) -> np.ndarray:
-        """Most probable component of each row, shape (n_samples,)."""
-        return self._posterior_map(X, lambda chunk, posterior, structure:
-                                   variational_log_density(chunk, posterior, structure).argmax(axis=1))
+        """Component of largest responsibility for each row, shape (n_samples,); ``X`` may be any source
+        :meth:`fit` accepts."""
+        return super().predict(X)
 
     def weight_credible_intervals(self, level: float = 0.95, *, n_draws: int = 20000, random_state=None) -> np.ndarray:
         """Equal-tailed posterior credible intervals of the weights, shape (n_components_, 2).
@@ -361,9 +382,34 @@ class BayesianGaussianMixture(BaseMixture):
         return weight_credible_intervals(self._fitted_posterior(np.zeros(self.means_.shape[1])), level,
                                          n_draws=n_draws, random_state=random_state)
 
+
 # ------------------------------------------------------------------------------------------ helpers
-def _log_normaliser(rho: np.ndarray) -> np.ndarray:
-    return logsumexp(rho, axis=1)
+def _statistics_of_responsibilities(engine, responsibilities: np.ndarray,
+                                    structure) -> tuple[SufficientStatistics, np.ndarray]:
+    """Statistics of given starting responsibilities (one row each), about zero reference means.
+
+    The rows must meet their own responsibilities, so the chunks are visited in row order on this thread
+    (a Dask engine brings its blocks to the client one at a time); one pass, never all rows at once.
+    """
+    reference = np.zeros((responsibilities.shape[1], engine.n_features))
+    total, start = None, 0
+    for chunk, weights in engine.chunks():
+        stop = start + chunk.shape[0]
+        stats = statistics_from_responsibilities(chunk, weights, responsibilities[start:stop], reference, structure)
+        total, start = (stats if total is None else total + stats), stop
+    return total, reference
+
+
+def _warn_if_pruning_lowered_the_elbo(before: float, after: float, dropped_weights: np.ndarray, tol: float) -> None:
+    """Components with nearly no data cost ELBO (their KL terms), so dropping them raises it; a lower
+    converged ELBO after pruning means the dropped components explained data the others now fit worse."""
+    if before - after > max(tol, 1e-10 * abs(before)):
+        warnings.warn(
+            f"Pruning lowered the evidence lower bound from {before:.6g} to {after:.6g}: the {dropped_weights.size} "
+            f"dropped components (largest expected weight {dropped_weights.max():.3g}) explained data that the "
+            "remaining ones fit worse. Lower weight_threshold below that weight, or use prune=False.",
+            PruningWarning,
+        )
 
 
 def _kept_components(weights: np.ndarray, threshold: float) -> np.ndarray:
@@ -421,17 +467,18 @@ def _weighted_mean(engine) -> np.ndarray:
     return moments[1:] / moments[0]
 
 
-def _default_covariance_prior(engine, structure, reg_covar: float):
+def _default_covariance_prior(engine, structure, reg_covar: float, data_mean: np.ndarray):
     """The unbiased weighted covariance of the data in the prior's shape (scikit-learn's default).
 
-    Taken about the data mean (not ``mean_prior``) with frequency weights, ``scatter / (W - 1)``, so an
-    integer weight equals a repeated row. The structure's own scatter and M-step give the shape. When
-    that is not positive definite, ``reg_covar`` is added to its diagonal.
+    Taken about ``data_mean`` (the weighted mean in centred coordinates, shape (n_features,); not
+    ``mean_prior``) with frequency weights, ``scatter / (W - 1)``, so an integer weight equals a repeated
+    row. The structure's own scatter and M-step give the shape. When that is not positive definite,
+    ``reg_covar`` is added to its diagonal.
     """
     n_features = engine.n_features
-    data_mean = _weighted_mean(engine)[None, :]
+    about = data_mean[None, :]
     scatter = engine.reduce(lambda chunk, w: structure.scatter(chunk, np.ones((chunk.shape[0], 1), dtype=chunk.dtype),
-                                                               w, data_mean.astype(chunk.dtype)))
+                                                               w, about.astype(chunk.dtype)))
     total = engine.weight_sum
     if total <= 1.0:
         raise ValueError("the default covariance_prior needs sample weights summing to more than one; "

@@ -14,6 +14,7 @@ __all__ = [
     "DegenerateComponentError",
     "DegenerateComponentWarning",
     "ModelFileError",
+    "PruningWarning",
     "zero_density_error",
 ]
 
@@ -71,3 +72,8 @@ class DegenerateComponentError(ValueError):
 
 class DegenerateComponentWarning(UserWarning):
     """A degenerate component was re-seeded and the fit went on."""
+
+
+class PruningWarning(UserWarning):
+    """Pruning components of a variational mixture lowered its evidence lower bound: the dropped
+    components explained data (see ``BayesianGaussianMixture(prune=True)``)."""

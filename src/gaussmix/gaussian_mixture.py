@@ -13,13 +13,12 @@ from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 
 from ._base import BaseMixture, progress_callback
-from ._validation import (check_fit_data, check_iteration_parameters, check_nonnegative_float, check_predict_data,
-                          check_sample_weight)
+from ._validation import check_iteration_parameters, check_nonnegative_float, check_predict_data, check_sample_weight
 from .checkpoint import FitCheckpoint, load_checkpoint, save_checkpoint
 from .covariance import get_structure
 from .degeneracy import degeneracy_advice, reseed_degenerate
 from .em import COLLAPSE_RELATIVE_VARIANCE, degenerate_error, estimate_parameters, expect, feature_variance, run_em
-from ._sources import check_fit_source
+from ._sources import fit_engine
 from .engines import ENGINES, initialisation_engine, is_chunked_source, make_engine
 from .exceptions import ConvergenceWarning
 from .conditioning import ConditioningMixin
@@ -221,31 +220,23 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
         self._check_parameters()
         warm = self.warm_start and hasattr(self, "converged_")
         if is_chunked_source(X):
-            engine = self._source_engine(X, sample_weight)
-            has_missing = False
-        else:
-            X = check_fit_data(self, X, min_samples=max(2, self.n_components), what="n_components",
-                               allow_nan=self.missing == "em")
-            if self.missing == "em":
-                check_missing_pattern(X)
-            sample_weight = check_sample_weight(sample_weight, X.shape[0])
-            if np.count_nonzero(sample_weight) < self.n_components:
-                raise ValueError(
-                    f"n_components={self.n_components} needs at least that many samples with positive "
-                    f"sample_weight, got {np.count_nonzero(sample_weight)}"
-                )
-            self._check_initial_parameters(X.shape[1])
-            engine = make_engine(X, sample_weight, engine=self.engine, chunk_size=self.chunk_size,
-                                 n_jobs=self.n_jobs, n_components=self.n_components)
-            # With NaN: moments over observed entries; initialise and re-seed on filled-in copies (same offset).
-            has_missing = self.missing == "em" and bool(np.isnan(X).any())
-            if has_missing and self.prior is not None:
-                raise ValueError("MAP estimation (prior) is not available with missing values yet; use prior=None")
-            if has_missing and self.noise is not None:
-                raise ValueError("a noise component is not available with missing values yet; use noise=None")
+            self._check_source_options()
+        # X becomes the validated array, or None for a chunked source (never loaded).
+        engine, X, sample_weight = fit_engine(
+            self, X, sample_weight, n_components=self.n_components, engine=self.engine, chunk_size=self.chunk_size,
+            n_jobs=self.n_jobs, allow_nan=self.missing == "em",
+            check_shape=lambda n_samples, n_features: self._check_initial_parameters(n_features))
+        if X is not None and self.missing == "em":
+            check_missing_pattern(X)
+        # With NaN: moments over observed entries; initialise and re-seed on filled-in copies (same offset).
+        has_missing = X is not None and self.missing == "em" and bool(np.isnan(X).any())
+        if has_missing and self.prior is not None:
+            raise ValueError("MAP estimation (prior) is not available with missing values yet; use prior=None")
+        if has_missing and self.noise is not None:
+            raise ValueError("a noise component is not available with missing values yet; use noise=None")
 
         structure = get_structure(self.covariance_type)
-        data = engine.n_features if is_chunked_source(X) else X  # what the data-driven defaults may read
+        data = engine.n_features if X is None else X  # what the data-driven defaults may read
         log_volume = None if self.noise is None else noise_log_volume(self.noise, data, sample_weight)
         noise_log_density = None if log_volume is None else -log_volume
         prior = resolve_prior(self.prior, data, self.n_components, sample_weight)
@@ -318,19 +309,14 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
             Path(self.checkpoint).unlink(missing_ok=True)
         return self
 
-    def _source_engine(self, X, sample_weight):
-        """The out-of-core or Dask engine of a chunked source, after every check that needs no pass over it."""
+    def _check_source_options(self):
+        """Options that need the data in memory, refused for a chunked source before it is opened."""
         if self.missing == "em":
             raise ValueError("missing='em' needs the data in memory (an array); out-of-core and Dask sources "
                              "must be complete")
         if isinstance(self.noise, str):
             raise ValueError(f"noise={self.noise!r} measures the data's volume in memory; for out-of-core or "
                              "Dask data give the volume as a number")
-        engine = check_fit_source(self, X, sample_weight, min_samples=max(2, self.n_components),
-                                  what="n_components", n_components=self.n_components, engine=self.engine,
-                                  chunk_size=self.chunk_size, n_jobs=self.n_jobs)
-        self._check_initial_parameters(engine.n_features)
-        return engine
 
     def _recovery(self, engine, structure, reseeds: int = 0):
         """The degeneracy policy for one EM run: ``recover(estimate, params) -> params``.

@@ -33,7 +33,7 @@ from sklearn.utils import check_random_state
 from .em import estimate_parameters, statistics_from_responsibilities
 from .params import MixtureParams
 
-__all__ = ["HC_MAX_SAMPLES", "agglomerate", "hc_estimate", "hc_partition", "svd_transform"]
+__all__ = ["HC_MAX_SAMPLES", "agglomerate", "hc_estimate", "hc_partition", "hc_statistics", "svd_transform"]
 
 HC_MAX_SAMPLES = 1000
 """Rows the agglomeration runs on at most. mclust's default subset is 2000; the agglomeration costs
@@ -160,13 +160,19 @@ def hc_partition(merges: np.ndarray, n_rows: int, n_clusters: int) -> np.ndarray
     return np.unique(parent, return_inverse=True)[1]
 
 
-def hc_estimate(engine, structure, n_components: int, *, random_state, reg_covar: float, variance_floor=None,
-                max_samples: int = HC_MAX_SAMPLES):
-    """One M-step from the agglomeration's partition of (a subsample of) the data: a ParameterEstimate.
+def hc_statistics(engine, structure, n_components: int, *, random_state,
+                  max_samples: int = HC_MAX_SAMPLES) -> tuple:
+    """Statistics of the agglomeration's partition of (a subsample of) the data, and their reference means.
 
     The subsample is drawn among rows with positive weight, without replacement. The agglomeration
-    itself ignores the weights (like mclust, which has none); the rows keep them in the M-step. Components may be flagged degenerate (e.g. a singleton cluster at an outlier);
-    the caller's recovery policy deals with them as for any initialisation.
+    itself ignores the weights (like mclust, which has none); the rows keep them in the statistics.
+
+    Returns
+    -------
+    stats : SufficientStatistics
+        Of the subsample's rows only (``stats.weight_sum`` is their weight).
+    reference : ndarray of shape (n_components, n_features)
+        The partition's weighted means (centred coordinates), about which the moments are taken.
     """
     weights = engine.map(lambda chunk, chunk_weights: chunk_weights)
     candidates = np.flatnonzero(weights > 0)
@@ -182,6 +188,17 @@ def hc_estimate(engine, structure, n_components: int, *, random_state, reg_covar
     row_weights = weights[candidates]
     weighted = responsibilities * row_weights[:, None]
     reference = (weighted.T @ rows) / np.maximum(weighted.sum(axis=0), np.finfo(np.float64).tiny)[:, None]
-    stats = statistics_from_responsibilities(rows, row_weights, responsibilities, reference, structure)
+    return statistics_from_responsibilities(rows, row_weights, responsibilities, reference, structure), reference
+
+
+def hc_estimate(engine, structure, n_components: int, *, random_state, reg_covar: float, variance_floor=None,
+                max_samples: int = HC_MAX_SAMPLES):
+    """One M-step from the agglomeration's partition of (a subsample of) the data: a ParameterEstimate.
+
+    See :func:`hc_statistics`. Components may be flagged degenerate (e.g. a singleton cluster at an
+    outlier); the caller's recovery policy deals with them as for any initialisation.
+    """
+    stats, reference = hc_statistics(engine, structure, n_components, random_state=random_state,
+                                     max_samples=max_samples)
     template = MixtureParams(np.full(n_components, 1 / n_components), reference, None, None, engine.offset)
     return estimate_parameters(stats, template, structure, reg_covar, variance_floor)

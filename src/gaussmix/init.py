@@ -8,7 +8,7 @@ from sklearn.utils import check_random_state
 
 from .covariance import CovarianceStructure
 from .em import estimate_parameters, feature_variance, statistics_from_responsibilities
-from .hierarchical import hc_estimate
+from .hierarchical import hc_estimate, hc_statistics
 from .kmeans import assign, kmeans_plusplus, lloyd
 from .params import MixtureParams
 from .stats import SufficientStatistics
@@ -58,25 +58,58 @@ def _hard_statistics(engine, centers, structure):
 def _random_statistics(engine, n_components, structure, random_state):
     rng = check_random_state(random_state)
     reference = np.zeros((n_components, engine.n_features))
-
-    def statistics(chunk, weights):
+    total = None
+    # Drawn on this thread, chunk after chunk in row order: a random state consumed by worker threads in
+    # whatever order they run would make the start (and the fit) depend on scheduling. Consecutive draws
+    # continue one stream, so the responsibilities do not depend on the chunk size either.
+    for chunk, weights in engine.chunks():
         responsibilities = rng.uniform(size=(chunk.shape[0], n_components))
         responsibilities /= responsibilities.sum(axis=1, keepdims=True)
-        return statistics_from_responsibilities(chunk, weights, responsibilities, reference, structure)
-
-    return engine.reduce(statistics)
+        stats = statistics_from_responsibilities(chunk, weights, responsibilities, reference, structure)
+        total = stats if total is None else total + stats
+    return total
 
 
 def initial_statistics(engine, structure: CovarianceStructure, n_components: int, method: str, random_state,
-                       data_variance: np.ndarray | None = None) -> tuple[SufficientStatistics, np.ndarray]:
-    """Statistics of the starting responsibilities (hard nearest-centre or random) and their reference means.
+                       data_variance: np.ndarray | None = None,
+                       sample=None) -> tuple[SufficientStatistics, np.ndarray]:
+    """Statistics of the starting responsibilities and their reference means, for all of ``engine``'s rows.
 
     For estimators that start from responsibilities rather than parameters (variational Bayes).
+
+    Parameters
+    ----------
+    engine
+        All the data.
+    sample : engine, optional
+        Where the start is chosen (default ``engine``): for out-of-core and Dask data a uniform sample
+        (:func:`gaussmix.engines.initialisation_engine`). Centres ('kmeans', 'k-means++',
+        'random_from_data') are chosen on it and every row of ``engine`` is assigned to the nearest (one
+        pass). 'random' and 'hc' responsibilities exist for the sample's rows only (for 'hc', at most
+        :data:`~gaussmix.hierarchical.HC_MAX_SAMPLES` of them): their statistics are scaled to
+        ``engine``'s weight sum, as if the other rows were like them.
+
+    Returns
+    -------
+    stats : SufficientStatistics
+    reference : ndarray of shape (n_components, n_features)
+        The means the statistics are taken about (centred coordinates).
     """
-    centers = initial_centers(engine, n_components, method, random_state, data_variance)
+    sample = engine if sample is None else sample
+    if method == "hc":
+        stats, reference = hc_statistics(sample, structure, n_components, random_state=random_state)
+        return _scaled_to(stats, engine), reference
+    centers = initial_centers(sample, n_components, method, random_state, data_variance)
     if centers is None:
-        return _random_statistics(engine, n_components, structure, random_state), np.zeros((n_components, engine.n_features))
+        stats = _random_statistics(sample, n_components, structure, random_state)
+        return _scaled_to(stats, engine), np.zeros((n_components, engine.n_features))
     return _hard_statistics(engine, centers, structure), centers
+
+
+def _scaled_to(stats: SufficientStatistics, engine) -> SufficientStatistics:
+    """Statistics of some rows scaled to the weight sum of all of ``engine``'s rows."""
+    total = engine.weight_sum
+    return stats if stats.weight_sum == total else stats.scaled(total / stats.weight_sum)
 
 
 def params_from_centers(engine, centers, structure, reg_covar, variance_floor=None, prior=None):

@@ -18,9 +18,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _numba
 from .em import feature_variance
-from ._validation import (check_fit_data, check_int, check_n_jobs, check_nonnegative_float, check_predict_data,
-                          check_sample_weight)
-from ._sources import check_fit_source, check_predict_source, n_rows
+from ._validation import check_int, check_n_jobs, check_nonnegative_float, check_predict_data, check_sample_weight
+from ._sources import check_predict_source, fit_engine, n_rows
 from .engines import ENGINES, initialisation_engine, is_chunked_source, make_engine
 
 __all__ = ["KMeans", "KMeansStatistics", "expect_kmeans", "expect_kmeans_numpy", "kmeans_plusplus", "lloyd", "mean_feature_variance", "squared_distances"]
@@ -223,7 +222,6 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         if isinstance(self.init, str):
             if self.init not in ("k-means++", "random"):
                 raise ValueError(f"init must be 'k-means++', 'random' or an array of centres, got {self.init!r}")
-            n_init = (1 if self.init == "k-means++" else 10) if self.n_init == "auto" else self.n_init
         else:
             init = np.asarray(self.init, dtype=np.float64)
             if init.shape != (self.n_clusters, n_features) or not np.all(np.isfinite(init)):
@@ -231,9 +229,13 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
                     f"init array must be finite with shape (n_clusters, n_features) = ({self.n_clusters}, {n_features}), "
                     f"got shape {init.shape}"
                 )
-            n_init = 1 if self.n_init == "auto" else self.n_init
-        check_int("n_init", n_init, 1)
-        return n_init
+        check_int("n_init", self._n_init(), 1)
+
+    def _n_init(self):
+        """``n_init`` with 'auto' resolved as scikit-learn does (1 for k-means++ or given centres, else 10)."""
+        if self.n_init != "auto":
+            return self.n_init
+        return 10 if isinstance(self.init, str) and self.init == "random" else 1
 
     def _seed(self, engine, rng):
         if not isinstance(self.init, str):
@@ -248,24 +250,11 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     def fit(self, X, y=None, sample_weight=None):
         """Compute the k-means clustering of ``X`` (n_samples, n_features): an array, or any source
         :class:`~gaussmix.GaussianMixture` accepts (``labels_`` is then a numpy array all the same)."""
-        min_samples = max(2, self.n_clusters if isinstance(self.n_clusters, numbers.Integral) else 2)
-        if is_chunked_source(X):
-            check_int("n_clusters", self.n_clusters, 1)
-            engine = check_fit_source(self, X, sample_weight, min_samples=min_samples, what="n_clusters",
-                                      n_components=self.n_clusters, engine=self.engine, chunk_size=self.chunk_size,
-                                      n_jobs=self.n_jobs)
-            n_init = self._check_parameters(engine.n_features)
-        else:
-            X = check_fit_data(self, X, min_samples=min_samples, what="n_clusters")
-            n_init = self._check_parameters(X.shape[1])
-            sample_weight = check_sample_weight(sample_weight, X.shape[0])
-            if np.count_nonzero(sample_weight) < self.n_clusters:
-                raise ValueError(
-                    f"n_clusters={self.n_clusters} needs at least that many samples with positive weight, "
-                    f"got {np.count_nonzero(sample_weight)}"
-                )
-            engine = make_engine(X, sample_weight, engine=self.engine, n_jobs=self.n_jobs, chunk_size=self.chunk_size,
-                                 n_components=self.n_clusters)
+        check_int("n_clusters", self.n_clusters, 1)
+        engine = fit_engine(self, X, sample_weight, n_components=self.n_clusters, what="n_clusters",
+                            engine=self.engine, chunk_size=self.chunk_size, n_jobs=self.n_jobs,
+                            check_shape=lambda n_samples, n_features: self._check_parameters(n_features)).engine
+        n_init = self._n_init()
         tolerance = self.tol * mean_feature_variance(engine)
         rng = check_random_state(self.random_state)
         # Out-of-core and Dask data: seed on a sample (Lloyd itself runs on all the data).
