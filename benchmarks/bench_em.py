@@ -35,6 +35,22 @@ FULL_CASES = [
 ]
 QUICK_CASES = [(4_000, 8, 4), (2_000, 3, 3)]
 
+# The speed issue's targets: minimum speed-up over scikit-learn per case, and the largest relative
+# difference of the final log-likelihood.
+FULL_SPEEDUP_TARGETS = {(200_000, 32, 10): 12.0, (50_000, 64, 50): 5.0, (1_000_000, 8, 16): 15.0, (20_000, 2, 5): 3.0}
+FLOAT32_SPEEDUP_TARGET = 9.0
+OTHER_SPEEDUP_TARGET = 5.0  # diag, tied, spherical on every shape
+KMEANS_SPEEDUP_TARGET = 1.0
+LOGLIK_TARGETS = {"float64": 1e-8, "float32": 1e-5}
+
+
+def speedup_target(covariance_type, dtype, shape):
+    if covariance_type == "kmeans":
+        return KMEANS_SPEEDUP_TARGET
+    if covariance_type == "full":
+        return FLOAT32_SPEEDUP_TARGET if np.dtype(dtype) == np.float32 else FULL_SPEEDUP_TARGETS.get(shape)
+    return OTHER_SPEEDUP_TARGET
+
 
 def make_data(n, d, K, dtype, seed=0):
     X, _ = make_blobs(n_samples=n, n_features=d, centers=K, cluster_std=1.5, random_state=seed)
@@ -107,6 +123,7 @@ def bench_mixture(n, d, K, covariance_type, dtype, warmup, iterations, memory):
         loglik_rel_diff=abs(ours_ll - theirs_ll) / abs(theirs_ll),
         X_mb=X.nbytes / 2**20,
     )
+    _add_targets(row, covariance_type, dtype, (n, d, K))
     if memory:
         row["gaussmix_peak_mb"] = peak_mb(lambda: ours(1), X)
         row["sklearn_peak_mb"] = peak_mb(lambda: theirs(1), X)
@@ -135,21 +152,31 @@ def bench_kmeans(n, d, K, warmup, iterations, memory):
                gaussmix_loglik=-ours_model.inertia_, sklearn_loglik=-theirs_model.inertia_,
                loglik_rel_diff=abs(ours_model.inertia_ - theirs_model.inertia_) / theirs_model.inertia_,
                X_mb=X.nbytes / 2**20)
+    _add_targets(row, "kmeans", np.float64, (n, d, K))
     if memory:
         row["gaussmix_peak_mb"] = peak_mb(lambda: ours(1), X)
         row["sklearn_peak_mb"] = peak_mb(lambda: theirs(1), X)
     return row
 
 
+def _add_targets(row, covariance_type, dtype, shape):
+    """The issue's speed-up and accuracy targets for this case, and whether they were met."""
+    target = speedup_target(covariance_type, dtype, shape)
+    row["speedup_target"] = float("nan") if target is None else target
+    row["loglik_target"] = LOGLIK_TARGETS[np.dtype(dtype).name]
+    row["met"] = bool((target is None or row["speedup"] >= target) and row["loglik_rel_diff"] <= row["loglik_target"])
+
+
 def format_table(rows):
     header = (f"{'case':<18}{'n':>10}{'d':>4}{'K':>4}{'gaussmix ms/it':>16}{'sklearn ms/it':>15}{'speed-up':>10}"
-              f"{'loglik rel diff':>17}{'peak MB ours/theirs (X MB)':>30}")
+              f"{'target':>8}{'loglik rel diff':>17}{'met':>5}{'peak MB ours/theirs (X MB)':>30}")
     lines = [header, "-" * len(header)]
     for row in rows:
         memory = (f"{row['gaussmix_peak_mb']:.0f} / {row['sklearn_peak_mb']:.0f} ({row['X_mb']:.0f})"
                   if "gaussmix_peak_mb" in row else "")
         lines.append(f"{row['case']:<18}{row['n']:>10}{row['d']:>4}{row['K']:>4}{row['gaussmix_ms']:>16.1f}"
-                     f"{row['sklearn_ms']:>15.1f}{row['speedup']:>9.1f}x{row['loglik_rel_diff']:>17.1e}{memory:>30}")
+                     f"{row['sklearn_ms']:>15.1f}{row['speedup']:>9.1f}x{row['speedup_target']:>7.0f}x"
+                     f"{row['loglik_rel_diff']:>17.1e}{'yes' if row['met'] else 'NO':>5}{memory:>30}")
     return "\n".join(lines)
 
 
@@ -193,7 +220,7 @@ def main(argv=None):
                 iterations=iterations, warmup=warmup)
     Path(arguments.json).parent.mkdir(parents=True, exist_ok=True)
     # float() turns NumPy scalars (e.g. scikit-learn's float32 log-likelihoods) into JSON numbers.
-    plain_rows = [{key: value if isinstance(value, (str, int)) else float(value) for key, value in row.items()}
+    plain_rows = [{key: value if isinstance(value, (str, int, bool)) else float(value) for key, value in row.items()}
                   for row in rows]
     Path(arguments.json).write_text(json.dumps(dict(meta=meta, rows=plain_rows), indent=2))
     print(f"\nJSON written to {arguments.json}")

@@ -17,6 +17,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from . import _numba
+from .covariance import KERNEL_BLOCK_ROWS
 from .em import feature_variance
 from ._validation import check_int, check_n_jobs, check_nonnegative_float, check_predict_data, check_sample_weight
 from ._sources import check_predict_source, fit_engine, n_rows
@@ -75,7 +76,8 @@ def expect_kmeans(chunk: np.ndarray, sample_weight: np.ndarray, centers: np.ndar
     """Hard E-step on one centred chunk (a compiled fused kernel when numba is installed)."""
     if _numba.AVAILABLE:
         counts, weighted_sums, inertia = _numba.kmeans_chunk_statistics(
-            chunk, np.ascontiguousarray(sample_weight, dtype=np.float64), centers.astype(chunk.dtype))
+            np.ascontiguousarray(chunk), np.ascontiguousarray(sample_weight, dtype=np.float64),
+            np.ascontiguousarray(centers, dtype=chunk.dtype), KERNEL_BLOCK_ROWS)
         return KMeansStatistics(float(sample_weight.sum()), float(inertia), counts,
                                 weighted_sums - counts[:, None] * centers)
     return expect_kmeans_numpy(chunk, sample_weight, centers)
