@@ -240,3 +240,21 @@ def test_reseeding_a_degenerate_component_is_the_same_on_every_engine(engine):
     kmeans = KMeans(3, init=centres, chunk_size=64, engine=engine).fit(X)
     np.testing.assert_allclose(kmeans.cluster_centers_, kmeans_reference.cluster_centers_, rtol=RTOL)
     assert np.abs(kmeans.cluster_centers_).max() < 50
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2, 4, None])
+def test_every_engine_chooses_the_same_default_chunks_and_offset(n_jobs):
+    """With the data's size and n_jobs in the rule, the default chunks of 10,000 rows differ with n_jobs (all
+    rows in one chunk, or one chunk per thread); each engine must pick the in-memory engine's size."""
+    X = np.random.default_rng(0).normal(size=(10_000, 4)) + 50.0
+    engines = [make_engine(X, engine=kind, n_jobs=n_jobs, n_components=N_COMPONENTS)
+               for kind in ("memory", "ooc", "dask")]
+    engines.append(make_engine(dask_array.from_array(X, chunks=(1_000, -1)), n_jobs=n_jobs,
+                               n_components=N_COMPONENTS))
+    reference = engines[0]
+    for engine in engines[1:]:
+        assert engine.chunk_size == reference.chunk_size, type(engine).__name__
+        np.testing.assert_array_equal(engine.offset, reference.offset)
+    if n_jobs == 4:
+        assert reference.chunk_size == 2_500  # one chunk per thread: the size depends on n_jobs
+    assert make_engine(dask_array.from_array(X, chunks=(1_000, -1)), chunk_size=300).chunk_size == 300

@@ -21,12 +21,12 @@ import numpy as np
 
 from ..exceptions import DataError
 from .dask import DaskEngine, is_dask_array
-from .memory import InMemoryEngine, auto_chunk_size, resolve_n_jobs
+from .memory import InMemoryEngine, auto_chunk_size, resolve_chunk_size, resolve_n_jobs
 from .ooc import ArrayDataset, Dataset, OutOfCoreEngine, open_dataset
 
 __all__ = ["ENGINES", "INIT_SAMPLE_SIZE", "DaskEngine", "Dataset", "InMemoryEngine", "OutOfCoreEngine",
            "auto_chunk_size", "engine_kind", "initialisation_engine", "is_chunked_source", "make_engine",
-           "open_dataset", "open_source", "resolve_n_jobs"]
+           "open_dataset", "open_source", "resolve_chunk_size", "resolve_n_jobs"]
 
 ENGINES = ("auto", "memory", "ooc", "dask")
 
@@ -85,8 +85,8 @@ def make_engine(X, sample_weight=None, *, engine: str = "auto", chunk_size: int 
             import dask.array as da
 
             array = X.to_numpy() if isinstance(X, Dataset) else X
-            rows = chunk_size or auto_chunk_size(array.shape[1], n_components, n_samples=array.shape[0],
-                                                 n_jobs=resolve_n_jobs(n_jobs))
+            rows = resolve_chunk_size(chunk_size, array.shape[0], array.shape[1], n_components,
+                                      resolve_n_jobs(n_jobs))
             X = da.from_array(array, chunks=(rows, -1))
         return DaskEngine(X, sample_weight, **options)
     if is_dask_array(X):
