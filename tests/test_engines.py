@@ -6,6 +6,8 @@ iterations must agree with the in-memory fit. The in-memory fit is itself checke
 elsewhere (test_oracle_sklearn.py).
 """
 
+import os
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -307,3 +309,52 @@ def test_every_engine_chooses_the_same_default_chunks_and_offset(n_jobs):
     if n_jobs == 4:
         assert reference.chunk_size == 2_500  # one chunk per thread: the size depends on n_jobs
     assert make_engine(dask_array.from_array(X, chunks=(1_000, -1)), chunk_size=300).chunk_size == 300
+
+
+def test_a_dask_pass_holds_the_parameters_in_one_graph_node(data):
+    """The parameters travel once per pass: in the graph each pass computes, exactly one node holds them (the
+    pass context) and every block task refers to it by key, instead of carrying its own copy."""
+    import pickle
+
+    import cloudpickle
+    import dask
+
+    from gaussmix.params import MixtureParams
+
+    class FindsParameters(cloudpickle.Pickler):
+        """Pickles like Dask does and notes whether MixtureParams were among the objects written."""
+
+        found = False
+
+        def persistent_id(self, obj):
+            if isinstance(obj, MixtureParams):
+                self.found = True
+            return None
+
+    def holds_parameters(node) -> bool:
+        pickler = FindsParameters(open(os.devnull, "wb"), protocol=pickle.HIGHEST_PROTOCOL)
+        pickler.dump(node)
+        return pickler.found
+
+    graphs = []
+
+    def recording_scheduler(graph, keys, **kwargs):
+        # What a scheduler receives: a mapping of keys to tasks (recent Dask wraps it in an expression).
+        graphs.append(dict(graph.__dask_graph__() if hasattr(graph, "__dask_graph__") else graph))
+        return dask.get(graph, keys, **kwargs)
+
+    X, _ = data
+    n_blocks = 10
+    Xd = dask_array.from_array(X, chunks=(-(-len(X) // n_blocks), -1))
+    with dask.config.set(scheduler=recording_scheduler):
+        fit = GaussianMixture(N_COMPONENTS, chunk_size=CHUNK, tol=0, max_iter=4, **initial_parameters(X, "full")).fit(Xd)
+    passes = [graph for graph in graphs if any(str(key).startswith("_sum-") for key in graph)]
+    e_steps = []
+    for graph in passes:
+        holders = [key for key, node in graph.items() if holds_parameters(node)]
+        assert len(holders) <= 1, holders
+        if holders:
+            e_steps.append(graph)
+            assert str(holders[0]).startswith("_PassContext-")
+            assert sum(str(key).startswith("_sum-") for key in graph) == n_blocks
+    assert len(e_steps) >= fit.n_iter_ + 1  # every iteration's E-step and the final one
