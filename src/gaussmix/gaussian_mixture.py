@@ -127,9 +127,8 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
         Where the data live (see :mod:`gaussmix.engines`); 'auto' decides from the type of ``X``: an
         array is fitted in memory; a path, :func:`~gaussmix.open_dataset`, a list of 2-D arrays or any
         other re-iterable of them out of core (one streaming pass per iteration); a ``dask.array`` on
-        Dask's workers. Out-of-core
-        and Dask fits initialise on a uniform sample of at most 100,000 rows (unless ``means_init`` is
-        given) and are otherwise identical to the in-memory fit.
+        Dask's workers. Out-of-core and Dask fits initialise on a uniform sample of at most 100,000 rows
+        (unless ``means_init`` is given) and are otherwise identical to the in-memory fit.
 
     Attributes
     ----------
