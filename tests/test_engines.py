@@ -347,7 +347,8 @@ def test_a_dask_pass_holds_the_parameters_in_one_graph_node(data):
     n_blocks = 10
     Xd = dask_array.from_array(X, chunks=(-(-len(X) // n_blocks), -1))
     with dask.config.set(scheduler=recording_scheduler):
-        fit = GaussianMixture(N_COMPONENTS, chunk_size=CHUNK, tol=0, max_iter=4, **initial_parameters(X, "full")).fit(Xd)
+        fit = GaussianMixture(N_COMPONENTS, chunk_size=CHUNK, tol=0, max_iter=4,
+                              **initial_parameters(X, "full")).fit(Xd)
     passes = [graph for graph in graphs if any(str(key).startswith("_sum-") for key in graph)]
     e_steps = []
     for graph in passes:

@@ -391,8 +391,8 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
             )
         conflict = max_iter_conflict(saved, self.max_iter)
         if conflict is not None:
-            raise ValueError(f"checkpoint {self.checkpoint} cannot be resumed with max_iter={self.max_iter}: {conflict}; "
-                             "or delete it to start afresh")
+            raise ValueError(f"checkpoint {self.checkpoint} cannot be resumed with max_iter={self.max_iter}: "
+                             f"{conflict}; or delete it to start afresh")
         logger.info("resuming from checkpoint %s (initialisation %d, iteration %d)", self.checkpoint,
                     saved.run, saved.state.n_iter)
         return saved
