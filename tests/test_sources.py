@@ -169,12 +169,18 @@ def test_a_custom_re_iterable_is_read_directly_by_fit_predict_and_kmeans():
     np.testing.assert_allclose(kmeans.cluster_centers_, KMeans(2, random_state=0).fit(X).cluster_centers_, rtol=1e-10)
 
 
-def test_estimators_that_need_memory_name_the_chunked_source():
+def test_a_custom_re_iterable_fits_a_bayesian_mixture_like_the_array():
     from gaussmix import BayesianGaussianMixture
 
+    X = banknote_array()
+    fit = BayesianGaussianMixture(2, random_state=0).fit(Chunks(X, 70))
+    reference = BayesianGaussianMixture(2, random_state=0).fit(X)
+    np.testing.assert_allclose(fit.means_, reference.means_, rtol=1e-10)
+    np.testing.assert_allclose(fit.lower_bounds_, reference.lower_bounds_, rtol=1e-10)
+
+
+def test_estimators_that_need_memory_name_the_chunked_source():
     chunks = Chunks(banknote_array(), 70)
-    with pytest.raises(DataError, match="needs an array in memory.*chunked data source"):
-        BayesianGaussianMixture(2).fit(chunks)
     model = GaussianMixture(2, random_state=0).fit(chunks)
     with pytest.raises(DataError, match="needs an array in memory.*chunked data source"):
         model.partial_fit(chunks)  # a batch of stepwise EM is an array
