@@ -5,7 +5,6 @@ the many error variants run ``cli.main`` in-process (same code, without paying a
 """
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -19,9 +18,9 @@ import pytest
 
 from gaussmix import load
 from gaussmix.cli import main, parse_components
+from subprocess_env import ENV
 
 FAITHFUL = resources.files("gaussmix").joinpath("data/faithful.csv")
-ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
 
 
 ENTRY_POINT = Path(sys.executable).parent / "gaussmix"  # the [project.scripts] console script
@@ -115,6 +114,17 @@ def test_select_prints_the_table_and_json(work):
         (c, k) for c in ("full", "tied") for k in range(1, 5)}
     best = min((r for r in summary["records"] if not r["failed"]), key=lambda r: r["bic"])
     assert summary["best"] == {"covariance_type": best["covariance_type"], "n_components": best["n_components"]}
+
+
+def test_select_by_heldout_likelihood(work):
+    # Cross-validation clones each candidate, progress-bar callback included (it holds sys.stderr).
+    completed = gaussmix("select", "faithful.csv", "-k", "1-3", "--covariance", "tied", "--criterion", "heldout",
+                         "--n-init", "1", "--json", cwd=work)
+    summary = json.loads(completed.stdout)
+    assert summary["criterion"] == "heldout"
+    scores = {r["n_components"]: r["heldout_log_likelihood"] for r in summary["records"]}
+    assert sorted(scores) == [1, 2, 3] and all(np.isfinite(list(scores.values())))
+    assert summary["best"] == {"covariance_type": "tied", "n_components": max(scores, key=scores.get)}
 
 
 def test_report_writes_html(fitted):
