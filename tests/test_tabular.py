@@ -22,6 +22,22 @@ def test_csv_with_and_without_header(tmp_path):
     assert names == ["c", "a"]
 
 
+@pytest.mark.parametrize("first_row", ["1,NA", "NA,2", "nan,2", "1,", "?,?"])
+def test_a_first_row_with_a_missing_value_is_data_not_a_header(tmp_path, first_row):
+    (tmp_path / "plain.csv").write_text(first_row + "\n3,4\n5,6\n")
+    with pytest.raises(TableError, match="has a missing or infinite value \\(data row 1\\)"):
+        read_table(tmp_path / "plain.csv")
+
+
+def test_header_detection_needs_names_only(tmp_path):
+    (tmp_path / "indexed.csv").write_text(",a,b\n0,1.5,2\n1,3,4\n")  # an index column with a blank name
+    X, names = read_table(tmp_path / "indexed.csv", columns=["a", "b"])
+    assert names == ["a", "b"] and X.tolist() == [[1.5, 2.0], [3.0, 4.0]]
+    (tmp_path / "mixed.csv").write_text("id,2\n3,4\n")  # a number in the first row: data, so 'id' is reported
+    with pytest.raises(TableError, match="column 'x0' is not numeric \\(data row 1: 'id'\\)"):
+        read_table(tmp_path / "mixed.csv")
+
+
 def test_parquet_and_npy(tmp_path):
     pyarrow = pytest.importorskip("pyarrow")
     import pyarrow.parquet as pq

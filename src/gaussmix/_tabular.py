@@ -1,7 +1,7 @@
 """Small tables for the command line: read CSV / Parquet / NPY into a float64 matrix, write results atomically.
 
 Kept deliberately small (the out-of-core sources in ``gaussmix.open_dataset`` are the general answer): a
-whole file is read into memory, a CSV header is detected (a first row that is not all numbers), and every
+whole file is read into memory, a CSV header is detected (a first row of names: no field is a number), and every
 problem a user can cause raises :class:`TableError` (a ``ValueError``) with one line naming the file, the
 column and the row.
 
@@ -80,7 +80,7 @@ def _read_csv(path: Path) -> tuple[np.ndarray, list[str]]:
         raise TableError(f"{path}: not a text CSV file (cannot decode it as UTF-8)") from None
     if not rows:
         raise TableError(f"{path}: the file is empty")
-    header = None if all(_is_number(field) for field in rows[0]) else [field.strip() for field in rows[0]]
+    header = [field.strip() for field in rows[0]] if _is_header(rows[0]) else None
     body = rows if header is None else rows[1:]
     width = len(rows[0])
     names = header or [f"x{i}" for i in range(width)]
@@ -90,6 +90,15 @@ def _read_csv(path: Path) -> tuple[np.ndarray, list[str]]:
             raise TableError(f"{path}: line {line} has {len(row)} fields, expected {width}")
         table[line - (1 if header is None else 2)] = [field.strip() for field in row]
     return table, names
+
+
+def _is_header(row: list[str]) -> bool:
+    """A first row is a header when it holds names: no field is a number and at least one is not a missing-value
+    token. A row such as ``1,NA`` is data (its NA is then reported as a missing value, not dropped as a
+    header); a leading empty field (an index column's blank name, ``,a,b``) does not stop a header."""
+    if any(_is_number(field) for field in row):
+        return False
+    return any(field.strip().lower() not in _MISSING for field in row)
 
 
 def _is_number(field: str) -> bool:
