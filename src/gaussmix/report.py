@@ -126,10 +126,11 @@ def _selection_section(selection) -> str:
 def _model_section(model, X: np.ndarray, names: list[str]) -> str:
     n_samples = X.shape[0]
     n_components, n_features = model.means_.shape
+    mean_log_likelihood = model.score(X)  # of the data shown, which need not be the training data
     summary = [
         ["covariance type", model.covariance_type], ["components K", str(n_components)],
-        ["log-likelihood (total)", _number(model.score(X) * n_samples, 3)],
-        ["log-likelihood per sample", _number(model.lower_bound_, 6)],
+        ["log-likelihood (total)", _number(mean_log_likelihood * n_samples, 3)],
+        ["log-likelihood per sample", _number(mean_log_likelihood, 6)],
         ["free parameters", str(model._n_parameters())],
         ["BIC (lower is better)", _number(model.bic(X), 2)], ["AIC (lower is better)", _number(model.aic(X), 2)],
         ["converged", str(bool(model.converged_))], ["EM iterations", str(model.n_iter_)],
@@ -139,7 +140,7 @@ def _model_section(model, X: np.ndarray, names: list[str]) -> str:
     parts.append(_table(["component", "weight"] + [f"mean {name}" for name in names],
                         [[str(k), _number(model.weights_[k])] + [_number(v) for v in model.means_[k]]
                          for k in range(n_components)]))
-    shared = model.covariance_type == "tied"  # one matrix for all components: show it once
+    shared = model._structure.equal_covariances  # one matrix for all components (tied, EEE, EEI, EII, E): once
     for k in range(1 if shared else n_components):
         parts.append("<p>Covariance shared by all components:</p>" if shared else f"<p>Covariance of component {k}:</p>")
         parts.append(_table([""] + names, [[names[i]] + [_number(v) for v in covariances[k, i]]
