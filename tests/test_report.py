@@ -83,7 +83,10 @@ def test_report_contents(selection_report):
     assert "<faithful & co>.csv" in body and "<faithful & co>" not in text  # escaped in the source
     for record in records:  # the selection table holds every candidate's BIC
         assert f"{record['bic']:.2f}" in body
-    assert f"{min(r['bic'] for r in records):.2f} *" in body
+    best = min(r["bic"] for r in records)
+    assert f"{best:.2f} *" in body
+    highlighted = re.findall(r'<td class="best">([^<]*)</td>', text)
+    assert highlighted == [f"{best:.2f} *"]  # the chosen cell only, not its whole row
     for weight in model.weights_:
         assert f"{weight:.4f}" in body
     assert f"{model.lower_bound_:.8f}" in body  # the EM trace's returned value

@@ -31,7 +31,7 @@ table { border-collapse: collapse; margin: .6em 0; font-size: 0.92em; }
 th, td { border: 1px solid #ccc; padding: .25em .6em; text-align: right; }
 th { background: #eef3f9; }
 td.name, th.name { text-align: left; }
-tr.best td { background: #fff2c4; font-weight: bold; }
+td.best { background: #fff2c4; font-weight: bold; }
 td.failed { color: #a33; }
 figure { display: inline-block; margin: .6em 1em .6em 0; vertical-align: top; }
 figure img { max-width: 100%; border: 1px solid #ddd; }
@@ -56,14 +56,17 @@ def _number(value, digits: int = 4) -> str:
     return f"{float(value):.{digits}f}"
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]], row_classes: Sequence[str] = ()) -> str:
-    """An HTML table; the first column is a name (left-aligned). Cells are escaped here."""
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], highlight: tuple[int, int] | None = None) -> str:
+    """An HTML table; the first column is a name (left-aligned); ``highlight`` = (row, column) of one cell to
+    mark (the chosen model). Cells are escaped here."""
     head = "".join(f'<th class="{"name" if i == 0 else ""}">{_escape(h)}</th>' for i, h in enumerate(header))
     body = []
-    for index, row in enumerate(rows):
-        css = row_classes[index] if index < len(row_classes) else ""
-        cells = "".join(f'<td class="{"name" if i == 0 else ""}">{_escape(c)}</td>' for i, c in enumerate(row))
-        body.append(f'<tr class="{css}">{cells}</tr>')
+    for r, row in enumerate(rows):
+        cells = []
+        for c, cell in enumerate(row):
+            css = " ".join(name for name, wanted in (("name", c == 0), ("best", (r, c) == highlight)) if wanted)
+            cells.append(f'<td class="{css}">{_escape(cell)}</td>')
+        body.append(f"<tr>{''.join(cells)}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
@@ -111,7 +114,7 @@ def _selection_section(selection) -> str:
             else:
                 row.append(_number(record.get(column), 2) + (" *" if (structure, k) == best else ""))
         cells.append(row)
-    table = _table(["K"] + structures, cells, ["best" if k == best[1] else "" for k in ks])
+    table = _table(["K"] + structures, cells, highlight=(ks.index(best[1]), 1 + structures.index(best[0])))
     failed = [r for r in records if r.get("failed")]
     reasons = "".join(f"<li>{_escape(r['covariance_type'])}, K={r['n_components']}: {_escape(r.get('reason', ''))}</li>"
                       for r in failed)
