@@ -214,7 +214,8 @@ def build_report(model, X, *, selection=None, feature_names: Sequence[str] | Non
     model : fitted GaussianMixture
         The model described (usually ``selection.best_estimator_``).
     X : array of shape (n_samples, n_features)
-        The data it was fitted to.
+        The data described: the training data, or other data for a saved model (the summary, likelihoods,
+        BIC/AIC and plots are computed on it; the EM trace is the fit's).
     selection : result of ``gaussmix.select_model``, optional
         Adds the selection table and the BIC/ICL curves.
     feature_names : list of str, optional
