@@ -11,7 +11,9 @@
 2. Dask: the same model on n=2,000,000 x 16 in memory and on a LocalCluster of 2 worker processes (one
    thread each) holding the array persisted in 16 blocks; the overhead is the difference per iteration.
 
-Writes a table to stdout and JSON to ``--json`` (default benchmarks/results/bench_scale.json).
+Writes a table to stdout and JSON to ``--json`` (default benchmarks/results/bench_scale.json). Exits with
+status 1 when a target is missed (see :func:`missed_targets`): the out-of-core peak RSS must stay under 1 GB
+and both the out-of-core and the Dask fit must equal the in-memory fit (means to 1e-10, same iterations).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from pathlib import Path
 import numpy as np
 
 RSS_LIMIT_MB = 1024
+SAME_FIT_RTOL = 1e-10
+"""Largest relative difference of the means at which two engines' fits from the same start count as equal."""
 
 
 def mixture_blocks(n: int, d: int, k: int, seed: int, block: int = 1_000_000):
@@ -172,7 +176,23 @@ def print_table(result: dict) -> None:
           f"max relative difference of the means: {dask['max_relative_difference_of_means']:.1e}")
 
 
-def main(argv=None):
+def missed_targets(result: dict) -> list[str]:
+    """The targets ``result`` misses, in words (empty when all are met)."""
+    ooc, dask = result["out_of_core"], result["dask"]
+    missed = []
+    if not ooc["ooc"]["peak_rss_mb"] < RSS_LIMIT_MB:
+        missed.append(f"out-of-core peak RSS {ooc['ooc']['peak_rss_mb']:.0f} MB is not under {RSS_LIMIT_MB} MB")
+    for name, part, engine in (("out-of-core", ooc, "ooc"), ("Dask", dask, "dask")):
+        if not part["max_relative_difference_of_means"] <= SAME_FIT_RTOL:
+            missed.append(f"{name} means differ from the in-memory fit's by "
+                          f"{part['max_relative_difference_of_means']:.1e} (relative), above {SAME_FIT_RTOL:.0e}")
+        if part[engine]["n_iter"] != part["memory"]["n_iter"]:
+            missed.append(f"{name} fit ran {part[engine]['n_iter']} iterations, the in-memory fit "
+                          f"{part['memory']['n_iter']}")
+    return missed
+
+
+def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, threads for the Dask workers")
     parser.add_argument("--rows", type=int, default=20_000_000)
@@ -185,7 +205,7 @@ def main(argv=None):
     arguments = parser.parse_args(argv)
     if arguments.child:
         print(json.dumps(child(json.loads(arguments.child))))
-        return
+        return 0
     if arguments.quick:
         arguments.rows, arguments.dask_rows, arguments.features, arguments.components = 20_000, 4_000, 4, 3
         arguments.iterations = 2
@@ -195,11 +215,15 @@ def main(argv=None):
     dask = dask_overhead(arguments.dask_rows, d, k, arguments.iterations, processes=not arguments.quick)
     result = {"out_of_core": ooc, "dask": dask, "cpu_count": os.cpu_count(),
               "load_average": list(os.getloadavg())}
+    result["targets_missed"] = missed_targets(result)
     print_table(result)
     Path(arguments.json).parent.mkdir(parents=True, exist_ok=True)
     Path(arguments.json).write_text(json.dumps(result, indent=2))
     print(f"\nJSON written to {arguments.json}")
+    for target in result["targets_missed"]:
+        print(f"TARGET MISSED: {target}", file=sys.stderr)
+    return 1 if result["targets_missed"] else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

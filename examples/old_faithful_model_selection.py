@@ -1,6 +1,7 @@
 """Old Faithful: choose the covariance structure and K by BIC, like R's Mclust(faithful).
 
-mclust picks EEE (gaussmix: 'tied') with 3 components, BIC -2314.3 in its sign (2 log L - p log n).
+covariance_types='all' tries mclust's 14 models, as Mclust does; both pick EEE (one covariance shared by all
+components, scikit-learn's 'tied') with 3 components, BIC -2314.3 in mclust's sign (2 log L - p log n).
 
 Run:  python examples/old_faithful_model_selection.py [OUTPUT_DIR]
 Writes OUTPUT_DIR/old_faithful_bic.png and OUTPUT_DIR/old_faithful_clusters.png.

@@ -147,3 +147,119 @@ def test_mixture_of_factor_analysers_resumes_too(tmp_path):
     np.testing.assert_allclose(resumed.loadings_, reference.loadings_, rtol=1e-10)
     np.testing.assert_allclose(resumed.noise_variance_, reference.noise_variance_, rtol=1e-10)
     np.testing.assert_allclose(resumed.lower_bounds_, reference.lower_bounds_, rtol=1e-12)
+
+
+def _interrupted(path, X, **settings):
+    """Run a fit with a checkpoint until ``settings['callback']`` interrupts it; the checkpoint stays."""
+    with pytest.raises(Interrupt):
+        GaussianMixture(**settings, checkpoint=path).fit(X)
+    assert path.exists()
+
+
+@pytest.mark.parametrize("source", ["npy", "dask"])
+def test_out_of_core_and_dask_fits_resume_to_the_uninterrupted_model(tmp_path, source):
+    X = _data(2)
+    np.save(tmp_path / "X.npy", X)
+    if source == "npy":
+        data = str(tmp_path / "X.npy")
+    else:
+        data = pytest.importorskip("dask.array").from_array(X, chunks=(150, -1))
+    settings = dict(n_components=4, n_init=2, random_state=3, tol=1e-6, chunk_size=100)
+    reference = GaussianMixture(**settings).fit(data)
+    path = tmp_path / "fit.ckpt.npz"
+    _interrupted(path, data, **settings, callback=_interrupt_at(3, run_to_interrupt=1))
+    _assert_same_model(GaussianMixture(**settings, checkpoint=path).fit(data), reference)
+    # A fit interrupted in memory resumes from the same data out of core (or on Dask): the engine is not
+    # part of the fingerprint, and every engine cuts the same chunks. Equal to rounding (Dask adds in a tree).
+    _interrupted(path, X, **settings, callback=_interrupt_at(3, run_to_interrupt=1))
+    resumed = GaussianMixture(**settings, checkpoint=path).fit(data)
+    for name in ("weights_", "means_", "covariances_"):
+        np.testing.assert_allclose(getattr(resumed, name), getattr(reference, name), rtol=1e-10)
+    assert resumed.n_iter_ == reference.n_iter_ and not path.exists()
+
+
+@pytest.mark.parametrize("name", ["means_init", "weights_init", "precisions_init"])
+def test_a_checkpoint_with_other_initial_arrays_is_refused(tmp_path, name):
+    X = _data()
+    start = dict(means_init=X[[0, 100, 200]], weights_init=[0.2, 0.3, 0.5],
+                 precisions_init=np.stack([np.eye(3)] * 3))
+    path = tmp_path / "fit.ckpt.npz"
+    _interrupted(path, X, n_components=3, covariance_type="full", callback=_interrupt_at(2), **start)
+    changed = dict(start)
+    changed[name] = {"means_init": X[[1, 100, 200]], "weights_init": [0.3, 0.3, 0.4],
+                     "precisions_init": np.stack([2.0 * np.eye(3)] * 3)}[name]
+    with pytest.raises(ValueError, match=f"other data or settings \\(differs in {name}\\)"):
+        GaussianMixture(3, covariance_type="full", checkpoint=path, **changed).fit(X)
+    # The same arrays given as lists are the same settings: the fit resumes.
+    same = {key: np.asarray(value).tolist() for key, value in start.items()}
+    reference = GaussianMixture(3, covariance_type="full", **start).fit(X)
+    _assert_same_model(GaussianMixture(3, covariance_type="full", checkpoint=path, **same).fit(X), reference)
+
+
+def test_a_checkpoint_of_changed_data_is_refused_even_with_the_same_size_weight_and_first_chunk(tmp_path):
+    X = _data()
+    settings = dict(n_components=3, random_state=0, chunk_size=100)
+    path = tmp_path / "fit.ckpt.npz"
+    _interrupted(path, X, **settings, callback=_interrupt_at(2))
+    one_value_changed = X.copy()
+    one_value_changed[250, 1] += 0.5  # after the first chunk (the offset), not one of the spread-out rows
+    with pytest.raises(ValueError, match=r"differs in feature_variance\)"):
+        GaussianMixture(**settings, checkpoint=path).fit(one_value_changed)
+    reordered = X.copy()
+    reordered[[300, 599]] = reordered[[599, 300]]  # the same rows (same moments), the last one moved
+    with pytest.raises(ValueError, match=r"differs in spread_rows\)"):
+        GaussianMixture(**settings, checkpoint=path).fit(reordered)
+    with pytest.raises(ValueError, match=r"differs in chunk_size, offset"):  # chunks fix the offset
+        GaussianMixture(**dict(settings, chunk_size=150), checkpoint=path).fit(X)
+    assert path.exists()
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # max_iter is deliberately small
+def test_max_iter_may_change_on_resume_only_where_the_uninterrupted_fit_would_agree(tmp_path):
+    X = _data()
+    path = tmp_path / "fit.ckpt.npz"
+    settings = dict(n_components=4, random_state=1, tol=1e-10)
+    # Interrupted in iteration 4 of 6 (the checkpoint holds iteration 3): continuing with a larger limit is the
+    # fit with that limit ...
+    _interrupted(path, X, **settings, max_iter=6, callback=_interrupt_at(4))
+    reference = GaussianMixture(**settings, max_iter=40).fit(X)
+    assert reference.n_iter_ > 6
+    _assert_same_model(GaussianMixture(**settings, max_iter=40, checkpoint=path).fit(X), reference)
+    # ... and with a smaller one not yet reached, the fit with that limit; one already passed is refused.
+    _interrupted(path, X, **settings, max_iter=40, callback=_interrupt_at(4))
+    with pytest.raises(ValueError, match=r"max_iter=2: the fit had already reached iteration 3.*max_iter >= 3"):
+        GaussianMixture(**settings, max_iter=2, checkpoint=path).fit(X)
+    _assert_same_model(GaussianMixture(**settings, max_iter=5, checkpoint=path).fit(X),
+                       GaussianMixture(**settings, max_iter=5).fit(X))
+    # An earlier initialisation that stopped at the limit would have run on under a larger one: refused.
+    _interrupted(path, X, **settings, n_init=2, max_iter=6, callback=_interrupt_at(2, run_to_interrupt=1))
+    with pytest.raises(ValueError, match=r"initialisation 0 stopped at max_iter=6 without converging.*max_iter=6"):
+        GaussianMixture(**settings, n_init=2, max_iter=40, checkpoint=path).fit(X)
+    _assert_same_model(GaussianMixture(**settings, n_init=2, max_iter=6, checkpoint=path).fit(X),
+                       GaussianMixture(**settings, n_init=2, max_iter=6).fit(X))
+
+
+def test_resuming_with_random_state_none_leaves_numpy_global_generator_alone(tmp_path):
+    X = _data(4)
+    settings = dict(n_components=3, n_init=3, tol=1e-5)  # random_state=None: numpy's global generator
+    np.random.seed(12)
+    reference = GaussianMixture(**settings).fit(X)
+    path = tmp_path / "fit.ckpt.npz"
+    np.random.seed(12)
+    _interrupted(path, X, **settings, callback=_interrupt_at(2, run_to_interrupt=1))
+    np.random.seed(99)  # other code goes on drawing numbers; the resume must neither see nor rewind that
+    before = np.random.get_state()
+    resumed = GaussianMixture(**settings, checkpoint=path).fit(X)
+    after = np.random.get_state()
+    assert before[0] == after[0] and np.array_equal(before[1], after[1]) and before[2:] == after[2:]
+    # The third initialisation drew from the state saved in the checkpoint, as in the uninterrupted fit.
+    _assert_same_model(resumed, reference)
+
+
+def test_a_checkpoint_of_an_older_format_is_refused_with_advice(tmp_path):
+    from gaussmix.io import write_npz_atomically
+
+    path = tmp_path / "old.ckpt.npz"
+    write_npz_atomically(path, {"format": "gaussmix-checkpoint", "format_version": 1}, {})
+    with pytest.raises(ValueError, match="checkpoint format 1 from another version.*delete the file"):
+        GaussianMixture(2, checkpoint=path).fit(_data())

@@ -5,7 +5,6 @@ the many error variants run ``cli.main`` in-process (same code, without paying a
 """
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -17,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gaussmix import load
+from gaussmix import GaussianMixture, KMeans, load, save
 from gaussmix.cli import main, parse_components
+from subprocess_env import ENV
 
 FAITHFUL = resources.files("gaussmix").joinpath("data/faithful.csv")
-ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
 
 
 ENTRY_POINT = Path(sys.executable).parent / "gaussmix"  # the [project.scripts] console script
@@ -53,6 +52,23 @@ def work(tmp_path):
     return tmp_path
 
 
+FAITHFUL_COLUMNS = ["eruptions", "waiting"]
+
+
+def load_fitted(path):
+    """A model file written by ``gaussmix fit`` on faithful.csv: the CSV header is stored as the model's
+    ``feature_names_in_`` (checked here, then taken off, so the tests use the model on plain arrays without
+    scikit-learn's feature-name warning)."""
+    model = load(path)
+    assert list(model.feature_names_in_) == FAITHFUL_COLUMNS
+    del model.feature_names_in_
+    return model
+
+
+def faithful_array(folder):
+    return np.loadtxt(folder / "faithful.csv", delimiter=",", skiprows=1)
+
+
 @pytest.fixture(scope="module")
 def fitted(tmp_path_factory):
     """A model file fitted by the CLI (tied, K=3 on Old Faithful: mclust's EEE,3) and its data."""
@@ -66,7 +82,7 @@ def fitted(tmp_path_factory):
 # ------------------------------------------------------------------------------- every subcommand, subprocess
 def test_fit_writes_a_loadable_model_and_json(fitted):
     folder, summary = fitted
-    model = load(folder / "model.npz")
+    model = load_fitted(folder / "model.npz")
     assert (model.covariance_type, model.n_components) == ("tied", 3)
     assert summary["columns"] == ["eruptions", "waiting"]
     assert summary["n_samples"] == 272
@@ -80,7 +96,7 @@ def test_predict_writes_labels_and_probabilities(fitted):
     folder, _ = fitted
     gaussmix("predict", "model.npz", "faithful.csv", "-o", "labels.csv", cwd=folder)
     table = np.genfromtxt(folder / "labels.csv", delimiter=",", names=True)
-    model = load(folder / "model.npz")
+    model = load_fitted(folder / "model.npz")
     X = np.loadtxt(folder / "faithful.csv", delimiter=",", skiprows=1)
     assert table.dtype.names == ("label", "probability_0", "probability_1", "probability_2")
     np.testing.assert_array_equal(table["label"], model.predict(X))
@@ -91,7 +107,7 @@ def test_predict_writes_labels_and_probabilities(fitted):
 def test_score_json_matches_python(fitted):
     folder, _ = fitted
     summary = json.loads(gaussmix("score", "model.npz", "faithful.csv", "--json", cwd=folder).stdout)
-    model = load(folder / "model.npz")
+    model = load_fitted(folder / "model.npz")
     X = np.loadtxt(folder / "faithful.csv", delimiter=",", skiprows=1)
     assert summary["mean_log_likelihood"] == pytest.approx(model.score(X), rel=1e-12)
     assert summary["bic"] == pytest.approx(model.bic(X), rel=1e-12)
@@ -102,7 +118,7 @@ def test_sample_writes_parquet_with_components(fitted):
     folder, _ = fitted
     gaussmix("sample", "model.npz", "-n", "500", "--seed", "1", "-o", "draws.parquet", cwd=folder)
     table = pyarrow_parquet.read_table(folder / "draws.parquet")
-    assert table.column_names == ["x0", "x1", "component"]
+    assert table.column_names == [*FAITHFUL_COLUMNS, "component"]  # the names fit stored in the model
     assert table.num_rows == 500
     assert set(table.column("component").to_pylist()) <= {0, 1, 2}
 
@@ -117,6 +133,17 @@ def test_select_prints_the_table_and_json(work):
     assert summary["best"] == {"covariance_type": best["covariance_type"], "n_components": best["n_components"]}
 
 
+def test_select_by_heldout_likelihood(work):
+    # Cross-validation clones each candidate, progress-bar callback included (it holds sys.stderr).
+    completed = gaussmix("select", "faithful.csv", "-k", "1-3", "--covariance", "tied", "--criterion", "heldout",
+                         "--n-init", "1", "--json", cwd=work)
+    summary = json.loads(completed.stdout)
+    assert summary["criterion"] == "heldout"
+    scores = {r["n_components"]: r["heldout_log_likelihood"] for r in summary["records"]}
+    assert sorted(scores) == [1, 2, 3] and all(np.isfinite(list(scores.values())))
+    assert summary["best"] == {"covariance_type": "tied", "n_components": max(scores, key=scores.get)}
+
+
 def test_report_writes_html(fitted):
     folder, _ = fitted
     gaussmix("report", "faithful.csv", "--model", "model.npz", "-o", "report.html", cwd=folder)
@@ -125,32 +152,144 @@ def test_report_writes_html(fitted):
     assert "data:image/png;base64," in text
 
 
+@pytest.fixture(scope="module")
+def kmeans_file(fitted):
+    folder, _ = fitted
+    X = faithful_array(folder)
+    model = KMeans(3, random_state=0).fit(X)
+    save(model, folder / "kmeans.npz")
+    return folder, model, X
+
+
+def test_kmeans_model_file_predicts_labels(kmeans_file, capsys, monkeypatch):
+    folder, model, X = kmeans_file
+    monkeypatch.chdir(folder)
+    status, out, _ = run_main(capsys, "predict", "kmeans.npz", "faithful.csv", "-o", "kmeans-labels.csv", "--json")
+    assert status == 0
+    table = np.genfromtxt(folder / "kmeans-labels.csv", delimiter=",", names=True)
+    assert table.dtype.names == ("label",)  # hard assignments: no probabilities
+    np.testing.assert_array_equal(table["label"], model.predict(X))
+    assert json.loads(out)["counts"] == np.bincount(model.predict(X), minlength=3).tolist()
+
+
+def test_kmeans_model_file_scores_the_distortion(kmeans_file, capsys, monkeypatch):
+    folder, model, X = kmeans_file
+    monkeypatch.chdir(folder)
+    distances = ((X[:, None, :] - model.cluster_centers_[None]) ** 2).sum(axis=2).min(axis=1)
+    status, out, _ = run_main(capsys, "score", "kmeans.npz", "faithful.csv", "--json")
+    summary = json.loads(out)
+    assert status == 0
+    assert summary["inertia"] == pytest.approx(distances.sum(), rel=1e-10)
+    assert summary["mean_squared_distance"] == pytest.approx(distances.mean(), rel=1e-10)
+    status, out, _ = run_main(capsys, "score", "kmeans.npz", "faithful.csv")
+    assert status == 0 and "distortion" in out and f"{distances.sum():.4f}" in out
+
+
+@pytest.mark.parametrize("command", [["report", "faithful.csv", "--model", "kmeans.npz", "-o", "kmeans.html"],
+                                     ["sample", "kmeans.npz", "-n", "5", "-o", "kmeans-draws.csv"]])
+def test_kmeans_model_file_is_refused_where_a_mixture_is_needed(kmeans_file, capsys, monkeypatch, command):
+    folder, _, _ = kmeans_file
+    monkeypatch.chdir(folder)
+    status, _, err = run_main(capsys, *command)
+    assert status == 2 and err.count("\n") == 1 and "k-means model" in err and "Gaussian mixture" in err, err
+    assert not Path(command[-1]).exists()
+
+
+def test_predict_takes_the_models_columns_by_name(fitted, capsys, monkeypatch):
+    folder, _ = fitted
+    monkeypatch.chdir(folder)
+    X = faithful_array(folder)
+    extra = np.arange(len(X))
+    np.savetxt("shuffled.csv", np.column_stack([X[:, 1], extra, X[:, 0]]), delimiter=",",
+               header="waiting,row,eruptions", comments="")
+    status, out, _ = run_main(capsys, "predict", "model.npz", "shuffled.csv", "-o", "by-name.npy", "--json")
+    assert status == 0 and json.loads(out)["columns"] == FAITHFUL_COLUMNS
+    model = load_fitted(folder / "model.npz")
+    np.testing.assert_array_equal(np.load("by-name.npy")[:, 1:], model.predict_proba(X))
+    np.savetxt("renamed.csv", X, delimiter=",", header="eruptions,wait", comments="")
+    status, _, err = run_main(capsys, "score", "model.npz", "renamed.csv")
+    assert status == 2 and "no column named 'waiting'" in err and "--columns" in err, err
+    status, out, _ = run_main(capsys, "score", "model.npz", "renamed.csv", "--columns", "eruptions,wait", "--json")
+    assert status == 0 and json.loads(out)["mean_log_likelihood"] == pytest.approx(model.score(X), rel=1e-12)
+
+
+def test_predict_labels_a_noise_component_minus_one(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 1, (200, 2)), rng.normal(6, 1, (200, 2)), rng.uniform(-20, 26, (40, 2))])
+    model = GaussianMixture(2, noise="auto", random_state=0).fit(X)
+    save(model, "noisy.npz")
+    np.save("noisy.npy", X)
+    assert run_main(capsys, "predict", "noisy.npz", "noisy.npy", "-o", "noisy.csv")[0] == 0
+    table = np.genfromtxt("noisy.csv", delimiter=",", names=True)
+    assert table.dtype.names == ("label", "probability_0", "probability_1", "probability_noise")
+    np.testing.assert_array_equal(table["label"], model.predict(X))
+    assert (table["label"] == -1).sum() > 10
+
+
+def test_demo_does_not_clobber_a_report_it_was_told_to_write(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("mine.html").write_text("precious")
+    status, out, err = run_main(capsys, "demo", "--report", "mine.html")
+    assert status == 2 and "already exists" in err and "--force" in err
+    assert out == "" and Path("mine.html").read_text() == "precious"  # refused before the demo ran
+
+
 def test_fit_with_range_selects_and_saves_the_best(work, capsys, monkeypatch):
     monkeypatch.chdir(work)
     np.save("data.npy", np.loadtxt("faithful.csv", delimiter=",", skiprows=1))
     status, out, _ = run_main(capsys, "fit", "data.npy", "-k", "1-3", "--covariance", "tied", "--n-init", "1",
                               "-o", "best.npz")
     assert status == 0 and "saved best.npz" in out
-    assert load("best.npz").n_components == 3  # BIC: 2607.6, 2325.2, 2314.3 for K = 1, 2, 3
+    best = load("best.npz")
+    assert best.n_components == 3  # BIC: 2607.6, 2325.2, 2314.3 for K = 1, 2, 3
+    assert not hasattr(best, "feature_names_in_")  # .npy columns have no names to store
+
+
+def help_text(capsys, *arguments):
+    with pytest.raises(SystemExit) as exit_info:
+        main([*arguments, "--help"])
+    assert exit_info.value.code == 0
+    return capsys.readouterr().out
 
 
 def test_help_everywhere_has_examples(capsys):
+    examples = help_text(capsys).split("examples:")[1]
+    assert all(f"gaussmix {command}" in examples for command in ("demo", "select", "fit", "predict", "report"))
     for command in ("fit", "predict", "score", "sample", "select", "report", "demo"):
-        with pytest.raises(SystemExit) as exit_info:
-            main([command, "--help"])
-        assert exit_info.value.code == 0
-        out = capsys.readouterr().out
+        out = help_text(capsys, command)
         assert "examples:" in out and f"gaussmix {command}" in out.split("examples:")[1]
 
 
+@pytest.mark.parametrize("command, default", [("fit", "full"), ("select", "all"), ("report", "all")])
+def test_covariance_help_states_the_real_default_and_what_all_means(capsys, command, default):
+    from gaussmix.cli import build_parser
+    from gaussmix.covariance import ALL_MODEL_NAMES
+
+    assert build_parser().parse_args([command, "data.csv", "-o", "out"]).covariance == default
+    text = " ".join(help_text(capsys, command).split())
+    assert f"(default {default})" in text
+    assert "all = mclust's 14 models" in text and all(name in text for name in ALL_MODEL_NAMES)
+
+
 # --------------------------------------------------------------------------------- user errors, subprocess
-def test_missing_file_is_one_line_exit_2(work):
-    assert_user_error(gaussmix("fit", "nope.csv", "-k", "2", "-o", "m.npz", cwd=work, check=False), "nope.csv",
-                      "no such file")
+@pytest.mark.parametrize("arguments, words", [
+    (["fit", "nope.csv", "-o", "m.npz"], ["nope.csv", "no such file"]),
+    (["fit", "binary.csv", "-o", "m.npz"], ["binary.csv", "cannot decode"]),
+    (["fit", "holes.csv", "-o", "m.npz"], ["column 'waiting'", "missing", "row 3"]),
+    (["fit", "faithful.csv", "--columns", "eruptions,height", "-o", "m.npz"], ["no column named 'height'"]),
+    (["select", "faithful.csv", "-k", "two"], ["-k", "'two'"]),
+])
+def test_bad_input_through_the_console_script(work, arguments, words):
+    """Exit status 2, exactly one line on stderr, no traceback, no output file (the installed entry point)."""
+    assert ENTRY_POINT.is_file(), "the gaussmix console script is not installed: pip install -e ."
+    (work / "binary.csv").write_bytes(bytes(range(256)) * 4)
+    (work / "holes.csv").write_text("eruptions,waiting\n3.6,79\n1.8,54\n3.3,NaN\n2.3,62\n")
+    assert_user_error(gaussmix(*arguments, cwd=work, check=False, entry_point=True), *words)
+    assert not (work / "m.npz").exists()
 
 
-def test_bad_argument_is_one_line_exit_2(work, capsys):
-    assert_user_error(gaussmix("fit", "faithful.csv", "-k", "two", "-o", "m.npz", cwd=work, check=False), "-k")
+def test_bad_argument_is_one_line_exit_2(capsys):
     for arguments, word in [(["fit", "faithful.csv", "-o", "m.npz", "--no-such-option"], "unrecognized"),
                             (["fit", "faithful.csv"], "-o/--output"), (["frobnicate"], "invalid choice"),
                             (["sample", "m.npz", "-n", "many", "-o", "s.csv"], "invalid int")]:
@@ -240,7 +379,7 @@ def test_force_overwrites_and_npy_roundtrip(fitted, capsys, monkeypatch):
     Path("p.npy").write_bytes(b"old")
     assert run_main(capsys, "predict", "model.npz", "faithful.csv", "-o", "p.npy", "--force")[0] == 0
     output = np.load("p.npy")
-    model = load("model.npz")
+    model = load_fitted(Path("model.npz"))
     X = np.loadtxt("faithful.csv", delimiter=",", skiprows=1)
     np.testing.assert_array_equal(output[:, 0], model.predict(X))
     np.testing.assert_array_equal(output[:, 1:], model.predict_proba(X))

@@ -83,22 +83,47 @@ def test_kmeans_on_the_cluster_equals_in_memory(client, data):
     np.testing.assert_array_equal(kmeans.labels_, kmeans_reference.labels_)
 
 
-def test_a_worker_killed_mid_fit_does_not_lose_the_fit(client, data):
+def test_a_worker_killed_while_a_pass_runs_does_not_lose_the_fit(client, data):
+    """A worker dies the moment it starts one of pass 3's block tasks: its running task, its queued ones and
+    the persisted blocks it held are lost, and Dask recomputes them on the other worker (then on the worker
+    its nanny restarts). The fit must still equal the in-memory one."""
     X = data
+    client.wait_for_workers(2, timeout=60)
     Xd = client.persist(da.from_array(X, chunks=(750, -1)))
     distributed.wait(Xd)
-    holders = {address for addresses in client.who_has(Xd).values() for address in addresses}
+    holders = sorted({address for addresses in client.who_has(Xd).values() for address in addresses})
     assert len(holders) == 2  # both workers hold blocks: killing either loses data
-    pids = client.run(os.getpid)
-    victim = pids[sorted(pids)[0]]
-    killed = []
+    victim = holders[0]
+    victim_pid = client.run(os.getpid, workers=[victim])[victim]
 
-    def kill_a_worker(iteration, mean_log_likelihood, change):
-        if iteration == 3 and not killed:
-            os.kill(victim, signal.SIGKILL)  # no goodbye: the scheduler finds out from the broken connection
-            killed.append(iteration)
+    class KillWhenArmed(distributed.WorkerPlugin):
+        """On an armed worker, SIGKILL (no goodbye) as the next block task of an E-step starts executing."""
 
-    fit = gm(callback=kill_a_worker, **initial(X)).fit(Xd)
-    assert killed
-    assert victim not in client.run(os.getpid).values()
+        def setup(self, worker):
+            self.worker = worker
+
+        def transition(self, key, start, finish, **kwargs):
+            # A block task of a pass is delayed(_sum)(...), so its key is "_sum-<token>".
+            if finish == "executing" and str(key).startswith("_sum-") and getattr(self.worker, "armed", False):
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    def arm(dask_worker):
+        dask_worker.armed = True
+
+    pids_after_pass_3 = []
+
+    def kill_during_pass_3(iteration, mean_log_likelihood, change):
+        if iteration == 2:  # the next Dask work is pass 3
+            client.run(arm, workers=[victim])
+        if iteration == 3:
+            pids_after_pass_3.extend(client.run(os.getpid, on_error="ignore").values())
+
+    client.register_plugin(KillWhenArmed(), name="kill-when-armed")
+    try:
+        fit = gm(callback=kill_during_pass_3, **initial(X)).fit(Xd)
+    finally:
+        client.unregister_worker_plugin("kill-when-armed")
+    # Alive when armed after pass 2, gone when pass 3 had ended: it died while pass 3's tasks ran.
+    assert pids_after_pass_3 and victim_pid not in pids_after_pass_3
+    assert fit.n_iter_ > 3
     assert_same(fit, gm(**initial(X)).fit(X))

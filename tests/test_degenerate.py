@@ -1,7 +1,7 @@
 """Degenerate components: a fit never crashes or returns NaN; it re-seeds with a warning or raises advice.
 
 Every scenario here makes a component empty, singular or collapsed on purpose. The contract
-(DESIGN.md, "Degeneracy is an event, not an epsilon"): either the component is re-seeded with a
+(README, Architecture: "a degenerate component raises a named error ..."): either the component is re-seeded with a
 ``DegenerateComponentWarning`` and the returned model is finite, or a ``DegenerateComponentError``
 names the component, the reason and what the user can change.
 """

@@ -8,15 +8,14 @@ https://liangfgithub.github.io/Rcode_W7_MixtureModel.html ("Best BIC values: EEE
 """
 
 import math
-import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from subprocess_env import ENV
+
 MCLUST_EEE_3_BIC = -2314.3
 MCLUST_EEE_3_DF = 11
 N_SAMPLES = 272
@@ -24,15 +23,30 @@ STRUCTURES = ["full", "tied", "diag", "spherical"]
 
 
 @pytest.fixture(scope="module")
-def demo_output():
-    # One BLAS thread: the demo runs ~100 small fits, and on a busy 2-core machine OpenBLAS worker
-    # threads make those tiny BLAS/LAPACK calls 10-50x slower. The output does not depend on it.
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+def demo_run(tmp_path_factory):
+    """``python -m gaussmix demo`` in an empty folder (it writes its report into the working directory)."""
+    folder = tmp_path_factory.mktemp("demo")
+    # One BLAS thread (ENV): the demo runs ~100 small fits; the output does not depend on it.
     completed = subprocess.run([sys.executable, "-m", "gaussmix", "demo"], capture_output=True, text=True,
-                               timeout=300, cwd=ROOT, env=env, check=False)
+                               timeout=300, cwd=folder, env=ENV, check=False)
     assert completed.returncode == 0, completed.stderr
     assert "Traceback" not in completed.stderr
-    return completed.stdout
+    return folder, completed.stdout
+
+
+@pytest.fixture(scope="module")
+def demo_output(demo_run):
+    return demo_run[1]
+
+
+def test_demo_writes_its_html_report(demo_run):
+    folder, output = demo_run
+    report = folder / "gaussmix-demo-report.html"
+    assert [p.name for p in folder.iterdir()] == [report.name]  # nothing else, no temporary file left
+    assert f"Report (data, BIC table, parameters, plots, EM trace): {report.resolve()}" in output
+    text = report.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
+    assert "<h2>Model selection</h2>" in text and text.count('src="data:image/png;base64,') >= 4
 
 
 def test_demo_prints_the_bic_table(demo_output):

@@ -285,3 +285,17 @@ def test_a_structure_object_with_its_own_tolerance_is_saved_by_name(tmp_path):
     loaded = gaussmix.load(gaussmix.save(gm, tmp_path / "vev.npz"))
     assert loaded.covariance_type == "VEV"
     assert loaded.bic(X) == pytest.approx(gm.bic(X), rel=1e-12)
+
+
+@pytest.mark.parametrize("model", MODELS + ("full", "tied", "diag", "spherical"))
+def test_equal_covariances_says_whether_components_share_one_covariance(model):
+    """The flag the report uses to print one matrix: EII, EEI and EEE (tied) give every component the same."""
+    X, w, gamma = m_step_problem(model if model in MODELS else "VVV", seed=7)
+    structure = get_structure(model)
+    template = MixtureParams(np.full(K, 1 / K), np.zeros((K, D)), None, None, np.zeros(D))
+    result = maximize(statistics_from_responsibilities(X, w, gamma, template.means, structure), template, structure)
+    dense = structure.dense_covariances(result.covariances, K, D)
+    spread = np.abs(dense - dense[0]).max() / np.abs(dense).max()
+    assert structure.equal_covariances == (spread < 1e-12), spread
+    assert structure.equal_covariances == (model in ("EII", "EEI", "EEE", "tied"))
+    assert get_structure("E").equal_covariances and not get_structure("V").equal_covariances

@@ -6,6 +6,8 @@ iterations must agree with the in-memory fit. The in-memory fit is itself checke
 elsewhere (test_oracle_sklearn.py).
 """
 
+import os
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -14,6 +16,7 @@ import pytest
 dask_array = pytest.importorskip("dask.array")
 
 from gaussmix import GaussianMixture, KMeans, open_dataset  # noqa: E402
+from gaussmix.covariance import MCLUST_MODEL_NAMES  # noqa: E402
 from gaussmix.engines import (DaskEngine, InMemoryEngine, OutOfCoreEngine, initialisation_engine,  # noqa: E402
                               make_engine)
 from random_models import random_covariances  # noqa: E402
@@ -94,6 +97,54 @@ def test_fit_from_same_initialisation_equals_in_memory(data, sources, structure,
     reference = gm(structure, **init).fit(X)
     assert reference.n_iter_ > 3
     assert_same_fit(gm(structure, **init).fit(sources[source]), reference)
+
+
+# mclust's models beyond scikit-learn's four (VII, VVI, EEE and VVV are the same code as spherical, diag,
+# tied and full, tested above); VEI, VEE, EVE, VVE and VEV have iterative M-steps.
+MCLUST_ONLY = [name for name in MCLUST_MODEL_NAMES if name not in ("VII", "VVI", "EEE", "VVV")]
+ITERATIVE_M_STEP = ["VEI", "VEE", "EVE", "VVE", "VEV"]
+
+
+@pytest.fixture(scope="module")
+def small(data, tmp_path_factory):
+    """The first 900 rows (3 features) in memory, as .npy, Parquet, CSV and Dask, and starting means: ten
+    models times four sources must stay fast."""
+    X = data[0][:900, :3]
+    folder = tmp_path_factory.mktemp("small")
+    np.save(folder / "x.npy", X)
+    pq.write_table(pa.table({f"x{j}": X[:, j] for j in range(3)}), folder / "x.parquet", row_group_size=250)
+    np.savetxt(folder / "x.csv", X, delimiter=",", fmt="%.17g")
+    sources = {"npy": str(folder / "x.npy"), "parquet": folder / "x.parquet", "csv": folder / "x.csv",
+               "dask": dask_array.from_array(X, chunks=(300, -1))}
+    return X, initial_parameters(X, "full", seed=4)["means_init"], sources
+
+
+def small_gm(name, means):
+    return GaussianMixture(N_COMPONENTS, covariance_type=name, means_init=means, chunk_size=128, tol=1e-9,
+                           max_iter=10)
+
+
+@pytest.fixture(scope="module")
+def mclust_reference(small):
+    """In-memory fits of every mclust model from the same means (EM estimates the rest in one pass)."""
+    X, means, _ = small
+    return {name: small_gm(name, means).fit(X) for name in MCLUST_ONLY}
+
+
+@pytest.mark.parametrize("source", ["npy", "dask"])
+@pytest.mark.parametrize("name", MCLUST_ONLY)
+def test_every_mclust_model_equals_in_memory(small, mclust_reference, name, source):
+    _, means, sources = small
+    assert mclust_reference[name].n_iter_ > 3
+    assert_same_fit(small_gm(name, means).fit(sources[source]), mclust_reference[name])
+
+
+@pytest.mark.parametrize("source", ["parquet", "csv"])
+@pytest.mark.parametrize("name", ["VEV", "EVE"])  # an alternating M-step and a majorisation-minimisation one
+def test_iterative_m_steps_on_streamed_sources_equal_in_memory(small, mclust_reference, name, source):
+    _, means, sources = small
+    assert name in ITERATIVE_M_STEP
+    assert_same_fit(small_gm(name, means).fit(sources[source]), mclust_reference[name])
 
 
 @pytest.mark.parametrize("source", ["npy", "csv", "dask"])
@@ -240,3 +291,71 @@ def test_reseeding_a_degenerate_component_is_the_same_on_every_engine(engine):
     kmeans = KMeans(3, init=centres, chunk_size=64, engine=engine).fit(X)
     np.testing.assert_allclose(kmeans.cluster_centers_, kmeans_reference.cluster_centers_, rtol=RTOL)
     assert np.abs(kmeans.cluster_centers_).max() < 50
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2, 4, None])
+def test_every_engine_chooses_the_same_default_chunks_and_offset(n_jobs):
+    """With the data's size and n_jobs in the rule, the default chunks of 10,000 rows differ with n_jobs (all
+    rows in one chunk, or one chunk per thread); each engine must pick the in-memory engine's size."""
+    X = np.random.default_rng(0).normal(size=(10_000, 4)) + 50.0
+    engines = [make_engine(X, engine=kind, n_jobs=n_jobs, n_components=N_COMPONENTS)
+               for kind in ("memory", "ooc", "dask")]
+    engines.append(make_engine(dask_array.from_array(X, chunks=(1_000, -1)), n_jobs=n_jobs,
+                               n_components=N_COMPONENTS))
+    reference = engines[0]
+    for engine in engines[1:]:
+        assert engine.chunk_size == reference.chunk_size, type(engine).__name__
+        np.testing.assert_array_equal(engine.offset, reference.offset)
+    if n_jobs == 4:
+        assert reference.chunk_size == 2_500  # one chunk per thread: the size depends on n_jobs
+    assert make_engine(dask_array.from_array(X, chunks=(1_000, -1)), chunk_size=300).chunk_size == 300
+
+
+def test_a_dask_pass_holds_the_parameters_in_one_graph_node(data):
+    """The parameters travel once per pass: in the graph each pass computes, exactly one node holds them (the
+    pass context) and every block task refers to it by key, instead of carrying its own copy."""
+    import pickle
+
+    import cloudpickle
+    import dask
+
+    from gaussmix.params import MixtureParams
+
+    class FindsParameters(cloudpickle.Pickler):
+        """Pickles like Dask does and notes whether MixtureParams were among the objects written."""
+
+        found = False
+
+        def persistent_id(self, obj):
+            if isinstance(obj, MixtureParams):
+                self.found = True
+            return None
+
+    def holds_parameters(node) -> bool:
+        pickler = FindsParameters(open(os.devnull, "wb"), protocol=pickle.HIGHEST_PROTOCOL)
+        pickler.dump(node)
+        return pickler.found
+
+    graphs = []
+
+    def recording_scheduler(graph, keys, **kwargs):
+        # What a scheduler receives: a mapping of keys to tasks (recent Dask wraps it in an expression).
+        graphs.append(dict(graph.__dask_graph__() if hasattr(graph, "__dask_graph__") else graph))
+        return dask.get(graph, keys, **kwargs)
+
+    X, _ = data
+    n_blocks = 10
+    Xd = dask_array.from_array(X, chunks=(-(-len(X) // n_blocks), -1))
+    with dask.config.set(scheduler=recording_scheduler):
+        fit = GaussianMixture(N_COMPONENTS, chunk_size=CHUNK, tol=0, max_iter=4,
+                              **initial_parameters(X, "full")).fit(Xd)
+    passes = [graph for graph in graphs if any(str(key).startswith("_sum-") for key in graph)]
+    e_steps = []
+    for graph in passes:
+        holders = [key for key, node in graph.items() if holds_parameters(node)]
+        assert len(holders) <= 1, holders
+        if holders:
+            e_steps.append(graph)
+            assert str(holders[0]).startswith("_PassContext-")
+            assert sum(str(key).startswith("_sum-") for key in graph) == n_blocks
+    assert len(e_steps) >= fit.n_iter_ + 1  # every iteration's E-step and the final one

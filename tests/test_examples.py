@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from gaussmix.datasets import load_faithful
+
 pytest.importorskip("matplotlib")
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -56,6 +58,8 @@ def test_kmeans_limit_of_em(tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_old_faithful_model_selection(tmp_path, monkeypatch):
     result = run_example("old_faithful_model_selection.py", tmp_path, monkeypatch)
-    assert result.best_params_ == {"covariance_type": "tied", "n_components": 3}  # mclust: EEE,3
+    assert result.best_params_ == {"covariance_type": "EEE", "n_components": 3}  # mclust's Mclust(faithful)
+    X, _ = load_faithful()
+    assert -result.best_estimator_.bic(X) == pytest.approx(-2314.3, abs=0.1)  # mclust's BIC for EEE,3
     assert_png(tmp_path / "old_faithful_bic.png")
     assert_png(tmp_path / "old_faithful_clusters.png")

@@ -153,6 +153,18 @@ def test_saving_over_an_existing_file_replaces_it_and_leaves_no_temporaries(tmp_
     assert_same_array(loaded.means_, second.means_)
 
 
+def test_save_can_refuse_to_replace_a_file(tmp_path, X):
+    path = tmp_path / "model.npz"
+    gaussmix.save(fitted_mixture(X, "full"), path, overwrite=False)
+    before = path.read_bytes()
+    with pytest.raises(FileExistsError, match="already exists"):
+        gaussmix.save(fitted_mixture(X, "tied"), path, overwrite=False)
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # not the temporary file's 0600
+
+
 def test_failed_write_leaves_the_old_file_intact(tmp_path, X, monkeypatch):
     first = fitted_mixture(X, "full")
     path = tmp_path / "model.npz"
@@ -291,6 +303,14 @@ def test_missing_required_attribute_in_metadata(good_file, tmp_path):
     _, arrays = good_file
     meta = with_meta(arrays, lambda m: m["attributes"].pop("n_features_in_"))
     with pytest.raises(ModelFileError):
+        gaussmix.load(rewrite(tmp_path, arrays, __meta__=meta))
+
+
+@pytest.mark.parametrize("names", [["a"], ["a", "b", 3], "abc", [["a", "b", "c"]]])
+def test_feature_names_must_be_one_string_per_feature(good_file, tmp_path, names):
+    _, arrays = good_file
+    meta = with_meta(arrays, lambda m: m["attributes"].update(feature_names_in_=names))
+    with pytest.raises(ModelFileError, match="feature_names_in_"):
         gaussmix.load(rewrite(tmp_path, arrays, __meta__=meta))
 
 

@@ -76,9 +76,16 @@ def test_density_uncertainty_trace(faithful_model):
     np.testing.assert_allclose(values, 1 - model.predict_proba(X).max(axis=1))
     assert values.min() >= 0 and values.max() <= 1 - 1 / model.n_components
     ax = plotting.plot_uncertainty(model, X)
-    np.testing.assert_allclose(ax.collections[0].get_array(), values)
+    points = ax.collections[0]
+    np.testing.assert_allclose(points.get_array(), values)
+    # the colour scale is that of the largest possible uncertainty, not of the largest seen
+    assert (points.norm.vmin, points.norm.vmax) == (0.0, pytest.approx(1 - 1 / model.n_components))
+    lightest = np.asarray(points.cmap(0.0)[:3])
+    assert lightest @ [0.299, 0.587, 0.114] < 0.9  # a certain point is still visible on white
     ax = plotting.plot_trace(model)
     np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), model.lower_bounds_)
+    ax.figure.canvas.draw()
+    assert all(float(tick).is_integer() for tick in ax.get_xticks())  # whole iterations
     with pytest.raises(ValueError, match="1-D data"):
         plotting.plot_histogram(model, X)
     with pytest.raises(ValueError, match="shape"):

@@ -55,3 +55,21 @@ def test_counts_restarts_as_separate_fits():
     GaussianMixture(2, n_init=3, random_state=0, callback=bar).fit(data())
     assert bar.n_runs == 3
     assert "fit 3" in stream.getvalue().rsplit("\r", 1)[1]
+
+
+def test_clones_share_the_bar_and_standard_streams_pickle():
+    import pickle
+    import sys
+
+    from sklearn.base import clone
+
+    stream = Terminal()
+    bar = ProgressBar(stream, min_interval=0.0)
+    model = GaussianMixture(2, random_state=0, callback=bar)
+    copy = clone(model)  # deep-copies parameters: a bar holding a stream must survive that
+    assert copy.get_params()["callback"] is bar
+    copy.fit(data())
+    model.fit(data())
+    assert bar.n_runs == 2 and stream.getvalue()  # both fits drawn by the one bar
+    restored = pickle.loads(pickle.dumps(ProgressBar(max_iter=5)))
+    assert restored.stream is sys.stderr and restored.max_iter == 5

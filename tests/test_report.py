@@ -83,7 +83,10 @@ def test_report_contents(selection_report):
     assert "<faithful & co>.csv" in body and "<faithful & co>" not in text  # escaped in the source
     for record in records:  # the selection table holds every candidate's BIC
         assert f"{record['bic']:.2f}" in body
-    assert f"{min(r['bic'] for r in records):.2f} *" in body
+    best = min(r["bic"] for r in records)
+    assert f"{best:.2f} *" in body
+    highlighted = re.findall(r'<td class="best">([^<]*)</td>', text)
+    assert highlighted == [f"{best:.2f} *"]  # the chosen cell only, not its whole row
     for weight in model.weights_:
         assert f"{weight:.4f}" in body
     assert f"{model.lower_bound_:.8f}" in body  # the EM trace's returned value
@@ -118,3 +121,30 @@ def html_unescape(text):
     import html
 
     return html.unescape(text)
+
+
+def model_rows(text):
+    """The 'Chosen model' summary table as {quantity: value}."""
+    section = text.split("<h2>Chosen model</h2>", 1)[1].split("</table>", 1)[0]
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", section)
+    return dict(zip(cells[::2], cells[1::2]))
+
+
+def test_log_likelihood_is_that_of_the_data_shown():
+    X, names = load_faithful()
+    model = GaussianMixture(2, covariance_type="EEE", random_state=0).fit(X)
+    other = X[::2] + np.array([0.3, 2.0])  # a model file described on other data (report DATA --model)
+    rows = model_rows(build_report(model, other, feature_names=names, plots=False))
+    assert rows["log-likelihood per sample"] == f"{model.score(other):.6f}"
+    assert rows["log-likelihood (total)"] == f"{model.score(other) * len(other):.3f}"
+    assert abs(model.score(other) - model.lower_bound_) > 1e-3  # the training value would be wrong here
+
+
+@pytest.mark.parametrize("covariance_type, shared", [("tied", True), ("EEE", True), ("EEI", True), ("EII", True),
+                                                     ("VVI", False), ("VEE", False), ("full", False)])
+def test_a_covariance_common_to_all_components_is_shown_once(covariance_type, shared):
+    X, names = load_faithful()
+    model = GaussianMixture(3, covariance_type=covariance_type, random_state=0).fit(X)
+    text = build_report(model, X, feature_names=names, plots=False)
+    assert text.count("Covariance shared by all components") == int(shared)
+    assert text.count("Covariance of component") == (0 if shared else 3)

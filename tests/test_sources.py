@@ -143,6 +143,47 @@ def test_generator_is_rejected():
     chunks = (np.ones((10, 2)) for _ in range(3))
     with pytest.raises(DataError, match="read only once"):
         open_dataset(chunks)
+    with pytest.raises(DataError, match="read only once"):  # passed to fit directly, the same message
+        GaussianMixture(2).fit(np.ones((10, 2)) for _ in range(3))
+
+
+class Chunks:
+    """A user's re-iterable of arrays (not a list, not wrapped in open_dataset): each iteration starts afresh."""
+
+    def __init__(self, X, size):
+        self.X, self.size = X, size
+
+    def __iter__(self):
+        return (self.X[start:start + self.size] for start in range(0, len(self.X), self.size))
+
+
+def test_a_custom_re_iterable_is_read_directly_by_fit_predict_and_kmeans():
+    X = banknote_array()
+    chunks = Chunks(X, 70)
+    reference = GaussianMixture(2, random_state=0).fit(X)
+    fit = GaussianMixture(2, random_state=0).fit(chunks)
+    np.testing.assert_allclose(fit.means_, reference.means_, rtol=1e-10)
+    np.testing.assert_allclose(fit.covariances_, reference.covariances_, rtol=1e-10)
+    np.testing.assert_array_equal(fit.predict(chunks), reference.predict(X))
+    kmeans = KMeans(2, random_state=0).fit(chunks)
+    np.testing.assert_allclose(kmeans.cluster_centers_, KMeans(2, random_state=0).fit(X).cluster_centers_, rtol=1e-10)
+
+
+def test_a_custom_re_iterable_fits_a_bayesian_mixture_like_the_array():
+    from gaussmix import BayesianGaussianMixture
+
+    X = banknote_array()
+    fit = BayesianGaussianMixture(2, random_state=0).fit(Chunks(X, 70))
+    reference = BayesianGaussianMixture(2, random_state=0).fit(X)
+    np.testing.assert_allclose(fit.means_, reference.means_, rtol=1e-10)
+    np.testing.assert_allclose(fit.lower_bounds_, reference.lower_bounds_, rtol=1e-10)
+
+
+def test_estimators_that_need_memory_name_the_chunked_source():
+    chunks = Chunks(banknote_array(), 70)
+    model = GaussianMixture(2, random_state=0).fit(chunks)
+    with pytest.raises(DataError, match="needs an array in memory.*chunked data source"):
+        model.partial_fit(chunks)  # a batch of stepwise EM is an array
 
 
 def test_iterable_with_inconsistent_widths():

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from gaussmix._tabular import TableError, read_table, write_table
+from gaussmix._tabular import TableError, atomic_write, read_table, write_table
 
 DATA = np.array([[1.5, -2.0, 3.25], [4.0, 5.5, -6.0], [7.0, 8.0, 9.125]])
 
@@ -20,6 +20,22 @@ def test_csv_with_and_without_header(tmp_path):
     X, names = read_table(tmp_path / "named.csv", columns=["c", "0"])  # by name and by index
     np.testing.assert_array_equal(X, DATA[:, [2, 0]])
     assert names == ["c", "a"]
+
+
+@pytest.mark.parametrize("first_row", ["1,NA", "NA,2", "nan,2", "1,", "?,?"])
+def test_a_first_row_with_a_missing_value_is_data_not_a_header(tmp_path, first_row):
+    (tmp_path / "plain.csv").write_text(first_row + "\n3,4\n5,6\n")
+    with pytest.raises(TableError, match="has a missing or infinite value \\(data row 1\\)"):
+        read_table(tmp_path / "plain.csv")
+
+
+def test_header_detection_needs_names_only(tmp_path):
+    (tmp_path / "indexed.csv").write_text(",a,b\n0,1.5,2\n1,3,4\n")  # an index column with a blank name
+    X, names = read_table(tmp_path / "indexed.csv", columns=["a", "b"])
+    assert names == ["a", "b"] and X.tolist() == [[1.5, 2.0], [3.0, 4.0]]
+    (tmp_path / "mixed.csv").write_text("id,2\n3,4\n")  # a number in the first row: data, so 'id' is reported
+    with pytest.raises(TableError, match="column 'x0' is not numeric \\(data row 1: 'id'\\)"):
+        read_table(tmp_path / "mixed.csv")
 
 
 def test_parquet_and_npy(tmp_path):
@@ -68,3 +84,32 @@ def test_errors_name_the_problem(tmp_path):
     pytest.importorskip("pyarrow")
     with pytest.raises(TableError, match="not a readable Parquet"):
         read_table(tmp_path / "x.parquet")
+
+
+def test_a_file_that_appears_while_writing_is_not_replaced(tmp_path):
+    path = tmp_path / "out.csv"
+
+    def racing_writer(stream):  # someone else creates the output after the up-front check
+        path.write_text("theirs\n")
+        stream.write("ours\n")
+
+    with pytest.raises(TableError, match="already exists; use --force"):
+        atomic_write(path, racing_writer, binary=False)
+    assert path.read_text() == "theirs\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]  # temporary file removed
+    atomic_write(path, lambda stream: stream.write("ours\n"), binary=False, force=True)
+    assert path.read_text() == "ours\n"
+
+
+def test_without_hard_links_the_write_still_refuses_to_replace(tmp_path, monkeypatch):
+    import os
+
+    def no_links(source, target):
+        raise PermissionError(1, "Operation not permitted")  # what FAT file systems answer
+
+    monkeypatch.setattr(os, "link", no_links)
+    path = atomic_write(tmp_path / "new.csv", lambda stream: stream.write("a\n"), binary=False)
+    assert path.read_text() == "a\n"
+    with pytest.raises(TableError, match="already exists"):
+        atomic_write(path, lambda stream: stream.write("b\n"), binary=False)
+    assert path.read_text() == "a\n" and [p.name for p in tmp_path.iterdir()] == ["new.csv"]

@@ -1,26 +1,26 @@
 """Small tables for the command line: read CSV / Parquet / NPY into a float64 matrix, write results atomically.
 
 Kept deliberately small (the out-of-core sources in ``gaussmix.open_dataset`` are the general answer): a
-whole file is read into memory, a CSV header is detected (a first row that is not all numbers), and every
+whole file is read into memory, a CSV header is detected (a first row of names: no field is a number), and every
 problem a user can cause raises :class:`TableError` (a ``ValueError``) with one line naming the file, the
 column and the row.
 
-Writes go to a temporary file in the target folder that is renamed into place only when complete
-(``os.replace`` is atomic on POSIX and Windows), so an interrupted write never leaves a half-written output,
-and an existing file is never replaced unless ``force=True``.
+Writes go to a temporary file in the target folder that is put in place only when complete, in one atomic
+step (:mod:`gaussmix._atomic`), so an interrupted write never leaves a half-written output, and an existing
+file is never replaced unless ``force=True``.
 """
 
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 
-__all__ = ["TableError", "read_table", "write_table", "atomic_write", "check_output_path", "TABLE_SUFFIXES"]
+from . import _atomic
+
+__all__ = ["TableError", "Table", "load_table", "read_table", "write_table", "atomic_write", "check_output_path", "TABLE_SUFFIXES"]
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".npy")
 
@@ -38,7 +38,19 @@ def _suffix(path: Path, what: str) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ reading
-def read_table(path, columns: Sequence[str | int] | None = None) -> tuple[np.ndarray, list[str]]:
+class Table(NamedTuple):
+    """A numeric table read by :func:`load_table`."""
+
+    X: np.ndarray
+    """shape (n_samples, n_features), float64, finite"""
+    names: list[str]
+    """one per column: the file's names, or ``x0, x1, ...`` when it has none"""
+    named: bool
+    """True when the names come from the file (a CSV header, Parquet), False when they were made up"""
+
+
+def load_table(path, columns: Sequence[str | int] | None = None, *,
+               fitted_names: Sequence[str] | None = None) -> Table:
     """Read a numeric table.
 
     Parameters
@@ -47,26 +59,47 @@ def read_table(path, columns: Sequence[str | int] | None = None) -> tuple[np.nda
         ``.csv`` (header detected), ``.parquet`` (needs pyarrow) or ``.npy`` (1-D or 2-D, memory-mapped).
     columns : sequence of str or int, optional
         Columns to keep, by name (needs a header) or by 0-based index; default all.
+    fitted_names : sequence of str, optional
+        The columns a model was fitted on (its ``feature_names_in_``). Without ``columns``, a file that
+        names its columns gives these, by name and in this order (extra columns are ignored); a missing
+        one is an error naming it. A file without names is taken as it is.
 
     Returns
     -------
-    X : ndarray of shape (n_samples, n_features), float64, finite
-    names : list of str, length n_features (``x0, x1, ...`` when the file has no names)
+    Table
     """
     path = Path(path)
     suffix = _suffix(path, "input")
     if not path.is_file():
         raise TableError(f"{path}: no such file")
     reader = {".csv": _read_csv, ".parquet": _read_parquet, ".npy": _read_npy}[suffix]
-    table, names = reader(path)
+    table, names, named = reader(path)
     if table.shape[0] == 0:
         raise TableError(f"{path}: the file has no data rows")
-    indices = _select_columns(path, names, columns)
+    if not columns and fitted_names is not None and named:
+        indices = _fitted_columns(path, names, list(fitted_names))
+    else:
+        indices = _select_columns(path, names, columns)
     X = np.column_stack([_float_column(path, table[:, i], names[i]) for i in indices])
-    return X, [names[i] for i in indices]
+    return Table(X, [names[i] for i in indices], named)
 
 
-def _read_csv(path: Path) -> tuple[np.ndarray, list[str]]:
+def read_table(path, columns: Sequence[str | int] | None = None) -> tuple[np.ndarray, list[str]]:
+    """``(X, names)`` of :func:`load_table`."""
+    X, names, _ = load_table(path, columns)
+    return X, names
+
+
+def _fitted_columns(path: Path, names: list[str], fitted_names: list[str]) -> list[int]:
+    missing = [name for name in fitted_names if name not in names]
+    if missing:
+        raise TableError(f"{path}: no column named {missing[0]!r}, one the model was fitted on "
+                         f"({', '.join(fitted_names)}); the file has {', '.join(names)}; "
+                         "choose the columns with --columns")
+    return [names.index(name) for name in fitted_names]
+
+
+def _read_csv(path: Path) -> tuple[np.ndarray, list[str], bool]:
     try:
         with path.open(newline="", encoding="utf-8-sig") as stream:
             sample = stream.read(65536)
@@ -80,7 +113,7 @@ def _read_csv(path: Path) -> tuple[np.ndarray, list[str]]:
         raise TableError(f"{path}: not a text CSV file (cannot decode it as UTF-8)") from None
     if not rows:
         raise TableError(f"{path}: the file is empty")
-    header = None if all(_is_number(field) for field in rows[0]) else [field.strip() for field in rows[0]]
+    header = [field.strip() for field in rows[0]] if _is_header(rows[0]) else None
     body = rows if header is None else rows[1:]
     width = len(rows[0])
     names = header or [f"x{i}" for i in range(width)]
@@ -89,7 +122,16 @@ def _read_csv(path: Path) -> tuple[np.ndarray, list[str]]:
         if len(row) != width:
             raise TableError(f"{path}: line {line} has {len(row)} fields, expected {width}")
         table[line - (1 if header is None else 2)] = [field.strip() for field in row]
-    return table, names
+    return table, names, header is not None
+
+
+def _is_header(row: list[str]) -> bool:
+    """A first row is a header when it holds names: no field is a number and at least one is not a missing-value
+    token. A row such as ``1,NA`` is data (its NA is then reported as a missing value, not dropped as a
+    header); a leading empty field (an index column's blank name, ``,a,b``) does not stop a header."""
+    if any(_is_number(field) for field in row):
+        return False
+    return any(field.strip().lower() not in _MISSING for field in row)
 
 
 def _is_number(field: str) -> bool:
@@ -100,7 +142,7 @@ def _is_number(field: str) -> bool:
     return True
 
 
-def _read_parquet(path: Path) -> tuple[np.ndarray, list[str]]:
+def _read_parquet(path: Path) -> tuple[np.ndarray, list[str], bool]:
     try:
         import pyarrow.parquet as pq
     except ImportError:
@@ -111,10 +153,10 @@ def _read_parquet(path: Path) -> tuple[np.ndarray, list[str]]:
         raise TableError(f"{path}: not a readable Parquet file ({str(error).splitlines()[0]})") from None
     names = [str(name) for name in table.column_names]
     columns = [table.column(i).to_numpy(zero_copy_only=False) for i in range(table.num_columns)]
-    return (np.column_stack(columns) if columns else np.empty((0, 0))), names
+    return (np.column_stack(columns) if columns else np.empty((0, 0))), names, True
 
 
-def _read_npy(path: Path) -> tuple[np.ndarray, list[str]]:
+def _read_npy(path: Path) -> tuple[np.ndarray, list[str], bool]:
     try:
         array = np.load(path, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError, EOFError) as error:
@@ -123,7 +165,7 @@ def _read_npy(path: Path) -> tuple[np.ndarray, list[str]]:
         array = array[:, None]
     if array.ndim != 2:
         raise TableError(f"{path}: expected a 1-D or 2-D array, got shape {array.shape}")
-    return array, [f"x{i}" for i in range(array.shape[1])]
+    return array, [f"x{i}" for i in range(array.shape[1])], False
 
 
 def _select_columns(path: Path, names: list[str], columns) -> list[int]:
@@ -178,32 +220,16 @@ def check_output_path(path, force: bool = False) -> Path:
 
 
 def atomic_write(path, write: Callable, *, force: bool = False, binary: bool = True) -> Path:
-    """Call ``write(stream)`` on a temporary file beside ``path``, then rename it into place.
+    """Write ``path`` through ``write(stream)`` so that it is complete or absent (:mod:`gaussmix._atomic`).
 
-    On any exception (including ``KeyboardInterrupt``) the temporary file is removed and an existing
-    ``path`` is left untouched.
+    Without ``force`` an existing file is refused before anything is written, and also when it appears while
+    writing (the no-replace rename is atomic).
     """
     path = check_output_path(path, force)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.chmod(temporary, _new_file_mode())  # mkstemp makes it 0600; outputs get the usual permissions
-        with os.fdopen(descriptor, "wb" if binary else "w", **({} if binary else {"newline": "", "encoding": "utf-8"})) as stream:
-            write(stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        if path.exists() and not force:  # appeared while we were writing
-            raise TableError(f"{path} already exists; use --force to overwrite it")
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _new_file_mode() -> int:
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
+        return _atomic.atomic_write(path, write, overwrite=force, binary=binary)
+    except FileExistsError:
+        raise TableError(f"{path} already exists; use --force to overwrite it") from None
 
 
 def write_table(path, columns: dict[str, np.ndarray], *, force: bool = False) -> Path:

@@ -7,10 +7,20 @@ import numbers
 import numpy as np
 from sklearn.utils.validation import validate_data
 
+from .engines import is_chunked_source
 from .exceptions import DataError
 
 __all__ = ["check_fit_data", "check_predict_data", "check_sample_weight", "check_int", "check_iteration_parameters",
            "check_n_jobs", "check_nonnegative_float", "check_positive_float"]
+
+
+def check_in_memory(estimator, X) -> None:
+    """A DataError for a chunked source (a path, Dataset, dask array or iterable of chunks) where only an
+    in-memory array will do; scikit-learn would report it as an obscure conversion failure."""
+    if is_chunked_source(X):
+        raise DataError(f"{type(estimator).__name__} needs an array in memory here, got a chunked data source "
+                        f"({type(X).__name__}); load it first, e.g. gaussmix.open_dataset(X).to_numpy(), or use "
+                        f"an estimator that reads chunked sources (GaussianMixture, KMeans)")
 
 
 def check_fit_data(estimator, X, *, min_samples: int, what: str = "n_components",
@@ -19,6 +29,7 @@ def check_fit_data(estimator, X, *, min_samples: int, what: str = "n_components"
 
     With ``allow_nan`` NaN (a missing value) passes; infinity never does.
     """
+    check_in_memory(estimator, X)
     X = validate_data(estimator, X, dtype=[np.float64, np.float32], ensure_min_samples=1,
                       ensure_all_finite="allow-nan" if allow_nan else True)
     if allow_nan and np.isinf(X).any():
@@ -33,6 +44,7 @@ def check_fit_data(estimator, X, *, min_samples: int, what: str = "n_components"
 def check_predict_data(estimator, X, allow_nan: bool = False) -> np.ndarray:
     """Validate data for a fitted estimator: same number of features as at fit time, finite (or NaN
     with ``allow_nan``; never infinite)."""
+    check_in_memory(estimator, X)
     X = validate_data(estimator, X, dtype=[np.float64, np.float32], reset=False,
                       ensure_all_finite="allow-nan" if allow_nan else True)
     if allow_nan and np.isinf(X).any():

@@ -21,28 +21,38 @@ import numpy as np
 __all__ = ["main"]
 
 USER_ERROR = 2
+DEMO_REPORT = "gaussmix-demo-report.html"
 
 EXAMPLES = {
+    "gaussmix": """examples:
+  gaussmix demo                                               Old Faithful: BIC table, model, HTML report
+  gaussmix select data.csv -k 1-9                             the BIC table of mclust's 14 models x K=1..9
+  gaussmix fit data.csv -k 1-9 --covariance all -o model.npz  choose K and structure by BIC, save the best
+  gaussmix predict model.npz data.csv -o labels.csv           labels and membership probabilities
+  gaussmix report data.csv -o report.html                     data, selection, model, plots, EM trace""",
     "fit": """examples:
   gaussmix fit data.csv -k 3 -o model.npz                      one model, K=3, full covariances
   gaussmix fit data.csv -k 1-9 --covariance all -o model.npz   choose K and structure by BIC, save the best
   gaussmix fit data.parquet --columns height,weight -k 2 --covariance diag -o model.npz --json""",
     "predict": """examples:
   gaussmix predict model.npz data.csv -o labels.csv        label and probability_0..K-1 per row
-  gaussmix predict model.npz data.npy -o labels.parquet --force""",
+  gaussmix predict model.npz data.npy -o labels.parquet --force
+  gaussmix predict kmeans.npz data.csv -o labels.csv       a k-means model file: the label only""",
     "score": """examples:
   gaussmix score model.npz data.csv            mean and total log-likelihood, BIC, AIC
-  gaussmix score model.npz data.csv --json""",
+  gaussmix score model.npz data.csv --json
+  gaussmix score kmeans.npz data.csv           a k-means model file: the distortion (inertia)""",
     "sample": """examples:
   gaussmix sample model.npz -n 1000 -o draws.csv --seed 0   features and the generating component""",
     "select": """examples:
   gaussmix select data.csv -k 1-9 --covariance all           the BIC table, best marked
   gaussmix select data.csv -k 1-6 --covariance full,diag --criterion icl --json""",
     "report": """examples:
-  gaussmix report data.csv -o report.html                   select K=1-9 over all structures, then report
+  gaussmix report data.csv -o report.html                   select K=1-9 over mclust's 14 models, then report
   gaussmix report data.csv --model model.npz -o report.html describe an existing model""",
     "demo": """examples:
   gaussmix demo                       Old Faithful: BIC table, chosen model, gaussmix-demo-report.html
+  gaussmix demo --report faithful.html --force
   gaussmix demo --no-report""",
 }
 
@@ -82,18 +92,26 @@ def parse_components(text: str) -> list[int]:
     return sorted(set(values))
 
 
+def _covariance_names() -> str:
+    from .covariance import ALL_MODEL_NAMES, STRUCTURE_NAMES
+
+    return f"{', '.join(STRUCTURE_NAMES)} (scikit-learn's names), {', '.join(ALL_MODEL_NAMES)} (mclust's), E, V (one column)"
+
+
 def parse_covariance(text: str) -> list[str] | str:
-    from .covariance import STRUCTURE_NAMES, get_structure
+    from .covariance import get_structure
 
     if text == "all":
         return "all"
     names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise UserError(f"--covariance {text!r} names no covariance type")
     for name in names:
         try:
             get_structure(name)
         except ValueError:
-            raise UserError(f"--covariance {name!r} is not a covariance type; use one of "
-                            f"{', '.join(STRUCTURE_NAMES)} or all") from None
+            raise UserError(f"--covariance {name!r} is not a covariance type; use one of {_covariance_names()}, "
+                            "a comma-separated list of them, or all") from None
     return names
 
 
@@ -101,9 +119,12 @@ def _columns(text: str | None):
     return [c.strip() for c in text.split(",")] if text else None
 
 
-def _add_data(parser, name="data"):
-    parser.add_argument(name, help="CSV (header detected), Parquet or NPY file")
-    parser.add_argument("--columns", help="comma-separated column names or 0-based indices (default: all)")
+MODEL_COLUMNS = "the columns the model was fitted on, by name, when both the model and the file name them; else all"
+
+
+def _add_data(parser, columns_default="all"):
+    parser.add_argument("data", help="CSV (header detected), Parquet or NPY file")
+    parser.add_argument("--columns", help=f"comma-separated column names or 0-based indices (default: {columns_default})")
 
 
 def _add_output(parser, required=True, help="output file (.csv, .parquet or .npy)"):
@@ -111,10 +132,13 @@ def _add_output(parser, required=True, help="output file (.csv, .parquet or .npy
     parser.add_argument("--force", action="store_true", help="overwrite an existing output file")
 
 
-def _add_fitting(parser, default_k):
-    parser.add_argument("-k", "--components", default=default_k, help=f"K, a range A-B or a list (default {default_k})")
-    parser.add_argument("--covariance", default="full",
-                        help="full, tied, diag, spherical, a comma-separated list, or all (default full)")
+def _add_fitting(parser, default_k, default_covariance):
+    parser.add_argument("-k", "--components", default=default_k,
+                        help=f"number of components K, a range A-B or a list A,B,C (default {default_k})")
+    parser.add_argument("--covariance", default=default_covariance,
+                        help=f"covariance structure: one of {_covariance_names()}; a comma-separated list; or "
+                             "all = mclust's 14 models (E and V for one-column data; spherical, diag, tied and "
+                             f"full are VII, VVI, EEE and VVV under other names) (default {default_covariance})")
     parser.add_argument("--criterion", default="bic", choices=["bic", "icl", "aic", "heldout"],
                         help="selection criterion when several candidates (default bic; heldout: 5-fold "
                              "cross-validated log-likelihood)")
@@ -126,56 +150,63 @@ def _add_fitting(parser, default_k):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="gaussmix", description="Gaussian mixture models from the command line.",
-                     epilog="Run 'gaussmix COMMAND --help' for each command's options and examples.")
+                     epilog=EXAMPLES["gaussmix"] + "\n\nRun 'gaussmix COMMAND --help' for each command's options "
+                            "and examples.", formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"gaussmix {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
-    def command(name, help, outputs=True):
+    def command(name, help, outputs=True, progress=True):
         sub = commands.add_parser(name, help=help, description=help, epilog=EXAMPLES[name],
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
         if outputs:
             sub.add_argument("--json", action="store_true", help="print a machine-readable JSON summary")
-            sub.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+            sub.add_argument("-q", "--quiet", action="store_true",
+                             help="no progress bar (drawn on a terminal only)" if progress
+                             else "accepted for symmetry; this command draws no progress bar")
         return sub
 
     fit = command("fit", "fit a mixture (or select among candidates) and save the model")
     _add_data(fit)
-    _add_fitting(fit, default_k="2")
+    _add_fitting(fit, default_k="2", default_covariance="full")
     _add_output(fit, help="model file to write (.npz)")
 
-    predict = command("predict", "cluster labels and membership probabilities for each row")
-    predict.add_argument("model", help="model file written by 'gaussmix fit'")
-    _add_data(predict)
+    predict = command("predict", "cluster labels and membership probabilities for each row", progress=False)
+    predict.add_argument("model", help="model file written by 'gaussmix fit' or gaussmix.save (GaussianMixture "
+                                       "or KMeans)")
+    _add_data(predict, MODEL_COLUMNS)
     _add_output(predict)
 
-    score = command("score", "log-likelihood of data under a model")
-    score.add_argument("model", help="model file written by 'gaussmix fit'")
-    _add_data(score)
+    score = command("score", "log-likelihood of data under a model (the distortion for a k-means model)",
+                    progress=False)
+    score.add_argument("model", help="model file written by 'gaussmix fit' or gaussmix.save (GaussianMixture "
+                                     "or KMeans)")
+    _add_data(score, MODEL_COLUMNS)
 
-    sample = command("sample", "draw samples from a model")
-    sample.add_argument("model", help="model file written by 'gaussmix fit'")
+    sample = command("sample", "draw samples from a model", progress=False)
+    sample.add_argument("model", help="model file written by 'gaussmix fit' (a Gaussian mixture)")
     sample.add_argument("-n", "--n-samples", type=int, required=True, help="number of samples")
     sample.add_argument("--seed", type=int, default=None, help="random seed")
     _add_output(sample)
 
     select = command("select", "fit every candidate (K x covariance type) and print the selection table")
     _add_data(select)
-    _add_fitting(select, default_k="1-9")
-    select.set_defaults(covariance="all")
+    _add_fitting(select, default_k="1-9", default_covariance="all")
     select.add_argument("-o", "--output", help="also save the best model (.npz)")
     select.add_argument("--force", action="store_true", help="overwrite an existing model file")
 
     report = command("report", "a self-contained HTML report: data, selection, model, plots, EM trace")
-    _add_data(report)
-    _add_fitting(report, default_k="1-9")
-    report.set_defaults(covariance="all")
-    report.add_argument("--model", help="describe this fitted model instead of selecting one")
+    _add_data(report, "all; with --model, " + MODEL_COLUMNS)
+    _add_fitting(report, default_k="1-9", default_covariance="all")
+    report.add_argument("--model", help="describe this fitted Gaussian mixture (a model file) instead of selecting "
+                                        "one; -k, --covariance and the fitting options are then unused")
     _add_output(report, help="HTML file to write")
 
-    demo = command("demo", "model selection on the bundled Old Faithful data, with an HTML report", outputs=False)
+    demo = command("demo", "model selection (K=1..6 x full, tied, diag, spherical, by BIC) on the bundled Old "
+                           "Faithful data, with an HTML report", outputs=False)
     demo.add_argument("--max-components", type=int, default=6, help="largest K tried (default 6)")
-    demo.add_argument("--report", default="gaussmix-demo-report.html",
-                      help="where to write the report (default gaussmix-demo-report.html; replaced on each run)")
+    demo.add_argument("--report", help=f"where to write the report (default {DEMO_REPORT}, replaced on each run; "
+                                       "a file named here is not replaced without --force)")
+    demo.add_argument("--force", action="store_true", help="overwrite the file given with --report")
     demo.add_argument("--no-report", action="store_true", help="print the summary only")
     return parser
 
@@ -187,16 +218,43 @@ def _version() -> str:
 
 
 # ------------------------------------------------------------------------------------------------ helpers
-def _read(arguments, name="data"):
-    from ._tabular import read_table
+def _read(arguments, fitted_names=None):
+    """The data file as a :class:`~gaussmix._tabular.Table`; ``fitted_names``: a model's column names, taken
+    by name from a file that names its columns (unless ``--columns`` says otherwise)."""
+    from ._tabular import load_table
 
-    return read_table(getattr(arguments, name), _columns(arguments.columns))
+    return load_table(arguments.data, _columns(arguments.columns), fitted_names=fitted_names)
 
 
-def _load_model(path):
+def _load_model(path, command: str, mixture_only: bool = False):
+    """The model in ``path`` and the column names it was fitted on (None if unknown).
+
+    The names are taken off the model: the command matches the data's columns itself (:func:`_read`) and
+    hands the model plain arrays, which scikit-learn's checks would otherwise warn about.
+    """
     from .io import load
+    from .kmeans import KMeans
 
-    return load(path)
+    model = load(path)
+    if mixture_only and isinstance(model, KMeans):
+        raise UserError(f"{path} holds a k-means model; '{command}' needs a Gaussian mixture (gaussmix fit)")
+    names = model.__dict__.pop("feature_names_in_", None)
+    return model, (None if names is None else [str(name) for name in names])
+
+
+def _save_model(model, path: Path, force: bool, table) -> None:
+    """Save ``model`` with the data's column names (when the file had names); never replace without --force."""
+    import copy
+
+    from .io import save
+
+    if table.named:  # on a copy: the command goes on using the model on plain arrays
+        model = copy.copy(model)
+        model.feature_names_in_ = np.asarray(table.names, dtype=object)  # scikit-learn's convention
+    try:
+        save(model, path, overwrite=force)
+    except FileExistsError:  # appeared while fitting
+        raise UserError(f"{path} already exists; use --force to overwrite it") from None
 
 
 def _check_output(arguments, suffixes):
@@ -207,6 +265,12 @@ def _check_output(arguments, suffixes):
         raise UserError(f"{path}: output must end in {' or '.join(suffixes)}")
     check_output_path(path, arguments.force)
     return path
+
+
+def _is_kmeans(model) -> bool:
+    from .kmeans import KMeans
+
+    return isinstance(model, KMeans)
 
 
 def _progress(arguments):
@@ -272,12 +336,11 @@ def _fit_or_select(arguments, X):
 
 # ----------------------------------------------------------------------------------------------- commands
 def run_fit(arguments) -> int:
-    from .io import save
-
     path = _check_output(arguments, (".npz",))
-    X, names = _read(arguments)
+    table = _read(arguments)
+    X, names = table.X, table.names
     model, selection = _fit_or_select(arguments, X)
-    save(model, _recheck_output(path, arguments.force))
+    _save_model(model, path, arguments.force, table)
     summary = {"model": str(path), "columns": names, **_model_summary(model, X)}
     lines = [f"fitted {model.covariance_type}, K={model.n_components} to {X.shape[0]} rows x {X.shape[1]} columns "
              f"({', '.join(names)})",
@@ -292,39 +355,56 @@ def run_fit(arguments) -> int:
     return 0
 
 
-def _recheck_output(path: Path, force: bool) -> Path:
-    """``io.save`` replaces files unconditionally; re-check just before writing (the fit may take a while)."""
-    from ._tabular import check_output_path
-
-    return check_output_path(path, force)
-
-
 def run_predict(arguments) -> int:
     from ._tabular import write_table
 
     path = _check_output(arguments, (".csv", ".parquet", ".npy"))
-    model = _load_model(arguments.model)
-    X, _ = _read(arguments)
-    probabilities = model.predict_proba(X)
-    labels = probabilities.argmax(axis=1)
-    columns = {"label": labels, **{f"probability_{k}": probabilities[:, k] for k in range(probabilities.shape[1])}}
+    model, fitted_names = _load_model(arguments.model, "predict")
+    table = _read(arguments, fitted_names)
+    X = table.X
+    if _is_kmeans(model):  # hard assignments: no probabilities
+        labels = model.predict(X)
+        columns, n_components, extra = {"label": labels}, model.n_clusters, {}
+        what = "labels"
+    else:
+        probabilities = model.predict_proba(X)
+        n_components = model.n_components
+        labels = probabilities.argmax(axis=1)
+        columns = {"label": labels, **{f"probability_{k}": probabilities[:, k] for k in range(n_components)}}
+        if probabilities.shape[1] > n_components:  # a noise component: its column is the last, its label -1
+            labels[labels == n_components] = -1
+            columns["probability_noise"] = probabilities[:, n_components]
+        extra = {"mean_uncertainty": float(1.0 - probabilities.max(axis=1).mean())}
+        what = "labels and probabilities"
     write_table(path, columns, force=arguments.force)
-    counts = np.bincount(labels, minlength=probabilities.shape[1])
-    summary = {"output": str(path), "n_samples": int(X.shape[0]), "counts": counts.tolist(),
-               "mean_uncertainty": float(1.0 - probabilities.max(axis=1).mean())}
-    _emit(arguments, summary, [f"wrote labels and probabilities of {X.shape[0]} rows to {path}",
-                               f"  rows per component: {counts.tolist()}"])
+    counts = np.bincount(labels[labels >= 0], minlength=n_components)
+    summary = {"output": str(path), "columns": table.names, "n_samples": int(X.shape[0]), "counts": counts.tolist(),
+               **extra}
+    lines = [f"wrote {what} of {X.shape[0]} rows (columns {', '.join(table.names)}) to {path}",
+             f"  rows per component: {counts.tolist()}"]
+    if (labels < 0).any():
+        summary["noise"] = int((labels < 0).sum())
+        lines.append(f"  rows labelled noise (-1): {summary['noise']}")
+    _emit(arguments, summary, lines)
     return 0
 
 
 def run_score(arguments) -> int:
-    model = _load_model(arguments.model)
-    X, _ = _read(arguments)
-    mean = float(model.score(X))
-    summary = {"n_samples": int(X.shape[0]), "mean_log_likelihood": mean, "log_likelihood": mean * X.shape[0],
-               "bic": float(model.bic(X)), "aic": float(model.aic(X))}
-    _emit(arguments, summary, [f"{X.shape[0]} rows: log-likelihood {summary['log_likelihood']:.4f} "
-                               f"({mean:.6f} per row), BIC {summary['bic']:.2f}, AIC {summary['aic']:.2f}"])
+    model, fitted_names = _load_model(arguments.model, "score")
+    X = _read(arguments, fitted_names).X
+    n_samples = X.shape[0]
+    if _is_kmeans(model):
+        inertia = -float(model.score(X))  # KMeans.score is minus the distortion, as in scikit-learn
+        summary = {"n_samples": int(n_samples), "inertia": inertia, "mean_squared_distance": inertia / n_samples}
+        line = (f"{n_samples} rows: k-means distortion (inertia: sum of squared distances to the nearest centre) "
+                f"{inertia:.4f} ({inertia / n_samples:.6f} per row)")
+    else:
+        mean = float(model.score(X))
+        summary = {"n_samples": int(n_samples), "mean_log_likelihood": mean, "log_likelihood": mean * n_samples,
+                   "bic": float(model.bic(X)), "aic": float(model.aic(X))}
+        line = (f"{n_samples} rows: log-likelihood {summary['log_likelihood']:.4f} ({mean:.6f} per row), "
+                f"BIC {summary['bic']:.2f}, AIC {summary['aic']:.2f}")
+    _emit(arguments, summary, [line])
     return 0
 
 
@@ -334,30 +414,29 @@ def run_sample(arguments) -> int:
     path = _check_output(arguments, (".csv", ".parquet", ".npy"))
     if arguments.n_samples < 1:
         raise UserError("-n must be at least 1")
-    model = _load_model(arguments.model)
+    model, fitted_names = _load_model(arguments.model, "sample", mixture_only=True)
+    if getattr(model, "noise_volume_", None) is not None:
+        raise UserError(f"{arguments.model} has a noise component, which has no shape to sample from")
     if arguments.seed is not None:
         model.set_params(random_state=arguments.seed)
     draws, components = model.sample(arguments.n_samples)
-    names = ([str(n) for n in model.feature_names_in_] if hasattr(model, "feature_names_in_")
-             else [f"x{i}" for i in range(draws.shape[1])])
+    names = fitted_names or [f"x{i}" for i in range(draws.shape[1])]
     write_table(path, {**{name: draws[:, i] for i, name in enumerate(names)}, "component": components},
                 force=arguments.force)
-    _emit(arguments, {"output": str(path), "n_samples": int(draws.shape[0])},
-          [f"wrote {draws.shape[0]} samples to {path}"])
+    _emit(arguments, {"output": str(path), "n_samples": int(draws.shape[0]), "columns": names},
+          [f"wrote {draws.shape[0]} samples ({', '.join(names)}, component) to {path}"])
     return 0
 
 
 def run_select(arguments) -> int:
-    from .io import save
-
     path = _check_output(arguments, (".npz",)) if arguments.output else None
     covariance = parse_covariance(arguments.covariance)
     if len(parse_components(arguments.components)) == 1 and covariance != "all" and len(covariance) == 1:
         raise UserError("select needs several candidates: give a range of K (-k 1-9) or several covariance types")
-    X, names = _read(arguments)
-    model, selection = _fit_or_select(arguments, X)
+    table = _read(arguments)
+    model, selection = _fit_or_select(arguments, table.X)
     if path is not None:
-        save(model, _recheck_output(path, arguments.force))
+        _save_model(model, path, arguments.force, table)
     summary = {"criterion": selection.criterion, "best": selection.best_params_, "records": selection.records,
                "model": str(path) if path else None}
     lines = [selection.summary(), "",
@@ -370,20 +449,22 @@ def run_select(arguments) -> int:
 
 def run_report(arguments) -> int:
     os.environ.setdefault("MPLBACKEND", "Agg")
+    from ._tabular import check_output_path
     from .report import write_report
 
     path = Path(arguments.output)
     if path.suffix.lower() not in (".html", ".htm"):
         raise UserError(f"{path}: the report must end in .html")
-    from ._tabular import check_output_path
-
     check_output_path(path, arguments.force)
-    X, names = _read(arguments)
     if arguments.model:
-        model, selection = _load_model(arguments.model), None
+        model, fitted_names = _load_model(arguments.model, "report", mixture_only=True)
+        table = _read(arguments, fitted_names)
+        selection = None
     else:
-        model, selection = _fit_or_select(arguments, X)
-    write_report(path, model, X, selection=selection, feature_names=names, source=str(arguments.data),
+        table = _read(arguments)
+        model, selection = _fit_or_select(arguments, table.X)
+    X = table.X
+    write_report(path, model, X, selection=selection, feature_names=table.names, source=str(arguments.data),
                  title=f"gaussmix report: {Path(arguments.data).name}", force=arguments.force)
     _emit(arguments, {"report": str(path), **_model_summary(model, X)},
           [f"chosen {model.covariance_type}, K={model.n_components}; wrote {path}"])
@@ -391,11 +472,18 @@ def run_report(arguments) -> int:
 
 
 def run_demo(arguments) -> int:
+    from ._tabular import check_output_path
     from .datasets import load_faithful
     from .demo import run_demo as demo
 
     if arguments.max_components < 1:
         raise UserError("--max-components must be at least 1")
+    # The default report is the demo's own file, replaced on each run; a path the user names is theirs.
+    report, force = (DEMO_REPORT, True) if arguments.report is None else (arguments.report, arguments.force)
+    if not arguments.no_report:
+        if Path(report).suffix.lower() not in (".html", ".htm"):
+            raise UserError(f"{report}: the report must end in .html")
+        check_output_path(report, force)
     selection = demo(max_components=arguments.max_components)
     if arguments.no_report:
         return 0
@@ -403,8 +491,8 @@ def run_demo(arguments) -> int:
     from .report import write_report
 
     X, names = load_faithful()
-    path = write_report(arguments.report, selection.best_estimator_, X, selection=selection, feature_names=names,
-                        source="Old Faithful (bundled)", title="gaussmix demo: Old Faithful", force=True)
+    path = write_report(report, selection.best_estimator_, X, selection=selection, feature_names=names,
+                        source="Old Faithful (bundled)", title="gaussmix demo: Old Faithful", force=force)
     print()
     print(f"Report (data, BIC table, parameters, plots, EM trace): {Path(path).resolve()}")
     return 0

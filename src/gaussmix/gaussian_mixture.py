@@ -14,7 +14,8 @@ from sklearn.utils.metaestimators import available_if
 
 from ._base import BaseMixture, progress_callback
 from ._validation import check_iteration_parameters, check_nonnegative_float, check_predict_data, check_sample_weight
-from .checkpoint import FitCheckpoint, load_checkpoint, save_checkpoint
+from .checkpoint import (FitCheckpoint, data_fingerprint, fingerprint_differences, load_checkpoint,
+                         max_iter_conflict, save_checkpoint, value_digest)
 from .covariance import get_structure
 from .degeneracy import degeneracy_advice, reseed_degenerate
 from .em import COLLAPSE_RELATIVE_VARIANCE, degenerate_error, estimate_parameters, expect, feature_variance, run_em
@@ -93,9 +94,12 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
     checkpoint : str, path or None, default=None
         A file to which :meth:`fit` writes its state after every EM iteration (atomically; see
         :mod:`gaussmix.checkpoint`). If the file exists when ``fit`` starts and was written by a fit of the
-        same data and settings, the fit resumes from it and ends with the model the uninterrupted fit
-        would have returned; a checkpoint of another fit is refused with a ValueError. The file is
-        deleted when the fit finishes.
+        same data and settings (initial arrays and chunk size included), the fit resumes from it and ends
+        with the model the uninterrupted fit would have returned; a checkpoint of another fit is refused
+        with a ValueError naming what differs. ``max_iter`` may change on resume (e.g. grow, for a fit
+        interrupted before its limit) as long as the result stays that of the uninterrupted fit with the
+        new value; otherwise the checkpoint is refused too. Resuming never rewinds the caller's random
+        generator (numpy's global one for ``random_state=None``). The file is deleted when the fit finishes.
     learning_decay, learning_offset : float, default=0.7 and 1.0
         Step sizes of :meth:`partial_fit` (stepwise EM): the ``t``-th batch after the first enters the
         running statistics with weight ``(t + learning_offset) ** -learning_decay``;
@@ -120,10 +124,10 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
         uses 0), :meth:`predict_proba` has a last column for the noise, and BIC counts one more parameter.
     engine : {'auto', 'memory', 'ooc', 'dask'}, default='auto'
         Where the data live (see :mod:`gaussmix.engines`); 'auto' decides from the type of ``X``: an
-        array is fitted in memory; a path, :func:`~gaussmix.open_dataset` or a list of 2-D arrays
-        out of core (one streaming pass per iteration); a ``dask.array`` on Dask's workers. Out-of-core
-        and Dask fits initialise on a uniform sample of at most 100,000 rows (unless ``means_init`` is
-        given) and are otherwise identical to the in-memory fit.
+        array is fitted in memory; a path, :func:`~gaussmix.open_dataset`, a list of 2-D arrays or any
+        other re-iterable of them out of core (one streaming pass per iteration); a ``dask.array`` on
+        Dask's workers. Out-of-core and Dask fits initialise on a uniform sample of at most 100,000 rows
+        (unless ``means_init`` is given) and are otherwise identical to the in-memory fit.
 
     Attributes
     ----------
@@ -256,14 +260,15 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
         # Out-of-core and Dask data: initialise on a sample (given means need one pass over all the data).
         if not (warm or self.means_init is not None or has_missing):
             init_engine = initialisation_engine(engine, rng)
-        fingerprint = self._checkpoint_fingerprint(engine)
-        resumed = self._resumable_checkpoint(fingerprint) if not warm else None
-        best, first_run = (resumed.best, resumed.run) if resumed is not None else (None, 0)
+        fingerprint = None if self.checkpoint is None else self._checkpoint_fingerprint(engine, data_variance)
+        resumed = self._resumable_checkpoint(fingerprint) if fingerprint is not None and not warm else None
+        best, first_run, finished = (None, 0, []) if resumed is None else (resumed.best, resumed.run,
+                                                                            list(resumed.finished))
         for run in range(first_run, 1 if warm else self.n_init):
             resume = None
             if resumed is not None and run == resumed.run:
                 resume = resumed.state
-                rng.set_state(resumed.random_state)
+                rng = resumed.random_generator()  # the caller's generator is never rewound
                 recover = self._recovery(seed_engine, structure, reseeds=resume.n_reseeded)
                 start = resume.params
             else:
@@ -278,7 +283,7 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
                                            precisions_init=self.precisions_init, prior=prior)
                 if noise_log_density is not None and start.weights.sum() > 1.0 - 1e-6:  # EM needs a noise weight > 0
                     start = start.replace(weights=start.weights * (1.0 - NOISE_INITIAL_WEIGHT))
-            on_iteration = self._checkpoint_writer(fingerprint, run, best, rng.get_state())
+            on_iteration = self._checkpoint_writer(fingerprint, run, best, tuple(finished), rng.get_state())
             result = run_em(engine, start, structure, tol=self.tol, max_iter=self.max_iter,
                             reg_covar=self.reg_covar, variance_floor=floor, recover=recover, callback=callback,
                             prior=prior, resume=resume, on_iteration=on_iteration,
@@ -288,6 +293,7 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
                       f"mean log-likelihood {result.log_likelihood:.6f}")
             if best is None or result.log_likelihood > best.log_likelihood:
                 best = result
+            finished.append((result.n_iter, result.converged))
 
         if not best.converged and self.max_iter > 0:
             warnings.warn(
@@ -338,41 +344,52 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
         return recover
 
     # ------------------------------------------------------------------------------------ checkpoints
-    def _checkpoint_fingerprint(self, engine) -> dict:
-        """JSON values that identify the data and every setting that changes the fitted model."""
-        seed = self.random_state if isinstance(self.random_state, numbers.Integral) else None
+    def _checkpoint_fingerprint(self, engine, data_variance: np.ndarray) -> dict:
+        """JSON values that identify the data (:func:`~gaussmix.checkpoint.data_fingerprint`) and every setting
+        that changes the fitted model, except ``max_iter`` (see :mod:`gaussmix.checkpoint`).
+
+        An integer ``random_state`` is part of it; None or a generator instance cannot be identified, and
+        need not be for the resumed run, which continues from the generator state in the checkpoint.
+        """
+        seed = int(self.random_state) if isinstance(self.random_state, numbers.Integral) else None
+        prior = self.prior if self.prior is None or isinstance(self.prior, str) else value_digest(self.prior)
         return {
-            "n_samples": engine.n_samples, "n_features": engine.n_features, "weight_sum": engine.weight_sum,
-            "offset": [float(value) for value in engine.offset], "n_components": self.n_components,
-            "covariance_type": str(self.covariance_type), "init_params": self.init_params, "n_init": self.n_init,
-            "tol": float(self.tol), "reg_covar": float(self.reg_covar), "random_state": seed,
-            "detect_collapse": bool(self.detect_collapse), "on_degenerate": self.on_degenerate,
-            "prior": self.prior if self.prior is None or isinstance(self.prior, str) else repr(self.prior),
-            "missing": self.missing, "noise": self.noise,
+            **data_fingerprint(engine, data_variance), "chunk_size": int(engine.chunk_size),
+            "n_components": self.n_components, "covariance_type": repr(get_structure(self.covariance_type)),
+            "init_params": self.init_params, "n_init": self.n_init, "tol": float(self.tol),
+            "reg_covar": float(self.reg_covar), "random_state": seed, "detect_collapse": bool(self.detect_collapse),
+            "on_degenerate": self.on_degenerate, "prior": prior, "missing": self.missing, "noise": self.noise,
+            "weights_init": value_digest(self.weights_init), "means_init": value_digest(self.means_init),
+            "precisions_init": value_digest(self.precisions_init),
         }
 
     def _resumable_checkpoint(self, fingerprint: dict):
-        """The checkpoint to resume from, or None; refuses one written by a different fit."""
-        if self.checkpoint is None or not Path(self.checkpoint).exists():
+        """The checkpoint to resume from, or None; refuses one written by a different fit, or one that
+        ``max_iter`` would have taken elsewhere."""
+        if not Path(self.checkpoint).exists():
             return None
         saved = load_checkpoint(self.checkpoint)
-        if saved.fingerprint != fingerprint:
-            differing = sorted(key for key in fingerprint if saved.fingerprint.get(key) != fingerprint[key])
+        differing = fingerprint_differences(saved.fingerprint, fingerprint)
+        if differing:
             raise ValueError(
                 f"checkpoint {self.checkpoint} was written by a fit of other data or settings "
                 f"(differs in {', '.join(differing)}); delete it or choose another checkpoint path"
             )
+        conflict = max_iter_conflict(saved, self.max_iter)
+        if conflict is not None:
+            raise ValueError(f"checkpoint {self.checkpoint} cannot be resumed with max_iter={self.max_iter}: "
+                             f"{conflict}; or delete it to start afresh")
         logger.info("resuming from checkpoint %s (initialisation %d, iteration %d)", self.checkpoint,
                     saved.run, saved.state.n_iter)
         return saved
 
-    def _checkpoint_writer(self, fingerprint, run, best, random_state):
+    def _checkpoint_writer(self, fingerprint, run, best, finished, random_state):
         if self.checkpoint is None:
             return None
-        path = self.checkpoint
+        path, max_iter = self.checkpoint, self.max_iter
 
         def write(state):
-            save_checkpoint(path, FitCheckpoint(fingerprint, run, state, best, random_state))
+            save_checkpoint(path, FitCheckpoint(fingerprint, run, state, best, random_state, max_iter, finished))
 
         return write
 

@@ -11,8 +11,8 @@ A single ``.npz`` archive (NumPy's zip of ``.npy`` arrays, read with ``allow_pic
 One array per fitted array attribute, named as the attribute (``weights_``, ``means_``,
 ``covariances_``, ``precisions_cholesky_``, ... or ``cluster_centers_``).
 
-Files are written to a temporary file in the target folder and renamed into place, so an existing file is
-never left half-written. Loading checks the format tag and version, array names, shapes, finiteness,
+Files are written to a temporary file in the target folder and put in place in one atomic step, so an
+existing file is never left half-written (``save(..., overwrite=False)`` refuses to replace one). Loading checks the format tag and version, array names, shapes, finiteness,
 that weights are a probability vector and that precision factors are valid (positive diagonal,
 triangular), and refuses anything else with :class:`~gaussmix.exceptions.ModelFileError`.
 """
@@ -20,13 +20,12 @@ triangular), and refuses anything else with :class:`~gaussmix.exceptions.ModelFi
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from ._atomic import atomic_write
 from .covariance import CovarianceStructure, get_structure
 from .exceptions import ModelFileError
 
@@ -73,8 +72,17 @@ def _json_scalar(value):
     return value
 
 
-def save(model, path) -> Path:
-    """Write a fitted ``GaussianMixture`` or ``KMeans`` to ``path`` (an ``.npz`` file), atomically."""
+def save(model, path, *, overwrite: bool = True) -> Path:
+    """Write a fitted ``GaussianMixture`` or ``KMeans`` to ``path`` (an ``.npz`` file), atomically.
+
+    Parameters
+    ----------
+    model : fitted GaussianMixture or KMeans
+    path : str or Path
+    overwrite : bool, default=True
+        Replace an existing file (by a complete one). False: raise ``FileExistsError`` if ``path`` exists,
+        also when it appears while the file is being written.
+    """
     from . import __version__
 
     kind = type(model).__name__
@@ -94,27 +102,18 @@ def save(model, path) -> Path:
     if hasattr(model, "feature_names_in_"):
         meta["attributes"]["feature_names_in_"] = [str(name) for name in model.feature_names_in_]
     arrays = {name: np.asarray(getattr(model, name)) for name in _ARRAYS[kind]}
-    return write_npz_atomically(path, meta, arrays)
+    return write_npz_atomically(path, meta, arrays, overwrite=overwrite)
 
 
-def write_npz_atomically(path, meta: dict, arrays: dict) -> Path:
+def write_npz_atomically(path, meta: dict, arrays: dict, *, overwrite: bool = True) -> Path:
     """Write ``arrays`` and the JSON ``meta`` as an ``.npz`` file that is either complete or absent.
 
-    The archive goes to a temporary file in the target folder, is flushed to disk, then renamed over
-    ``path``; an existing file is replaced only by a complete one.
+    The archive goes to a temporary file in the target folder, is flushed to disk, then put in place in one
+    atomic step (:mod:`gaussmix._atomic`): an existing file is replaced only by a complete one, and only when
+    ``overwrite`` (otherwise ``FileExistsError``, even if the file appeared while writing).
     """
-    path = Path(path)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(descriptor, "wb") as stream:
-            np.savez(stream, __meta__=np.array(json.dumps(meta)), **arrays)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, lambda stream: np.savez(stream, __meta__=np.array(json.dumps(meta)), **arrays),
+                        overwrite=overwrite)
 
 
 def load(path):
@@ -184,6 +183,10 @@ def _validate(model, kind, path):
             fail(f"{name} contains NaN or infinity")
     if not isinstance(model.n_features_in_, int) or isinstance(model.n_features_in_, bool):
         fail("n_features_in_ is not an integer")
+    names = getattr(model, "feature_names_in_", None)
+    if names is not None and (names.ndim != 1 or len(names) != model.n_features_in_
+                              or not all(isinstance(name, str) for name in names)):
+        fail("feature_names_in_ is not a list of n_features_in_ strings")
     if kind == "KMeans":
         centers = model.cluster_centers_
         if centers.shape != (model.n_clusters, model.n_features_in_):

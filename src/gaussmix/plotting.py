@@ -206,15 +206,26 @@ def plot_uncertainty(model, X, *, ax=None, features: Sequence[int] | None = None
         ax.set_ylabel("1 - max responsibility")
     else:
         points, means, covariances, xlabel, ylabel = _projection(model, X, features, feature_names)
-        scale = values / max(values.max(), 1e-12)
-        drawn = ax.scatter(points[:, 0], points[:, 1], c=values, cmap="magma_r", s=4 + 60 * scale,
-                           vmin=0.0, vmax=max(values.max(), 1e-12), linewidths=0)
+        # On the scale of the largest possible uncertainty, 1 - 1/(number of classes), not of the largest seen:
+        # a near-certain classification must not look uncertain. The colour map starts at a visible light
+        # orange, so confident points do not vanish on white.
+        from matplotlib.colors import ListedColormap
+
+        ceiling = max(1.0 - 1.0 / _n_classes(model), 1e-12)
+        colours = _pyplot().get_cmap("magma_r")(np.linspace(0.2, 1.0, 256))
+        drawn = ax.scatter(points[:, 0], points[:, 1], c=values, cmap=ListedColormap(colours),
+                           s=4 + 60 * np.minimum(values / ceiling, 1.0), vmin=0.0, vmax=ceiling, linewidths=0)
         _draw_ellipses(ax, means, covariances, ["0.3"] * len(means), radii=(2.0,))
         ax.figure.colorbar(drawn, ax=ax, label="1 - max responsibility")
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
     ax.set_title("Classification uncertainty")
     return ax
+
+
+def _n_classes(model) -> int:
+    """Columns of ``predict_proba``: the components, and the noise when the model has one."""
+    return model.means_.shape[0] + int(getattr(model, "noise_volume_", None) is not None)
 
 
 def plot_pairs(model, X, *, max_features: int = 6, feature_names: Sequence[str] | None = None):
@@ -295,6 +306,9 @@ def plot_trace(model, *, ax=None):
     ax.plot(iterations, trace, marker="o", markersize=3, label="entering iteration")
     ax.axhline(model.lower_bound_, color="C3", linestyle="--", linewidth=1,
                label=f"returned parameters: {model.lower_bound_:.6f}")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # iterations are whole numbers
     ax.set_xlabel("EM iteration")
     ax.set_ylabel("mean log-likelihood per sample")
     ax.set_title(f"EM trace ({model.n_iter_} iterations, converged={bool(model.converged_)})")

@@ -7,6 +7,11 @@ Usage::
 
 It rewrites one line on standard error (``\\r``) with the iteration, the per-sample mean log-likelihood and its
 change, and is silent when the stream is not a terminal (logs, pipes, CI), so scripts can leave it on.
+
+A bar stands for one line of one terminal, so copying it gives the same bar: ``sklearn.clone`` (which
+deep-copies an estimator's parameters, e.g. for the folds of ``select_model(criterion='heldout')``) hands
+the clones this bar, and their fits are counted and drawn on the same line. Pickling (joblib worker
+processes) keeps ``sys.stderr``/``sys.stdout`` as "the standard stream of the process that unpickles".
 """
 
 from __future__ import annotations
@@ -89,6 +94,24 @@ class ProgressBar:
         self._pending = None
         self._width = 0
         self.n_runs = 0
+
+    def __deepcopy__(self, memo) -> "ProgressBar":
+        # The stream cannot be copied (a terminal is not data), and a second bar drawing on the same line
+        # would garble it: copies share this one.
+        return self
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        for name in ("stderr", "stdout"):
+            if state["stream"] is getattr(sys, name):
+                state["stream"] = name
+                break
+        return state  # any other stream pickles as itself (or fails as it would)
+
+    def __setstate__(self, state: dict) -> None:
+        if isinstance(state["stream"], str):
+            state["stream"] = getattr(sys, state["stream"])
+        self.__dict__.update(state)
 
     def __enter__(self) -> "ProgressBar":
         return self

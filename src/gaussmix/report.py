@@ -31,7 +31,7 @@ table { border-collapse: collapse; margin: .6em 0; font-size: 0.92em; }
 th, td { border: 1px solid #ccc; padding: .25em .6em; text-align: right; }
 th { background: #eef3f9; }
 td.name, th.name { text-align: left; }
-tr.best td { background: #fff2c4; font-weight: bold; }
+td.best { background: #fff2c4; font-weight: bold; }
 td.failed { color: #a33; }
 figure { display: inline-block; margin: .6em 1em .6em 0; vertical-align: top; }
 figure img { max-width: 100%; border: 1px solid #ddd; }
@@ -56,14 +56,17 @@ def _number(value, digits: int = 4) -> str:
     return f"{float(value):.{digits}f}"
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]], row_classes: Sequence[str] = ()) -> str:
-    """An HTML table; the first column is a name (left-aligned). Cells are escaped here."""
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], highlight: tuple[int, int] | None = None) -> str:
+    """An HTML table; the first column is a name (left-aligned); ``highlight`` = (row, column) of one cell to
+    mark (the chosen model). Cells are escaped here."""
     head = "".join(f'<th class="{"name" if i == 0 else ""}">{_escape(h)}</th>' for i, h in enumerate(header))
     body = []
-    for index, row in enumerate(rows):
-        css = row_classes[index] if index < len(row_classes) else ""
-        cells = "".join(f'<td class="{"name" if i == 0 else ""}">{_escape(c)}</td>' for i, c in enumerate(row))
-        body.append(f'<tr class="{css}">{cells}</tr>')
+    for r, row in enumerate(rows):
+        cells = []
+        for c, cell in enumerate(row):
+            css = " ".join(name for name, wanted in (("name", c == 0), ("best", (r, c) == highlight)) if wanted)
+            cells.append(f'<td class="{css}">{_escape(cell)}</td>')
+        body.append(f"<tr>{''.join(cells)}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
@@ -111,7 +114,7 @@ def _selection_section(selection) -> str:
             else:
                 row.append(_number(record.get(column), 2) + (" *" if (structure, k) == best else ""))
         cells.append(row)
-    table = _table(["K"] + structures, cells, ["best" if k == best[1] else "" for k in ks])
+    table = _table(["K"] + structures, cells, highlight=(ks.index(best[1]), 1 + structures.index(best[0])))
     failed = [r for r in records if r.get("failed")]
     reasons = "".join(f"<li>{_escape(r['covariance_type'])}, K={r['n_components']}: {_escape(r.get('reason', ''))}</li>"
                       for r in failed)
@@ -126,10 +129,11 @@ def _selection_section(selection) -> str:
 def _model_section(model, X: np.ndarray, names: list[str]) -> str:
     n_samples = X.shape[0]
     n_components, n_features = model.means_.shape
+    mean_log_likelihood = model.score(X)  # of the data shown, which need not be the training data
     summary = [
         ["covariance type", model.covariance_type], ["components K", str(n_components)],
-        ["log-likelihood (total)", _number(model.score(X) * n_samples, 3)],
-        ["log-likelihood per sample", _number(model.lower_bound_, 6)],
+        ["log-likelihood (total)", _number(mean_log_likelihood * n_samples, 3)],
+        ["log-likelihood per sample", _number(mean_log_likelihood, 6)],
         ["free parameters", str(model._n_parameters())],
         ["BIC (lower is better)", _number(model.bic(X), 2)], ["AIC (lower is better)", _number(model.aic(X), 2)],
         ["converged", str(bool(model.converged_))], ["EM iterations", str(model.n_iter_)],
@@ -139,7 +143,7 @@ def _model_section(model, X: np.ndarray, names: list[str]) -> str:
     parts.append(_table(["component", "weight"] + [f"mean {name}" for name in names],
                         [[str(k), _number(model.weights_[k])] + [_number(v) for v in model.means_[k]]
                          for k in range(n_components)]))
-    shared = model.covariance_type == "tied"  # one matrix for all components: show it once
+    shared = model._structure.equal_covariances  # one matrix for all components (tied, EEE, EEI, EII, E): once
     for k in range(1 if shared else n_components):
         parts.append("<p>Covariance shared by all components:</p>" if shared else f"<p>Covariance of component {k}:</p>")
         parts.append(_table([""] + names, [[names[i]] + [_number(v) for v in covariances[k, i]]
@@ -210,7 +214,8 @@ def build_report(model, X, *, selection=None, feature_names: Sequence[str] | Non
     model : fitted GaussianMixture
         The model described (usually ``selection.best_estimator_``).
     X : array of shape (n_samples, n_features)
-        The data it was fitted to.
+        The data described: the training data, or other data for a saved model (the summary, likelihoods,
+        BIC/AIC and plots are computed on it; the EM trace is the fit's).
     selection : result of ``gaussmix.select_model``, optional
         Adds the selection table and the BIC/ICL curves.
     feature_names : list of str, optional

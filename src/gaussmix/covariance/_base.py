@@ -214,6 +214,10 @@ class CovarianceStructure(ABC):
     shared: ClassVar[bool] = False
     """True when one covariance is shared by all components (nothing per component to re-seed)."""
 
+    equal_covariances: ClassVar[bool] = False
+    """True when every component has the same covariance, whether it is stored once (``shared``) or once per
+    component (mclust's EII and EEI keep the per-component storage of their spherical/diagonal family)."""
+
     def replace_components(self, covariances: np.ndarray, replace: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """Give the components flagged in ``replace`` the weight-averaged covariance of the others.
 

@@ -333,14 +333,20 @@ class DenseEigen(EigenDecomposed, Full):
         return covariances + reg_covar * np.eye(scatter.shape[1])
 
 
+def _equal(letters: str) -> bool:
+    """Volume, shape and orientation all equal (E) or the identity (I): one covariance for every component."""
+    return set(letters) <= {"E", "I"}
+
+
 def _alias(base, letters):
     """scikit-learn's structure under mclust's name: the same (closed-form) code."""
-    return type(letters, (base,), {"name": letters, "letters": letters,
+    return type(letters, (base,), {"name": letters, "letters": letters, "equal_covariances": _equal(letters),
                                    "__doc__": f"mclust's {letters}: scikit-learn's {base.name!r} under another name."})
 
 
 def _model(base, letters, doc):
-    return type(letters, (base,), {"name": letters, "letters": letters, "__doc__": doc})
+    return type(letters, (base,), {"name": letters, "letters": letters, "equal_covariances": _equal(letters),
+                                   "__doc__": doc})
 
 
 EII = _model(SphericalEigen, "EII", "Equal spherical covariances ``lambda I``.")

@@ -27,6 +27,7 @@ class Tied(CovarianceStructure):
 
     name = "tied"
     shared = True
+    equal_covariances = True
 
     def covariance_shape(self, n_components, n_features):
         return (n_features, n_features)

@@ -16,17 +16,19 @@ engine         data                                             a pass
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 import numpy as np
 
 from ..exceptions import DataError
 from .dask import DaskEngine, is_dask_array
-from .memory import InMemoryEngine, auto_chunk_size, resolve_n_jobs
+from .memory import InMemoryEngine, auto_chunk_size, resolve_chunk_size, resolve_n_jobs
 from .ooc import ArrayDataset, Dataset, OutOfCoreEngine, open_dataset
 
 __all__ = ["ENGINES", "INIT_SAMPLE_SIZE", "DaskEngine", "Dataset", "InMemoryEngine", "OutOfCoreEngine",
-           "auto_chunk_size", "engine_kind", "initialisation_engine", "is_chunked_source", "make_engine",
-           "open_dataset", "open_source", "resolve_n_jobs"]
+           "auto_chunk_size", "engine_kind", "initialisation_engine", "is_chunked_source", "is_iterable_of_chunks",
+           "make_engine",
+           "open_dataset", "open_source", "resolve_chunk_size", "resolve_n_jobs"]
 
 ENGINES = ("auto", "memory", "ooc", "dask")
 
@@ -34,10 +36,25 @@ INIT_SAMPLE_SIZE = 100_000
 """Rows drawn (uniformly, without replacement) to initialise a fit on out-of-core or Dask data."""
 
 
+def is_iterable_of_chunks(X) -> bool:
+    """Whether ``X`` iterates but is not array-like, so that it can only be a sequence of chunks.
+
+    Array-likes (NumPy, pandas, pyarrow, sparse matrices and anything with ``__array__`` or ``shape``),
+    strings, bytes, mappings, lists and tuples are not: they keep scikit-learn's validation (a list or
+    tuple of 2-D arrays is recognised by :func:`is_chunked_source`). Iterators and generators are; opening
+    them fails with a message saying why (EM reads the data once per iteration).
+    """
+    if isinstance(X, (str, bytes, bytearray, memoryview, Mapping, list, tuple, np.ndarray)):
+        return False
+    if any(hasattr(X, name) for name in ("__array__", "__array_interface__", "__array_struct__", "shape")):
+        return False
+    return hasattr(X, "__iter__")
+
+
 def is_chunked_source(X) -> bool:
-    """Whether ``X`` is data that the memory engine does not hold: a path, a Dataset, a dask array, or a
-    list/tuple of 2-D arrays (a re-iterable of chunks)."""
-    if isinstance(X, (Dataset, str, os.PathLike)) or is_dask_array(X):
+    """Whether ``X`` is data that the memory engine does not hold: a path, a Dataset, a dask array, a
+    list/tuple of 2-D arrays, or any other re-iterable of arrays (see :func:`is_iterable_of_chunks`)."""
+    if isinstance(X, (Dataset, str, os.PathLike)) or is_dask_array(X) or is_iterable_of_chunks(X):
         return True
     return (isinstance(X, (list, tuple)) and len(X) > 0
             and all(isinstance(item, np.ndarray) and item.ndim == 2 for item in X))
@@ -67,7 +84,7 @@ def make_engine(X, sample_weight=None, *, engine: str = "auto", chunk_size: int 
 
     Parameters
     ----------
-    X : ndarray, Dataset, path, list of 2-D arrays, or dask array
+    X : ndarray, Dataset, path, list or re-iterable of 2-D arrays, or dask array
         In-memory arrays must already be validated (the estimators do it).
     sample_weight : ndarray of shape (n_samples,), optional
         Validated weights.
@@ -85,8 +102,8 @@ def make_engine(X, sample_weight=None, *, engine: str = "auto", chunk_size: int 
             import dask.array as da
 
             array = X.to_numpy() if isinstance(X, Dataset) else X
-            rows = chunk_size or auto_chunk_size(array.shape[1], n_components, n_samples=array.shape[0],
-                                                 n_jobs=resolve_n_jobs(n_jobs))
+            rows = resolve_chunk_size(chunk_size, array.shape[0], array.shape[1], n_components,
+                                      resolve_n_jobs(n_jobs))
             X = da.from_array(array, chunks=(rows, -1))
         return DaskEngine(X, sample_weight, **options)
     if is_dask_array(X):

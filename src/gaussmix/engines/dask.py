@@ -21,7 +21,7 @@ from typing import Callable, Iterator, TypeVar
 import numpy as np
 
 from ..exceptions import DataError
-from .memory import auto_chunk_size, resolve_n_jobs
+from .memory import resolve_chunk_size, resolve_n_jobs
 
 __all__ = ["DaskEngine", "is_dask_array"]
 
@@ -98,10 +98,11 @@ class DaskEngine:
     offset : ndarray of shape (n_features,), optional
         Defaults to the mean of the first ``chunk_size`` rows (the in-memory engine's rule).
     chunk_size : int, optional
-        Rows per chunk within a block (default: the in-memory engine's automatic size). The array keeps
+        Rows per chunk within a block (default: :func:`~gaussmix.engines.memory.resolve_chunk_size`, the
+        in-memory engine's rule, so both cut the same chunks and take the same offset). The array keeps
         its own blocks (of any number of rows); the columns are gathered into one block.
-    n_jobs : ignored
-        Dask's workers decide the parallelism.
+    n_jobs : int or None, optional
+        Only sizes the default chunks, as for the in-memory engine; Dask's workers decide the parallelism.
     n_components : int
     """
 
@@ -119,7 +120,8 @@ class DaskEngine:
         self.X = X
         self.dtype = np.dtype(np.float32) if X.dtype == np.float32 else np.dtype(np.float64)
         self.n_jobs = resolve_n_jobs(n_jobs)
-        self.chunk_size = int(chunk_size) if chunk_size else auto_chunk_size(X.shape[1], n_components)
+        self.chunk_size = resolve_chunk_size(chunk_size, int(X.shape[0]), int(X.shape[1]), n_components,
+                                             self.n_jobs)
         self._starts = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]]).astype(int)
         self._blocks = list(X.to_delayed().ravel())
         if sample_weight is None:
@@ -134,9 +136,7 @@ class DaskEngine:
             self._weight_blocks = list(weights.to_delayed().ravel())
             self._weight_sum = float(weights.sum().compute())
         if offset is None:  # the in-memory engine's rule: the mean of its first chunk
-            first_rows = chunk_size or auto_chunk_size(X.shape[1], n_components, n_samples=X.shape[0],
-                                                       n_jobs=self.n_jobs)
-            offset = np.asarray(X[:first_rows].compute(), dtype=np.float64).mean(axis=0)
+            offset = np.asarray(X[:self.chunk_size].compute(), dtype=np.float64).mean(axis=0)
         self.offset = np.asarray(offset, dtype=np.float64)
 
     @property

@@ -12,7 +12,7 @@ from typing import Callable, Iterable, Iterator, TypeVar
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-__all__ = ["InMemoryEngine", "auto_chunk_size", "DEFAULT_MEMORY_BUDGET"]
+__all__ = ["InMemoryEngine", "auto_chunk_size", "resolve_chunk_size", "DEFAULT_MEMORY_BUDGET"]
 
 T = TypeVar("T")
 
@@ -107,6 +107,19 @@ def auto_chunk_size(n_features: int, n_components: int, memory_budget: int = DEF
     return rows
 
 
+def resolve_chunk_size(chunk_size: int | None, n_samples: int, n_features: int, n_components: int,
+                       n_jobs: int) -> int:
+    """Rows per chunk of every engine: ``chunk_size`` if given, else :func:`auto_chunk_size` for the data's
+    shape, the model's ``n_components`` and ``n_jobs`` (already resolved by :func:`resolve_n_jobs`).
+
+    One rule for all engines, so that the same data cut into chunks in memory, out of core or on Dask
+    give the same chunks and the same offset (the mean of the first chunk).
+    """
+    if chunk_size:
+        return int(chunk_size)
+    return auto_chunk_size(n_features, n_components, n_samples=n_samples, n_jobs=n_jobs)
+
+
 def observed_mean_offset(X: np.ndarray, chunk_size: int) -> np.ndarray:
     """The first chunk's mean over observed (non-NaN) entries; a feature missing throughout that chunk
     takes its mean over all rows, and zero if it is never observed. Any point works as an offset; one
@@ -133,7 +146,7 @@ class InMemoryEngine:
         The point subtracted from every row. Defaults to the mean of the first chunk, which is enough
         to remove a large common offset and can be computed in one look at the data by any engine.
     chunk_size : int, optional
-        Rows per chunk; default from :func:`auto_chunk_size` for ``n_components`` and ``n_jobs``.
+        Rows per chunk; default from :func:`resolve_chunk_size` (``n_components`` and ``n_jobs`` size it).
     n_jobs : int or None, optional
         Threads that process chunks concurrently (None: all cores). Results do not depend on it:
         per-chunk results are always combined in chunk order.
@@ -148,8 +161,7 @@ class InMemoryEngine:
         n_samples, n_features = X.shape
         self.sample_weight = np.ones(n_samples) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         self.n_jobs = resolve_n_jobs(n_jobs)
-        self.chunk_size = (int(chunk_size) if chunk_size else
-                           auto_chunk_size(n_features, n_components, n_samples=n_samples, n_jobs=self.n_jobs))
+        self.chunk_size = resolve_chunk_size(chunk_size, n_samples, n_features, n_components, self.n_jobs)
         if offset is None:
             offset = np.asarray(X[: self.chunk_size], dtype=np.float64).mean(axis=0)
             if not np.all(np.isfinite(offset)):  # missing values (NaN) in the first chunk

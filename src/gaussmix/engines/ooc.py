@@ -22,7 +22,7 @@ from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 import numpy as np
 
 from ..exceptions import DataError
-from .memory import InMemoryEngine, auto_chunk_size, ordered_map, resolve_n_jobs
+from .memory import InMemoryEngine, ordered_map, resolve_chunk_size, resolve_n_jobs
 
 __all__ = ["Dataset", "NpyDataset", "ParquetDataset", "CsvDataset", "IterableDataset", "ArrayDataset",
            "OutOfCoreEngine", "open_dataset"]
@@ -30,10 +30,10 @@ __all__ = ["Dataset", "NpyDataset", "ParquetDataset", "CsvDataset", "IterableDat
 T = TypeVar("T")
 
 READ_BLOCK_ROWS = 65536
+"""Rows a streaming reader (Parquet, CSV) hands over at a time; bounded memory, independent of chunks."""
 
 TAKE_ROWS = 8192
 """Scattered rows a random-access source reads under one map (at most this many pages stay resident)."""
-"""Rows a streaming reader (Parquet, CSV) hands over at a time; bounded memory, independent of chunks."""
 
 Columns = Sequence[str | int] | None
 
@@ -470,9 +470,8 @@ class OutOfCoreEngine(InMemoryEngine):
         self.sample_weight = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         self.n_jobs = resolve_n_jobs(n_jobs)
         self._n_samples = dataset.n_samples
-        self.chunk_size = (int(chunk_size) if chunk_size else
-                           auto_chunk_size(dataset.n_features, n_components, n_samples=self._n_samples,
-                                           n_jobs=self.n_jobs))
+        self.chunk_size = resolve_chunk_size(chunk_size, self._n_samples, dataset.n_features, n_components,
+                                             self.n_jobs)
         self.dtype = dataset.dtype
         if offset is None:
             first = next(self._raw_chunks())[1]
