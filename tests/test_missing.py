@@ -13,7 +13,8 @@ from random_models import dense, missing_completely_at_random, mixture_sample, r
 from test_degenerate import two_blobs_and_an_isolated_point
 
 from gaussmix import DegenerateComponentWarning, GaussianMixture
-from gaussmix.covariance import STRUCTURE_NAMES, get_structure
+from gaussmix.covariance import STRUCTURE_NAMES, FactorAnalyzers, get_structure
+from gaussmix.covariance.factor import pack
 from gaussmix.em import expect
 from gaussmix.missing import expect_with_missing
 from gaussmix.params import MixtureParams
@@ -31,10 +32,11 @@ def random_params(rng, name, k, d):
                          np.zeros(d))
 
 
-def oracle_statistics(X, w, params, name):
-    """Row-by-row expected complete-data statistics with textbook formulas (inverses allowed here)."""
+def oracle_statistics(X, w, params, name, covariances=None):
+    """Row-by-row expected complete-data statistics with textbook formulas (inverses allowed here); the
+    scatter is the full (k, d, d) one. ``covariances``: dense ones, when ``name`` is none of the four."""
     k, d = params.means.shape
-    covariances = dense(name, params.covariances, k, d)
+    covariances = dense(name, params.covariances, k, d) if covariances is None else covariances
     counts, sums, scatter, log_likelihood = np.zeros(k), np.zeros((k, d)), np.zeros((k, d, d)), 0.0
     for x, weight in zip(X, w):
         o = ~np.isnan(x)
@@ -91,6 +93,35 @@ def test_missing_e_step_matches_row_by_row_oracle(name):
     np.testing.assert_allclose(stats.scatter, project(name, scatter), rtol=1e-9, atol=1e-10)
     np.testing.assert_allclose(stats.log_likelihood, log_likelihood, rtol=1e-12)
     assert stats.weight_sum == pytest.approx(w.sum())
+
+
+@pytest.mark.parametrize("n_features, n_factors", [(5, 2), (3, 2)])  # 3 = 2 + 1: the statistic is (K, 3, 3) too
+def test_factor_analyser_missing_e_step_matches_row_by_row_oracle(n_features, n_factors):
+    """Incomplete rows give the factor analysers' own statistic, [S beta^T | diag S] of the expected scatter
+    under the current parameters, so they add to the complete rows' (which gave a crash before)."""
+    rng = np.random.default_rng(3)
+    k = 3
+    structure = FactorAnalyzers(n_factors)
+    covariances = pack(rng.normal(size=(k, n_features, n_factors)), rng.uniform(0.3, 2.0, (k, n_features)))
+    precisions_cholesky, singular = structure.cholesky_of_precisions(covariances)
+    assert not singular.any()
+    params = MixtureParams(rng.dirichlet(np.ones(k)), rng.normal(size=(k, n_features)), covariances,
+                           precisions_cholesky, np.zeros(n_features))
+    X = rng.normal(size=(40, n_features)) * 2
+    X[rng.random(X.shape) < 0.3] = np.nan
+    X[np.isnan(X).all(axis=1), 0] = 0.5
+    X[:5] = rng.normal(size=(5, n_features))
+    w = rng.uniform(0.2, 3.0, X.shape[0])
+    stats = expect_with_missing(X, w, params, structure)
+    full = structure.dense_covariances(covariances, k, n_features)
+    counts, sums, scatter, log_likelihood = oracle_statistics(X, w, params, "factor", full)
+    beta = np.stack([covariances[j, :, :-1].T @ np.linalg.inv(full[j]) for j in range(k)])  # Lambda^T Sigma^-1
+    expected = np.concatenate([scatter @ beta.transpose(0, 2, 1), np.diagonal(scatter, axis1=1, axis2=2)[:, :, None]],
+                              axis=2)
+    np.testing.assert_allclose(stats.counts, counts, rtol=1e-10)
+    np.testing.assert_allclose(stats.sums, sums, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(stats.scatter, expected, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(stats.log_likelihood, log_likelihood, rtol=1e-12)
 
 
 @pytest.mark.parametrize("name", STRUCTURE_NAMES)

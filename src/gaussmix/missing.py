@@ -13,10 +13,12 @@ A row with missing coordinates contributes through what is observed and what tha
       S_k = sum_n w_n gamma_nk [(x_hat_nk - m_k)(x_hat_nk - m_k)^T + C_nk]
 
 These are exactly the expected complete-data statistics, so the M-step (:func:`gaussmix.em.maximize`) is
-unchanged and every iteration increases the observed-data log-likelihood ``sum_n w_n log p(x_o)``. For
-constrained structures the dense ``S_k`` is projected onto the structure's scatter shape (its diagonal for
-'diag', its trace for 'spherical', the sum over components for 'tied') through the structure's own
-:meth:`~gaussmix.covariance.CovarianceStructure.scatter`, so any structure obeying that contract works.
+unchanged and every iteration increases the observed-data log-likelihood ``sum_n w_n log p(x_o)`` (for
+structures whose M-step is itself a generalised step, such as mclust's iterative ones and factor
+analysers, it still does not decrease it). The dense ``S_k`` is turned into the structure's own statistic
+by :meth:`~gaussmix.covariance.CovarianceStructure.scatter_from_dense` under the current parameters: its
+diagonal for 'diag', its trace for 'spherical', the sum over components for 'tied', ``[S_k beta_k^T |
+diag S_k]`` for factor analysers; exactly what the complete rows' ordinary E-step returns, so the two add.
 
 Rows are grouped by missingness pattern; each pattern costs one Cholesky factorisation per component
 (:func:`gaussmix.conditional.condition_components`). Rows without NaN take the ordinary E-step.
@@ -35,9 +37,9 @@ from .params import MixtureParams
 from .stats import SufficientStatistics
 
 __all__ = [
-    "MISSING_POLICIES", "check_missing_pattern", "expect_with_missing", "impute_centred", "initialisation_data",
-    "mean_imputed", "marginal_log_responsibilities", "marginal_weighted_log_density", "observed_feature_variance",
-    "project_dense_scatter",
+    "MISSING_POLICIES", "check_missing_pattern", "expect_with_missing", "impute_centred", "incomplete_patterns",
+    "initialisation_data", "mean_imputed", "marginal_log_responsibilities", "marginal_weighted_log_density",
+    "observed_feature_variance",
 ]
 
 MISSING_POLICIES = ("error", "em")
@@ -115,7 +117,7 @@ def initialisation_data(X: np.ndarray, sample_weight: np.ndarray, n_components: 
 
 
 # ------------------------------------------------------------------------------------------- E-step
-def _incomplete_patterns(missing: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def incomplete_patterns(missing: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """``(observed, rows)`` for each distinct missingness pattern among rows with a NaN.
 
     ``observed`` is a boolean mask over features; ``rows`` the indices of the rows sharing it.
@@ -163,7 +165,7 @@ def marginal_weighted_log_density(chunk: np.ndarray, params: MixtureParams, stru
     if complete.any():
         result[complete] = weighted_log_density(chunk[complete], params, structure)
     dense, log_weights = _dense_covariances(params, structure), _log_weights(params)
-    for observed, rows in _incomplete_patterns(missing):
+    for observed, rows in incomplete_patterns(missing):
         values = np.asarray(chunk[rows][:, observed], dtype=np.float64)
         result[rows] = condition_components(params.means, dense, observed, values).log_marginal + log_weights
     return result
@@ -179,24 +181,6 @@ def marginal_log_responsibilities(chunk: np.ndarray, params: MixtureParams, stru
     return log_norm, responsibilities
 
 
-def project_dense_scatter(structure: CovarianceStructure, dense: np.ndarray) -> np.ndarray:
-    """Turn full scatter matrices (K, d, d) into the structure's scatter shape.
-
-    Each ``S_k = sum_j lambda_j v_j v_j^T`` is replayed to :meth:`CovarianceStructure.scatter` as the d
-    pseudo-rows ``sqrt(lambda_j) v_j`` belonging to component k only, about a zero reference mean. Any
-    structure whose scatter is a linear reduction of ``sum w gamma (x - m)(x - m)^T`` (the interface's
-    contract) thereby gets exactly its own statistic, without knowing its shape here.
-    """
-    n_components, n_features, _ = dense.shape
-    if structure.scatter_shape(n_components, n_features) == dense.shape:
-        return dense
-    eigenvalues, eigenvectors = np.linalg.eigh(dense)
-    scaled = eigenvectors * np.sqrt(np.maximum(eigenvalues, 0.0))[:, None, :]
-    rows = scaled.transpose(0, 2, 1).reshape(n_components * n_features, n_features)
-    membership = np.repeat(np.eye(n_components), n_features, axis=0)
-    return structure.scatter(rows, membership, np.ones(rows.shape[0]), np.zeros((n_components, n_features)))
-
-
 def _incomplete_statistics(chunk: np.ndarray, sample_weight: np.ndarray, params: MixtureParams,
                            structure: CovarianceStructure) -> SufficientStatistics:
     """Expected complete-data statistics of rows that each have at least one NaN."""
@@ -207,7 +191,7 @@ def _incomplete_statistics(chunk: np.ndarray, sample_weight: np.ndarray, params:
     sums = np.zeros((n_components, n_features))
     scatter = np.zeros((n_components, n_features, n_features))
     log_likelihood = 0.0
-    for observed, rows in _incomplete_patterns(np.isnan(chunk)):
+    for observed, rows in incomplete_patterns(np.isnan(chunk)):
         values = np.asarray(chunk[rows][:, observed], dtype=np.float64)
         weights = sample_weight[rows]
         conditionals = condition_components(means, dense, observed, values)
@@ -224,8 +208,10 @@ def _incomplete_statistics(chunk: np.ndarray, sample_weight: np.ndarray, params:
         scatter += (residual * weighted[:, :, None]).transpose(1, 2, 0) @ residual.transpose(1, 0, 2)
         block = np.ix_(np.arange(n_components), ~observed, ~observed)
         scatter[block] += pattern_counts[:, None, None] * conditionals.covariances
+    # In the structure's own form under the current parameters: what expect() returns for complete rows.
+    scatter = structure.scatter_from_dense(scatter, params.precisions_cholesky)
     return SufficientStatistics(weight_sum=float(sample_weight.sum()), log_likelihood=log_likelihood,
-                                counts=counts, sums=sums, scatter=project_dense_scatter(structure, scatter))
+                                counts=counts, sums=sums, scatter=scatter)
 
 
 def expect_with_missing(chunk: np.ndarray, sample_weight: np.ndarray, params: MixtureParams,
@@ -259,7 +245,7 @@ def impute_centred(chunk: np.ndarray, params: MixtureParams, structure: Covarian
     """
     filled = np.array(chunk, dtype=np.float64)
     dense, log_weights = _dense_covariances(params, structure), _log_weights(params)
-    for observed, rows in _incomplete_patterns(np.isnan(filled)):
+    for observed, rows in incomplete_patterns(np.isnan(filled)):
         conditionals = condition_components(params.means, dense, observed, filled[rows][:, observed])
         responsibilities, _ = conditional_mixture_weights(log_weights, conditionals.log_marginal)
         if method == "mean":
