@@ -23,8 +23,10 @@ def _shape(source) -> tuple[int, int]:
 
 
 def check_fit_source(estimator, X, sample_weight, *, min_samples: int, what: str, n_components: int,
-                     engine: str, chunk_size, n_jobs):
+                     engine: str, chunk_size, n_jobs, allow_missing: bool = False):
     """Open and validate a chunked training source; set ``n_features_in_``; return its engine.
+
+    With ``allow_missing`` the engine reads NaN (nulls, empty CSV fields) as missing values.
 
     Raises
     ------
@@ -50,7 +52,7 @@ def check_fit_source(estimator, X, sample_weight, *, min_samples: int, what: str
     if hasattr(estimator, "feature_names_in_"):
         del estimator.feature_names_in_
     return make_engine(source, sample_weight, engine=engine, chunk_size=chunk_size, n_jobs=n_jobs,
-                       n_components=n_components)
+                       n_components=n_components, allow_missing=allow_missing)
 
 
 def check_predict_source(estimator, X):

@@ -25,8 +25,8 @@ from .exceptions import ConvergenceWarning
 from .conditioning import ConditioningMixin
 from .init import INIT_METHODS, initial_params
 from .online import expected_statistics, recentred, step_size, stepwise_average
-from .missing import (MISSING_POLICIES, check_missing_pattern, expect_with_missing, initialisation_data, mean_imputed,
-                      observed_feature_variance)
+from .missing import (MISSING_POLICIES, MeanFilledRows, check_missing_pattern, expect_with_missing, initialisation_data,
+                      observed_summary)
 from .noise import NOISE_INITIAL_WEIGHT, check_noise, noise_log_volume
 from .params import MixtureParams
 from .priors import resolve_prior
@@ -220,14 +220,16 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
     def _fit(self, X, sample_weight):
         self._check_parameters()
         warm = self.warm_start and hasattr(self, "converged_")
+        allow_missing = self.missing == "em"
         if is_chunked_source(X):
             engine = self._source_engine(X, sample_weight)
-            has_missing = False
         else:
             X = check_fit_data(self, X, min_samples=max(2, self.n_components), what="n_components",
-                               allow_nan=self.missing == "em")
-            if self.missing == "em":
+                               allow_nan=allow_missing)
+            if allow_missing:
                 check_missing_pattern(X)
+                if np.isnan(X).any():
+                    self._check_missing_supported()
             sample_weight = check_sample_weight(sample_weight, X.shape[0])
             if np.count_nonzero(sample_weight) < self.n_components:
                 raise ValueError(
@@ -236,34 +238,36 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
                 )
             self._check_initial_parameters(X.shape[1])
             engine = make_engine(X, sample_weight, engine=self.engine, chunk_size=self.chunk_size,
-                                 n_jobs=self.n_jobs, n_components=self.n_components)
-            # With NaN: moments over observed entries; initialise and re-seed on filled-in copies (same offset).
-            has_missing = self.missing == "em" and bool(np.isnan(X).any())
-            if has_missing and self.prior is not None:
-                raise ValueError("MAP estimation (prior) is not available with missing values yet; use prior=None")
-            if has_missing and self.noise is not None:
-                raise ValueError("a noise component is not available with missing values yet; use noise=None")
+                                 n_jobs=self.n_jobs, n_components=self.n_components, allow_missing=allow_missing)
 
         structure = get_structure(self.covariance_type)
         data = engine.n_features if is_chunked_source(X) else X  # what the data-driven defaults may read
+        # One pass for the collapse floor and k-means' tol; with missing='em' it also finds out whether
+        # there are missing values at all (a source is not looked at before) and their features' means.
+        summary = observed_summary(engine) if allow_missing else None
+        has_missing = summary is not None and summary.has_missing
+        if has_missing:
+            self._check_missing_supported()  # known only now for a source
+        data_variance = summary.variance if summary is not None else feature_variance(engine)
         log_volume = None if self.noise is None else noise_log_volume(self.noise, data, sample_weight)
         noise_log_density = None if log_volume is None else -log_volume
         prior = resolve_prior(self.prior, data, self.n_components, sample_weight)
-        variance = observed_feature_variance if has_missing else feature_variance
-        data_variance = variance(engine)  # one pass, for the collapse floor and k-means' tol
-        seed_engine = init_engine = engine
-        if has_missing:
-            def engine_like(rows, weights):
-                return make_engine(rows, weights, offset=engine.offset, chunk_size=self.chunk_size,
-                                   n_jobs=self.n_jobs, n_components=self.n_components)
-
-            seed_engine = engine_like(mean_imputed(X, sample_weight), sample_weight)
-            init_engine = engine_like(*initialisation_data(X, sample_weight, self.n_components))
         floor = COLLAPSE_RELATIVE_VARIANCE * data_variance if self.detect_collapse else None
         callback = self._progress_callback()
         rng = check_random_state(self.random_state)
-        # Out-of-core and Dask data: initialise on a sample (given means need one pass over all the data).
-        if not (warm or self.means_init is not None or has_missing):
+        seed_engine = init_engine = engine
+        if has_missing:
+            # Re-seed at mean-imputed rows (read through the engine); initialise in memory on the complete
+            # rows (or the mean-imputed rows) of the initialisation sample: all rows of an array, at most
+            # INIT_SAMPLE_SIZE rows of a source.
+            seed_engine = MeanFilledRows(engine, summary.means)
+            if not warm:
+                sample = initialisation_engine(engine, rng)
+                rows, weights = initialisation_data(sample.X, sample.sample_weight, self.n_components)
+                init_engine = make_engine(rows, weights, offset=engine.offset, chunk_size=self.chunk_size,
+                                          n_jobs=self.n_jobs, n_components=self.n_components)
+        elif not (warm or self.means_init is not None):
+            # Out-of-core and Dask data: initialise on a sample (given means need one pass over all the data).
             init_engine = initialisation_engine(engine, rng)
         fingerprint = self._checkpoint_fingerprint(engine)
         resumed = self._resumable_checkpoint(fingerprint) if not warm else None
@@ -318,17 +322,21 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
             Path(self.checkpoint).unlink(missing_ok=True)
         return self
 
+    def _check_missing_supported(self):
+        """Refuse the options EM with missing values does not offer yet."""
+        if self.prior is not None:
+            raise ValueError("MAP estimation (prior) is not available with missing values yet; use prior=None")
+        if self.noise is not None:
+            raise ValueError("a noise component is not available with missing values yet; use noise=None")
+
     def _source_engine(self, X, sample_weight):
         """The out-of-core or Dask engine of a chunked source, after every check that needs no pass over it."""
-        if self.missing == "em":
-            raise ValueError("missing='em' needs the data in memory (an array); out-of-core and Dask sources "
-                             "must be complete")
         if isinstance(self.noise, str):
             raise ValueError(f"noise={self.noise!r} measures the data's volume in memory; for out-of-core or "
                              "Dask data give the volume as a number")
         engine = check_fit_source(self, X, sample_weight, min_samples=max(2, self.n_components),
                                   what="n_components", n_components=self.n_components, engine=self.engine,
-                                  chunk_size=self.chunk_size, n_jobs=self.n_jobs)
+                                  chunk_size=self.chunk_size, n_jobs=self.n_jobs, allow_missing=self.missing == "em")
         self._check_initial_parameters(engine.n_features)
         return engine
 

@@ -22,11 +22,17 @@ diag S_k]`` for factor analysers; exactly what the complete rows' ordinary E-ste
 
 Rows are grouped by missingness pattern; each pattern costs one Cholesky factorisation per component
 (:func:`gaussmix.conditional.condition_components`). Rows without NaN take the ordinary E-step.
+
+:func:`expect_with_missing` is a per-chunk E-step like :func:`gaussmix.em.expect`, so every engine
+(in memory, out of core, Dask) runs it unchanged; :func:`observed_summary` is the one pass that
+tells whether a source has missing values at all, and :class:`MeanFilledRows` is the view of an engine
+that re-seeding reads.
 """
 
 from __future__ import annotations
 
-from typing import Iterator
+from dataclasses import dataclass
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -37,9 +43,9 @@ from .params import MixtureParams
 from .stats import SufficientStatistics
 
 __all__ = [
-    "MISSING_POLICIES", "check_missing_pattern", "expect_with_missing", "impute_centred", "incomplete_patterns",
-    "initialisation_data", "mean_imputed", "marginal_log_responsibilities", "marginal_weighted_log_density",
-    "observed_feature_variance",
+    "MISSING_POLICIES", "MeanFilledRows", "ObservedSummary", "check_missing_pattern", "expect_with_missing",
+    "impute_centred", "incomplete_patterns", "initialisation_data", "mean_imputed", "marginal_log_responsibilities",
+    "marginal_weighted_log_density", "observed_summary",
 ]
 
 MISSING_POLICIES = ("error", "em")
@@ -76,23 +82,93 @@ def check_missing_pattern(X: np.ndarray) -> None:
 
 
 # ------------------------------------------------------------------------------------ data summaries
-def observed_feature_variance(engine) -> np.ndarray:
-    """Weighted variance of each feature over the rows where it is observed, shape (n_features,).
+@dataclass(frozen=True, eq=False)
+class ObservedSummary:
+    """What one pass over data with missing values (NaN) learns about each feature.
 
-    The NaN-aware twin of :func:`gaussmix.em.feature_variance` (for the collapse floor and k-means' tol).
+    Attributes
+    ----------
+    variance : ndarray of shape (n_features,)
+        Weighted variance over the rows where the feature is observed (for the collapse floor and
+        k-means' tolerance); bit for bit :func:`gaussmix.em.feature_variance` when nothing is missing.
+    means : ndarray of shape (n_features,)
+        Weighted mean of the observed values, in the engine's centred coordinates.
+    n_missing : int
+        Number of missing entries.
     """
 
-    def moments(chunk, weights):
-        observed = ~np.isnan(chunk)
-        values = np.where(observed, chunk, 0.0)
-        observed_weights = observed * weights[:, None]
-        return np.stack([observed_weights.sum(axis=0), (observed_weights * values).sum(axis=0),
-                         (observed_weights * values * values).sum(axis=0)])
+    variance: np.ndarray
+    means: np.ndarray
+    n_missing: int
 
-    total, first, second = engine.reduce(moments)
+    @property
+    def has_missing(self) -> bool:
+        return self.n_missing > 0
+
+
+def _observed_moments(chunk: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Per feature: observed weight, weighted sum and sum of squares, missing and observed counts; (5, d)."""
+    missing = np.isnan(chunk)
+    if not missing.any():  # feature_variance's arithmetic exactly, so complete data give its result
+        n_rows, n_features = chunk.shape
+        return np.stack([np.full(n_features, weights.sum()), weights @ chunk, weights @ (chunk * chunk),
+                         np.zeros(n_features), np.full(n_features, float(n_rows))])
+    observed = ~missing
+    values = np.where(observed, chunk, 0.0)
+    return np.stack([weights @ observed, weights @ values, weights @ (values * values), missing.sum(axis=0),
+                     observed.sum(axis=0)]).astype(np.float64, copy=False)
+
+
+def observed_summary(engine) -> ObservedSummary:
+    """One pass over an engine's (centred) chunks: per-feature observed moments and the missing count.
+
+    Raises
+    ------
+    ValueError
+        If a feature is missing (NaN) in every row. (Rows with nothing observed are rejected before: by
+        :func:`check_missing_pattern` for arrays, by the engine as it reads a source.)
+    """
+    total, first, second, missing, observed = engine.reduce(_observed_moments)
+    never = np.flatnonzero(observed == 0)
+    if never.size:
+        raise ValueError(f"feature(s) {never[:10].tolist()} of X are missing (NaN) in every row; drop them")
     safe_total = np.where(total > 0, total, 1.0)
     mean = first / safe_total
-    return np.where(total > 0, np.maximum(second / safe_total - mean * mean, 0.0), 0.0)
+    variance = np.where(total > 0, np.maximum(second / safe_total - mean * mean, 0.0), 0.0)
+    return ObservedSummary(variance, np.where(total > 0, mean, 0.0), int(missing.sum()))
+
+
+class MeanFilledRows:
+    """An engine's rows with every NaN read as its feature's observed mean, for re-seeding.
+
+    :func:`gaussmix.degeneracy.reseed_degenerate` moves a degenerate component onto the rows the model
+    explains worst; with missing values those are scored, and returned, mean-imputed. The engine still does
+    the reading (this view only fills each chunk it hands over), so it works on every engine without a
+    filled copy of the data.
+
+    Parameters
+    ----------
+    engine
+        Any engine (see :mod:`gaussmix.engines`).
+    means : ndarray of shape (n_features,)
+        The fill values in the engine's centred coordinates (:attr:`ObservedSummary.means`).
+    """
+
+    def __init__(self, engine, means: np.ndarray):
+        self.engine = engine
+        self.means = np.asarray(means, dtype=np.float64)
+
+    @property
+    def offset(self) -> np.ndarray:
+        return self.engine.offset
+
+    def filled(self, chunk: np.ndarray) -> np.ndarray:
+        """``chunk`` (centred) with each NaN replaced by its feature's mean."""
+        return np.where(np.isnan(chunk), self.means.astype(chunk.dtype, copy=False), chunk)
+
+    def rows_with_lowest(self, score: Callable[[np.ndarray], np.ndarray], n_rows: int) -> np.ndarray:
+        """The ``n_rows`` filled rows (with positive weight) of lowest ``score``, lowest first."""
+        return self.filled(self.engine.rows_with_lowest(lambda chunk: score(self.filled(chunk)), n_rows))
 
 
 def mean_imputed(X: np.ndarray, sample_weight: np.ndarray) -> np.ndarray:
