@@ -211,6 +211,30 @@ def test_em_trace_is_monotone(noise_type, shared_noise):
     assert np.all(np.diff(trace) >= -1e-10 * np.abs(trace[1:]))
 
 
+@pytest.mark.parametrize("missing", ["error", "em"])
+@pytest.mark.parametrize("noise_type,shared_noise", VARIANTS)
+def test_fitted_noise_obeys_the_noise_model(noise_type, shared_noise, missing):
+    """shared_noise: one Psi, identical rows of noise_variance_; isotropic: sigma_k^2 I, a constant row."""
+    rng = np.random.default_rng(12)
+    means = 4.0 * rng.standard_normal((3, 6))
+    loadings, noise = unpack(random_factor_covariances(rng, 3, 6, 1))  # unequal noise: nothing holds by chance
+    X, _ = planted_data(rng, 120, means, loadings, noise)
+    if missing == "em":
+        X[rng.random(X.shape) < 0.1] = np.nan
+    model = MixtureOfFactorAnalyzers(3, n_factors=1, noise_type=noise_type, shared_noise=shared_noise,
+                                     random_state=0, missing=missing).fit(X)
+    psi = model.noise_variance_
+    assert psi.shape == (3, 6) and np.all(psi > 0)
+    rows_identical = bool(np.all(psi == psi[:1]))
+    rows_constant = bool(np.all(psi == psi[:, :1]))
+    assert rows_identical == shared_noise, psi
+    assert rows_constant == (noise_type == "isotropic"), psi
+    # The dense covariances are Lambda Lambda^T + Psi with exactly that Psi.
+    dense = model.get_covariance()
+    residual = dense - model.loadings_ @ model.loadings_.transpose(0, 2, 1)
+    np.testing.assert_allclose(np.diagonal(residual, axis1=1, axis2=2), psi, rtol=1e-12)
+
+
 def test_recovers_planted_low_rank_structure():
     rng = np.random.default_rng(6)
     n_features, n_factors = 15, 2
