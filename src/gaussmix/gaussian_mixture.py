@@ -112,8 +112,10 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
         Jordan 1994; see :mod:`gaussmix.missing`), the reported log-likelihood is that of the observed
         values, and ``score_samples``, ``predict_proba`` and ``predict`` score rows with NaN on their
         observed features. Rows or features with nothing observed are rejected. EM starts from the
-        complete rows when there are enough of them, else from column-mean-imputed data. See also
-        :meth:`impute`.
+        complete rows when there are enough of them, else from column-mean-imputed data. Works on every
+        engine: in files NaN, a Parquet null and an empty or ``NA`` CSV field are missing values (with
+        'error' they are a DataError naming the row); a source is initialised from its initialisation
+        sample's complete rows. See also :meth:`impute`.
     noise : None, 'auto' or float, default=None
         Add a uniform background component for outliers (mclust's Poisson noise, :mod:`gaussmix.noise`)
         with density ``1/V``: 'auto' takes ``V`` from the data (mclust's ``hypvol``), a number is ``V``
