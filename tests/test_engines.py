@@ -316,7 +316,8 @@ def missing_initialisation(X, structure):
     complete = X[~np.isnan(X).any(axis=1)]
     if structure in STRUCTURES:
         return initial_parameters(complete, structure, seed=4)
-    return {key: value for key, value in initial_parameters(complete, "full", seed=4).items() if key != "precisions_init"}
+    start = initial_parameters(complete, "full", seed=4)
+    return {key: value for key, value in start.items() if key != "precisions_init"}
 
 
 @pytest.fixture(scope="module")
@@ -327,7 +328,8 @@ def missing_reference(missing_data):
 
     def reference(structure):
         if structure not in fits:
-            fits[structure] = missing_gm(structure, **missing_initialisation(X, structure)).fit(X, sample_weight=weights)
+            start = missing_initialisation(X, structure)
+            fits[structure] = missing_gm(structure, **start).fit(X, sample_weight=weights)
         return fits[structure]
 
     return reference
@@ -340,8 +342,8 @@ def test_missing_values_fit_equals_in_memory_on_every_engine(missing_data, missi
     reference = missing_reference(structure)
     assert reference.n_iter_ > 3
     assert np.all(np.diff(reference.lower_bounds_) > -1e-12)
-    fit = missing_gm(structure, **missing_initialisation(X, structure)).fit(missing_sources[source], sample_weight=weights)
-    assert_same_fit(fit, reference)
+    start = missing_initialisation(X, structure)
+    assert_same_fit(missing_gm(structure, **start).fit(missing_sources[source], sample_weight=weights), reference)
 
 
 @pytest.mark.parametrize("engine", ["ooc", "dask"])

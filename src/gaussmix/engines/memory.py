@@ -165,7 +165,8 @@ class InMemoryEngine:
         self.chunk_size = (int(chunk_size) if chunk_size else
                            auto_chunk_size(n_features, n_components, n_samples=n_samples, n_jobs=self.n_jobs))
         if offset is None:
-            offset = first_chunk_offset(X[start:start + self.chunk_size] for start in range(0, n_samples, self.chunk_size))
+            offset = first_chunk_offset(X[start:start + self.chunk_size]
+                                        for start in range(0, n_samples, self.chunk_size))
         self.offset = np.asarray(offset, dtype=np.float64)
         # float32 data stay float32 in the kernel (float32 BLAS, half the memory traffic); statistics
         # are still accumulated in float64.
