@@ -17,6 +17,7 @@ dask_array = pytest.importorskip("dask.array")
 
 from gaussmix import GaussianMixture, KMeans, open_dataset  # noqa: E402
 from gaussmix.covariance import MCLUST_MODEL_NAMES  # noqa: E402
+from gaussmix.exceptions import DataError  # noqa: E402
 from gaussmix.engines import (DaskEngine, InMemoryEngine, OutOfCoreEngine, initialisation_engine,  # noqa: E402
                               make_engine)
 from random_models import random_covariances  # noqa: E402
@@ -359,3 +360,233 @@ def test_a_dask_pass_holds_the_parameters_in_one_graph_node(data):
             assert str(holders[0]).startswith("_PassContext-")
             assert sum(str(key).startswith("_sum-") for key in graph) == n_blocks
     assert len(e_steps) >= fit.n_iter_ + 1  # every iteration's E-step and the final one
+
+
+# ------------------------------------------------------------------------------------ missing values
+# missing='em' on every engine: the missing-value E-step is one more per-chunk `expect`, so the fits must
+# agree exactly as the complete-data ones do. NaN in .npy and Dask, nulls and NaN in Parquet, empty and
+# NA fields in CSV all read as missing values.
+MISSING_SOURCES = ["npy", "parquet", "csv", "iterable", "dask"]
+MISSING_CHUNK = 150
+# Every source for 'full' and for mclust's VEV (an iterative M-step); the other structures, EVE (iterative
+# too) and factor analysers (a projected scatter) included, on one source of each kind.
+MISSING_CASES = ([(structure, source) for structure in ("full", "VEV") for source in MISSING_SOURCES]
+                 + [(structure, source) for structure in ("diag", "tied", "EVE", "factor")
+                    for source in ("npy", "csv", "dask")])
+
+
+@pytest.fixture(scope="module")
+def missing_data():
+    """Three clusters far from the origin, 450 rows, 3 features, 15% of the entries missing at random, and
+    feature 2 missing throughout the first chunk (its offset must come from the second); with weights."""
+    rng = np.random.default_rng(11)
+    d = 3
+    centres = rng.normal(scale=4.0, size=(N_COMPONENTS, d)) + 1e4
+    covariances = random_covariances(rng, "full", N_COMPONENTS, d)
+    X = np.vstack([rng.multivariate_normal(centres[k], covariances[k], size=n) for k, n in enumerate([200, 150, 100])])
+    X = X[rng.permutation(len(X))]
+    X[rng.random(X.shape) < 0.15] = np.nan
+    X[:MISSING_CHUNK, 2] = np.nan
+    empty = np.isnan(X).all(axis=1)
+    X[empty, 0] = centres[0, 0]
+    return X, rng.uniform(0.2, 3.0, len(X))
+
+
+def write_csv_with_missing(path, X, names):
+    """Missing values as empty fields in even rows and as NA in odd ones."""
+    with open(path, "w") as file:
+        file.write(",".join(names) + "\n")
+        for i, row in enumerate(X):
+            blank = "" if i % 2 == 0 else "NA"
+            file.write(",".join(blank if np.isnan(value) else f"{value:.17g}" for value in row) + "\n")
+
+
+@pytest.fixture(scope="module")
+def missing_sources(missing_data, tmp_path_factory):
+    X, _ = missing_data
+    folder = tmp_path_factory.mktemp("missing_sources")
+    np.save(folder / "x.npy", X)
+    names = [f"x{j}" for j in range(X.shape[1])]
+    # Nulls in the first two columns (from_pandas turns NaN into null), NaN floats in the last.
+    columns = {name: pa.array(X[:, j], from_pandas=j < 2) for j, name in enumerate(names)}
+    assert columns["x0"].null_count > 0 and columns["x2"].null_count == 0
+    pq.write_table(pa.table(columns), folder / "x.parquet", row_group_size=170)
+    write_csv_with_missing(folder / "x.csv", X, names)
+    return {
+        "npy": str(folder / "x.npy"),
+        "parquet": folder / "x.parquet",
+        "csv": str(folder / "x.csv"),
+        "iterable": [X[:200], X[200:201], X[201:]],
+        "dask": dask_array.from_array(X, chunks=(160, 2)),
+    }
+
+
+def missing_gm(structure, **params):
+    from gaussmix.covariance import FactorAnalyzers
+
+    covariance_type = FactorAnalyzers(1) if structure == "factor" else structure
+    return GaussianMixture(N_COMPONENTS, covariance_type=covariance_type, chunk_size=MISSING_CHUNK, tol=1e-9,
+                           max_iter=12, random_state=0, missing="em", **params)
+
+
+def missing_initialisation(X, structure):
+    """Full starting parameters for the four sklearn structures; given weights and means otherwise (the
+    covariances then come from one M-step on the complete rows nearest to each mean)."""
+    complete = X[~np.isnan(X).any(axis=1)]
+    if structure in STRUCTURES:
+        return initial_parameters(complete, structure, seed=4)
+    start = initial_parameters(complete, "full", seed=4)
+    return {key: value for key, value in start.items() if key != "precisions_init"}
+
+
+@pytest.fixture(scope="module")
+def missing_reference(missing_data):
+    """The in-memory fit of each structure (computed once)."""
+    X, weights = missing_data
+    fits = {}
+
+    def reference(structure):
+        if structure not in fits:
+            start = missing_initialisation(X, structure)
+            fits[structure] = missing_gm(structure, **start).fit(X, sample_weight=weights)
+        return fits[structure]
+
+    return reference
+
+
+@pytest.mark.parametrize("structure, source", MISSING_CASES)
+def test_missing_values_fit_equals_in_memory_on_every_engine(missing_data, missing_sources, missing_reference,
+                                                             structure, source):
+    X, weights = missing_data
+    reference = missing_reference(structure)
+    assert reference.n_iter_ > 3
+    assert np.all(np.diff(reference.lower_bounds_) > -1e-12)
+    start = missing_initialisation(X, structure)
+    assert_same_fit(missing_gm(structure, **start).fit(missing_sources[source], sample_weight=weights), reference)
+
+
+@pytest.mark.parametrize("engine", ["ooc", "dask"])
+def test_missing_values_in_an_array_on_the_ooc_and_dask_engines(missing_data, missing_reference, engine):
+    X, weights = missing_data
+    fit = missing_gm("VEV", engine=engine, **missing_initialisation(X, "VEV")).fit(X, sample_weight=weights)
+    assert_same_fit(fit, missing_reference("VEV"))
+
+
+@pytest.mark.parametrize("source", ["npy", "parquet", "dask"])
+def test_missing_values_default_initialisation_on_small_sources_equals_in_memory(missing_data, missing_sources, source):
+    """k-means on the complete rows of the initialisation sample, which is all rows up to INIT_SAMPLE_SIZE."""
+    X, weights = missing_data
+    reference = missing_gm("diag").fit(X, sample_weight=weights)
+    assert_same_fit(missing_gm("diag").fit(missing_sources[source], sample_weight=weights), reference)
+
+
+def test_offset_of_every_engine_is_the_observed_mean_of_the_first_chunk(missing_data, missing_sources):
+    X, _ = missing_data
+    expected = np.array([np.nanmean(X[:MISSING_CHUNK, 0]), np.nanmean(X[:MISSING_CHUNK, 1]),
+                         np.nanmean(X[MISSING_CHUNK:2 * MISSING_CHUNK, 2])])  # feature 2: none in the first chunk
+    for name, source in [("memory", X), *missing_sources.items()]:
+        offset = make_engine(source, chunk_size=MISSING_CHUNK, allow_missing=True).offset
+        np.testing.assert_allclose(offset, expected, rtol=1e-14, err_msg=name)
+
+
+@pytest.mark.parametrize("source", MISSING_SOURCES)
+def test_prediction_with_missing_values_on_sources_equals_in_memory(missing_data, missing_sources, missing_reference,
+                                                                    source):
+    X, _ = missing_data
+    model = missing_reference("full")
+    for method in ("score_samples", "predict_proba", "predict"):
+        expected = getattr(model, method)(X)
+        actual = getattr(model, method)(missing_sources[source])
+        assert isinstance(actual, np.ndarray) and np.all(np.isfinite(actual))
+        np.testing.assert_allclose(actual, expected, rtol=1e-12, atol=1e-12, err_msg=method)
+    np.testing.assert_allclose(model.score(missing_sources[source]), model.score(X), rtol=1e-12)
+
+
+def test_missing_values_in_sources_are_errors_by_default(missing_data, missing_sources):
+    X, _ = missing_data
+    for name, source in missing_sources.items():
+        with pytest.raises(DataError, match=r"missing, NaN or infinite value at row \d+.*missing='em'"):
+            gm("full").fit(source)
+    with pytest.raises(ValueError, match="NaN"):  # an array is validated whole, whatever the engine
+        gm("full", engine="ooc").fit(X)
+    with pytest.raises(DataError, match="missing, NaN or infinite"):
+        gm("diag").fit(X[~np.isnan(X).any(axis=1)]).score_samples(missing_sources["npy"])  # missing='error' model
+
+
+@pytest.fixture
+def source_with_an_empty_row(missing_data, tmp_path):
+    X = missing_data[0].copy()
+    X[300] = np.nan
+    np.save(tmp_path / "empty_row.npy", X)
+    write_csv_with_missing(tmp_path / "empty_row.csv", X, [f"x{j}" for j in range(X.shape[1])])
+    return X, {"npy": str(tmp_path / "empty_row.npy"), "csv": str(tmp_path / "empty_row.csv"),
+               "dask": dask_array.from_array(X, chunks=(250, 3))}
+
+
+@pytest.mark.parametrize("source", ["npy", "csv", "dask"])
+def test_a_row_with_every_feature_missing_is_rejected_by_name_before_em(source_with_an_empty_row, source):
+    _, sources = source_with_an_empty_row
+    iterations = []
+    with pytest.raises(DataError, match="row 300 has every feature missing"):
+        missing_gm("full", callback=lambda *args: iterations.append(args)).fit(sources[source])
+    assert iterations == []
+
+
+def test_infinity_and_features_never_observed_are_rejected_in_sources(missing_data, tmp_path):
+    X = missing_data[0].copy()
+    X[350, 2] = np.inf
+    np.save(tmp_path / "inf.npy", X)
+    with pytest.raises(DataError, match=r"column '2' has an infinite value at row 350.*only NaN"):
+        missing_gm("full").fit(str(tmp_path / "inf.npy"))
+    with pytest.raises(DataError, match="column 2 has an infinite value at row 350"):
+        missing_gm("full").fit(dask_array.from_array(X, chunks=(250, 3)))
+    X = missing_data[0].copy()
+    X[:, 1] = np.nan
+    X[np.isnan(X).all(axis=1), 0] = 1e4
+    np.save(tmp_path / "no_feature_1.npy", X)
+    with pytest.raises(ValueError, match=r"feature\(s\) \[1\].*every row"):
+        missing_gm("full").fit(str(tmp_path / "no_feature_1.npy"))
+
+
+def test_missing_em_on_a_complete_source_is_the_ordinary_fit(data, sources):
+    X, weights = data
+    init = initial_parameters(X, "full")
+    reference = gm("full", **init).fit(X, sample_weight=weights)
+    assert_same_fit(gm("full", missing="em", **init).fit(sources["csv"], sample_weight=weights), reference)
+
+
+@pytest.mark.filterwarnings("ignore::gaussmix.DegenerateComponentWarning")
+@pytest.mark.parametrize("engine", ["ooc", "dask"])
+def test_reseeding_with_missing_values_is_the_same_on_every_engine(engine):
+    """Re-seeding reads the worst-explained rows through the engine, NaN read as the feature means."""
+    from test_degenerate import far_narrow_start, three_blobs
+
+    X, _ = three_blobs()
+    X[np.random.default_rng(0).random(X.shape) < 0.15] = np.nan
+    X[np.isnan(X).all(axis=1), 0] = 0.0
+    start = far_narrow_start("full")
+    reference = GaussianMixture(3, chunk_size=64, random_state=0, missing="em", **start).fit(X)
+    assert reference.n_reseeded_ >= 1 and np.all(np.isfinite(reference.means_))
+    fit = GaussianMixture(3, chunk_size=64, random_state=0, missing="em", engine=engine, **start).fit(X)
+    assert fit.n_reseeded_ == reference.n_reseeded_
+    assert_same_fit(fit, reference)
+
+
+@pytest.mark.parametrize("engine", ["memory", "ooc", "dask"])
+def test_rows_for_reseeding_are_scored_and_returned_mean_imputed(missing_data, engine):
+    """With every row incomplete, the worst-explained rows must still be found (on the mean-imputed rows)."""
+    from gaussmix.missing import MeanFilledRows, observed_summary
+
+    X = missing_data[0].copy()
+    complete = ~np.isnan(X).any(axis=1)
+    X[complete, 1] = np.nan  # no complete row left (none loses its last value: it had all three)
+    source = make_engine(X, engine=engine, chunk_size=MISSING_CHUNK, allow_missing=True)
+    view = MeanFilledRows(source, observed_summary(source).means)
+
+    def score(chunk):
+        return -np.abs(chunk - 3.0).sum(axis=1)
+
+    filled = np.where(np.isnan(X), np.nanmean(X, axis=0), X) - source.offset
+    expected = filled[np.argsort(score(filled), kind="stable")[:4]]
+    # Centred values near 0 of data near 1e4: compare at the rounding of the uncentred values.
+    np.testing.assert_allclose(view.rows_with_lowest(score, 4), expected, rtol=1e-10, atol=1e-9)

@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from scipy.optimize import minimize
 from scipy.special import log_softmax, softmax
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.base import is_classifier, is_regressor
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LinearRegression
 from sklearn.metrics import r2_score
 from sklearn.model_selection import KFold, cross_val_score
@@ -349,6 +350,22 @@ def test_integer_weights_equal_repeated_rows(regimes):
     np.testing.assert_allclose(weighted.lower_bounds_, repeated.lower_bounds_, rtol=1e-8)
 
 
+def test_predict_proba_is_the_softmax_gate(fitted, regimes):
+    _, _, X_test, _, _ = regimes
+    logits = X_test @ fitted.gate_coef_.T + fitted.gate_intercept_
+    expected = np.exp(logits - logits.max(axis=1, keepdims=True))
+    expected /= expected.sum(axis=1, keepdims=True)
+    proba = fitted.predict_proba(X_test)
+    assert proba.shape == (X_test.shape[0], 3)
+    np.testing.assert_allclose(proba, expected, rtol=1e-10, atol=1e-300)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_array_equal(fitted.predict_gate(X_test), proba)
+    # Still a regressor to scikit-learn (its type tag decides, not the presence of predict_proba).
+    assert is_regressor(fitted) and not is_classifier(fitted)
+    with pytest.raises(NotFittedError):
+        MixtureOfExperts(3).predict_proba(X_test)
+
+
 # ------------------------------------------------------------------------------------ sampling
 def test_sample_matches_the_conditional_distribution(fitted):
     X = np.full((20000, 1), 2.0)
@@ -374,6 +391,11 @@ def _expected_failed_checks(estimator):
         # with a fit on repeated rows in shuffled order, and k-means++ seeding draws different seeds
         # from a differently ordered data set. Equivalence from the same seeds is tested above.
         "check_sample_weight_equivalence_on_dense_data": "stochastic k-means++ seeding on shuffled repeated rows",
+        # The check asserts that a regressor has no predict_proba. MixtureOfExperts has one on purpose: the
+        # gate probabilities g(x) (issue 7), tested in test_predict_proba_is_the_softmax_gate. scikit-learn
+        # tells regressors from classifiers by their type tag (is_regressor is True; cross_val_score uses
+        # R^2), not by this method.
+        "check_regressors_no_decision_function": "predict_proba is the gate's g(x), on purpose",
     }
 
 

@@ -68,7 +68,8 @@ class BaseMixture(DensityMixin, BaseEstimator):
         """
         offset = self.weights_ @ self.means_
         engine = make_engine(X, sample_weight, offset=offset, chunk_size=getattr(self, "chunk_size", None),
-                             n_jobs=getattr(self, "n_jobs", 1), n_components=self.weights_.shape[0])
+                             n_jobs=getattr(self, "n_jobs", 1), n_components=self.weights_.shape[0],
+                             allow_missing=self._accepts_missing)
         return engine, self._prediction_model(offset)
 
     def _map(self, X, function) -> np.ndarray:

@@ -40,7 +40,7 @@ class TrainingData(NamedTuple):
 
 def fit_engine(estimator, X, sample_weight, *, n_components: int, what: str = "n_components",
                min_positive: int | None = None, engine: str = "auto", chunk_size=None, n_jobs=None,
-               allow_nan: bool = False, check_shape: Callable[[int, int], None] | None = None) -> TrainingData:
+               allow_missing: bool = False, check_shape: Callable[[int, int], None] | None = None) -> TrainingData:
     """Validate training data of any kind, set ``n_features_in_`` (and ``feature_names_in_``), make its engine.
 
     Every check runs before the engine is made (which, for a source, reads its first chunk; for Dask
@@ -62,8 +62,9 @@ def fit_engine(estimator, X, sample_weight, *, n_components: int, what: str = "n
     engine : {'auto', 'memory', 'ooc', 'dask'}
     chunk_size, n_jobs
         As for :func:`gaussmix.engines.make_engine`.
-    allow_nan : bool
-        In-memory input may hold NaN (missing values); chunked sources never may.
+    allow_missing : bool
+        The data may hold missing values: NaN in arrays, and also nulls and empty fields in files (the
+        engine then reads them as NaN); otherwise any of them is a DataError.
     check_shape : callable, optional
         ``check_shape(n_samples, n_features)``: the estimator's own checks that need the data's shape
         (parameters given per feature, per row); called before the engine is made.
@@ -76,11 +77,12 @@ def fit_engine(estimator, X, sample_weight, *, n_components: int, what: str = "n
         Bad ``sample_weight``.
     """
     min_positive = n_components if min_positive is None else min_positive
-    options = dict(engine=engine, chunk_size=chunk_size, n_jobs=n_jobs, n_components=n_components)
+    options = dict(engine=engine, chunk_size=chunk_size, n_jobs=n_jobs, n_components=n_components,
+                   allow_missing=allow_missing)
     if is_chunked_source(X):
         return _source_training_data(estimator, X, sample_weight, what=what, min_positive=min_positive,
                                      check_shape=check_shape, **options)
-    X = check_fit_data(estimator, X, min_samples=max(2, n_components), what=what, allow_nan=allow_nan)
+    X = check_fit_data(estimator, X, min_samples=max(2, n_components), what=what, allow_nan=allow_missing)
     weights = check_sample_weight(sample_weight, X.shape[0])
     _check_positive_weights(weights, what, n_components, min_positive)
     if check_shape is not None:
@@ -103,7 +105,7 @@ def _shape(source) -> tuple[int, int]:
 
 
 def _source_training_data(estimator, X, sample_weight, *, what: str, min_positive: int, check_shape,
-                          engine: str, chunk_size, n_jobs, n_components: int) -> TrainingData:
+                          engine: str, chunk_size, n_jobs, n_components: int, allow_missing: bool) -> TrainingData:
     """:func:`fit_engine` for a chunked source: checked from its metadata, never loaded."""
     source = open_source(X)
     if is_dask_array(source) and any(np.isnan(size) for size in source.shape):
@@ -123,7 +125,7 @@ def _source_training_data(estimator, X, sample_weight, *, what: str, min_positiv
     if hasattr(estimator, "feature_names_in_"):
         del estimator.feature_names_in_
     source_engine = make_engine(source, sample_weight, engine=engine, chunk_size=chunk_size, n_jobs=n_jobs,
-                                n_components=n_components)
+                                n_components=n_components, allow_missing=allow_missing)
     return TrainingData(source_engine, None, sample_weight)
 
 

@@ -21,7 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._validation import check_predict_data
 from .conditional import condition_components, conditional_mixture_weights
-from .missing import IMPUTE_METHODS, _dense_covariances, _log_weights, impute_centred, project_dense_scatter
+from .missing import IMPUTE_METHODS, _dense_covariances, _log_weights, impute_centred
 
 __all__ = ["ConditioningMixin"]
 
@@ -117,7 +117,7 @@ class ConditioningMixin:
         structure if re-estimating them in it (one M-step on their scatter) reproduces them, else 'full'."""
         structure = self._structure
         n_components, n_remaining, _ = dense.shape
-        candidate = structure.estimate_covariances(project_dense_scatter(structure, dense), np.ones(n_components),
+        candidate = structure.estimate_covariances(structure.scatter_from_dense(dense), np.ones(n_components),
                                                    np.zeros((n_components, n_remaining)), 0.0)
         rebuilt = structure.dense_covariances(candidate, n_components, n_remaining)
         if np.allclose(rebuilt, dense, rtol=1e-10, atol=1e-12 * np.abs(dense).max()):

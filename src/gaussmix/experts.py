@@ -495,7 +495,8 @@ class MixtureOfExperts(RegressorMixin, BaseEstimator):
     Notes
     -----
     :meth:`score` is the coefficient of determination R^2 of :meth:`predict` (scikit-learn's regressor
-    convention); the log-likelihood is :meth:`score_samples`.
+    convention); the log-likelihood is :meth:`score_samples`. :meth:`predict_proba` gives the gate
+    probabilities ``g(x)`` (see there why a regressor has it).
     """
 
     def __init__(self, n_experts=2, *, covariance_type="full", tol=1e-5, max_iter=200, n_init=1, init="kmeans",
@@ -614,13 +615,23 @@ class MixtureOfExperts(RegressorMixin, BaseEstimator):
         tags.target_tags.multi_output = True
         return tags
 
-    def predict_gate(self, X) -> np.ndarray:
-        """Gate probabilities ``g_k(x_n)``, shape (n_samples, n_experts); rows sum to one.
+    def predict_proba(self, X) -> np.ndarray:
+        """Gate probabilities ``g_k(x_n) = p(expert k | x_n)``, shape (n_samples, n_experts); rows sum to one.
 
-        (Not ``predict_proba``: scikit-learn reserves that name for classifiers, and tools decide what an
-        estimator is by it.)
+        A regressor with ``predict_proba``: the gate is a soft classifier of the inputs into the experts'
+        regimes, ``softmax(X @ gate_coef_.T + gate_intercept_)``, and this is its class probability, as
+        ``GaussianMixture.predict_proba`` gives the probability of each component. It needs ``x`` only,
+        so it is what routes new inputs; :meth:`predict_expert_proba` is the posterior ``p(k | x, y)``
+        once ``y`` is seen. scikit-learn decides that an estimator is a regressor by its type tag, not by
+        the methods it has (``sklearn.base.is_regressor(MixtureOfExperts())`` is True), so tools treat it
+        as a regressor all the same. Same as :meth:`predict_gate`.
         """
         return self._gate(self._check_X(X))
+
+    def predict_gate(self, X) -> np.ndarray:
+        """Gate probabilities ``g_k(x_n)``, shape (n_samples, n_experts): :meth:`predict_proba` by its
+        model's name."""
+        return self.predict_proba(X)
 
     def _gate(self, X: np.ndarray) -> np.ndarray:
         return gate_probabilities(_split(X, X.shape[1])[0], self._user_params().gate)[1]

@@ -16,9 +16,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._validation import check_int, check_predict_data
 from .covariance.factor import NOISE_TYPES, FactorAnalyzers, pack
-from .em import log_responsibilities
 from .exceptions import DataError
 from .gaussian_mixture import GaussianMixture
+from .missing import incomplete_patterns, marginal_log_responsibilities
 from .params import MixtureParams
 
 __all__ = ["MixtureOfFactorAnalyzers"]
@@ -33,8 +33,13 @@ class MixtureOfFactorAnalyzers(TransformerMixin, GaussianMixture):
     parameters instead of ``d (d + 1) / 2``, so it models correlated high-dimensional data (images,
     spectra) where full covariances overfit and diagonal ones miss the correlations.
 
-    Costs: the E-step is O(n K d q) (Woodbury identity and matrix determinant lemma, no d x d inverse);
-    the M-step needs each component's d x d scatter, O(n K d^2) per pass and K d^2 memory.
+    Costs: the E-step is O(n K d q) (Woodbury identity and matrix determinant lemma, no d x d inverse),
+    and so is the statistic the M-step needs: the scatter ``S_k`` only through ``S_k beta_k^T`` and
+    ``diag S_k`` under the current parameters (:meth:`FactorAnalyzers.scatter_under
+    <gaussmix.covariance.factor.FactorAnalyzers.scatter_under>`), K d (q + 1) numbers per pass. Only the
+    first M-step, from the k-means partition, forms each component's d x d scatter (O(n K d^2) and K d^2
+    memory, once). Rows with missing values (``missing='em'``) are the exception: their expected scatter
+    is formed densely, per missingness pattern (see :mod:`gaussmix.missing`).
 
     Parameters
     ----------
@@ -49,6 +54,11 @@ class MixtureOfFactorAnalyzers(TransformerMixin, GaussianMixture):
     verbose, verbose_interval, on_degenerate, detect_collapse, chunk_size, n_jobs, callback, checkpoint, engine
         As in :class:`~gaussmix.GaussianMixture`; ``reg_covar`` is added to every noise variance.
         Initialisation: k-means (by default), then probabilistic PCA of each cluster's covariance.
+    missing : {'error', 'em'}, default='error'
+        As in :class:`~gaussmix.GaussianMixture`: with 'em', NaN entries are missing at random; EM uses
+        each row's observed features, and :meth:`transform` and :meth:`posterior_factors` give
+        ``E[z | observed features]`` for rows with NaN (the factor model of the observed features is
+        the rows of ``Lambda_k`` and ``Psi_k`` that belong to them).
 
     Attributes
     ----------
@@ -72,19 +82,18 @@ class MixtureOfFactorAnalyzers(TransformerMixin, GaussianMixture):
     ((1, 10, 2), (500, 2))
     """
 
-    # GaussianMixture's fit reads these; factor-analyser covariances cannot be given as precisions, the
-    # conjugate priors (gaussmix.priors) have no factor-analyser form, and the missing-value E-step
-    # conditions dense covariances, which this structure never forms. (A noise component would work,
+    # GaussianMixture's fit reads these; factor-analyser covariances cannot be given as precisions and
+    # the conjugate priors (gaussmix.priors) have no factor-analyser form. (A noise component would work,
     # but is not offered yet.)
     precisions_init = None
     prior = None
-    missing = "error"
     noise = None
 
     def __init__(self, n_components=1, *, n_factors=1, noise_type="diag", shared_noise=False, tol=1e-3,
                  reg_covar=1e-6, max_iter=100, n_init=1, init_params="kmeans", weights_init=None, means_init=None,
                  random_state=None, warm_start=False, verbose=0, verbose_interval=10, on_degenerate="reseed",
-                 detect_collapse=True, chunk_size=None, n_jobs=None, callback=None, checkpoint=None, engine="auto"):
+                 detect_collapse=True, chunk_size=None, n_jobs=None, callback=None, checkpoint=None, engine="auto",
+                 missing="error"):
         self.n_components = n_components
         self.n_factors = n_factors
         self.noise_type = noise_type
@@ -107,6 +116,7 @@ class MixtureOfFactorAnalyzers(TransformerMixin, GaussianMixture):
         self.callback = callback
         self.checkpoint = checkpoint
         self.engine = engine
+        self.missing = missing
 
     @property
     def covariance_type(self) -> FactorAnalyzers:
@@ -163,16 +173,16 @@ class MixtureOfFactorAnalyzers(TransformerMixin, GaussianMixture):
 
     # ------------------------------------------------------------------------------ latent factors
     def _factor_posteriors(self, X) -> np.ndarray:
-        """Per-row concatenation of responsibilities (K) and per-component factor means (K q)."""
+        """Per-row concatenation of responsibilities (K) and per-component factor means (K q), given the
+        observed features of rows with NaN (``missing='em'``)."""
         check_is_fitted(self)
-        X = check_predict_data(self, X)
+        X = check_predict_data(self, X, allow_nan=self._accepts_missing)
         engine, params = self._prediction_engine(X)
         structure = self._structure
 
         def posterior(chunk, weights):
-            _, responsibilities = log_responsibilities(chunk, params, structure, np.float64)
-            factors = structure.posterior_factor_means(chunk, params.means, params.precisions_cholesky)
-            return np.concatenate([responsibilities, factors.reshape(chunk.shape[0], -1)], axis=1)
+            _, responsibilities = marginal_log_responsibilities(chunk, params, structure, np.float64)
+            return np.concatenate([responsibilities, _posterior_factor_means(structure, chunk, params)], axis=1)
 
         return engine.map(posterior)
 
@@ -215,3 +225,21 @@ class MixtureOfFactorAnalyzers(TransformerMixin, GaussianMixture):
             for k, count in enumerate(counts)
         ]
         return np.vstack(draws), np.repeat(np.arange(n_components), counts)
+
+
+def _posterior_factor_means(structure: FactorAnalyzers, chunk: np.ndarray, params: MixtureParams) -> np.ndarray:
+    """``E[z | x_o, k]`` for every row of a centred chunk, flattened to shape (n_rows, K q).
+
+    The observed features of a factor analyser are a factor analyser with the observed rows of
+    ``Lambda_k`` and ``Psi_k`` (the rows of ``[Psi^-1 Lambda | Psi^-1]`` that belong to them), so rows with
+    NaN use the ordinary posterior map of that smaller model: still O(d q^2) per component, no d x d matrix.
+    """
+    missing = np.isnan(chunk)
+    complete = ~missing.any(axis=1)
+    factors = np.empty((chunk.shape[0], params.n_components, structure.n_factors))
+    if complete.any():
+        factors[complete] = structure.posterior_factor_means(chunk[complete], params.means, params.precisions_cholesky)
+    for observed, rows in incomplete_patterns(missing):
+        factors[rows] = structure.posterior_factor_means(chunk[rows][:, observed], params.means[:, observed],
+                                                         params.precisions_cholesky[:, observed])
+    return factors.reshape(chunk.shape[0], -1)

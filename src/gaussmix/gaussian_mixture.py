@@ -25,8 +25,8 @@ from .exceptions import ConvergenceWarning
 from .conditioning import ConditioningMixin
 from .init import INIT_METHODS, initial_params
 from .online import expected_statistics, recentred, step_size, stepwise_average
-from .missing import (MISSING_POLICIES, check_missing_pattern, expect_with_missing, initialisation_data, mean_imputed,
-                      observed_feature_variance)
+from .missing import (MISSING_POLICIES, MeanFilledRows, check_missing_pattern, expect_with_missing, initialisation_data,
+                      observed_summary)
 from .noise import NOISE_INITIAL_WEIGHT, check_noise, noise_log_volume
 from .params import MixtureParams
 from .priors import resolve_prior
@@ -115,8 +115,10 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
         Jordan 1994; see :mod:`gaussmix.missing`), the reported log-likelihood is that of the observed
         values, and ``score_samples``, ``predict_proba`` and ``predict`` score rows with NaN on their
         observed features. Rows or features with nothing observed are rejected. EM starts from the
-        complete rows when there are enough of them, else from column-mean-imputed data. See also
-        :meth:`impute`.
+        complete rows when there are enough of them, else from column-mean-imputed data. Works on every
+        engine: in files NaN, a Parquet null and an empty or ``NA`` CSV field are missing values (with
+        'error' they are a DataError naming the row); a source is initialised from its initialisation
+        sample's complete rows. See also :meth:`impute`.
     noise : None, 'auto' or float, default=None
         Add a uniform background component for outliers (mclust's Poisson noise, :mod:`gaussmix.noise`)
         with density ``1/V``: 'auto' takes ``V`` from the data (mclust's ``hypvol``), a number is ``V``
@@ -223,42 +225,47 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
     def _fit(self, X, sample_weight):
         self._check_parameters()
         warm = self.warm_start and hasattr(self, "converged_")
+        allow_missing = self.missing == "em"
         if is_chunked_source(X):
             self._check_source_options()
         # X becomes the validated array, or None for a chunked source (never loaded).
         engine, X, sample_weight = fit_engine(
             self, X, sample_weight, n_components=self.n_components, engine=self.engine, chunk_size=self.chunk_size,
-            n_jobs=self.n_jobs, allow_nan=self.missing == "em",
+            n_jobs=self.n_jobs, allow_missing=allow_missing,
             check_shape=lambda n_samples, n_features: self._check_initial_parameters(n_features))
-        if X is not None and self.missing == "em":
+        if X is not None and allow_missing:
             check_missing_pattern(X)
-        # With NaN: moments over observed entries; initialise and re-seed on filled-in copies (same offset).
-        has_missing = X is not None and self.missing == "em" and bool(np.isnan(X).any())
-        if has_missing and self.prior is not None:
-            raise ValueError("MAP estimation (prior) is not available with missing values yet; use prior=None")
-        if has_missing and self.noise is not None:
-            raise ValueError("a noise component is not available with missing values yet; use noise=None")
+            if np.isnan(X).any():
+                self._check_missing_supported()
 
         structure = get_structure(self.covariance_type)
         data = engine.n_features if X is None else X  # what the data-driven defaults may read
+        # One pass for the collapse floor and k-means' tol; with missing='em' it also finds out whether
+        # there are missing values at all (a source is not looked at before) and their features' means.
+        summary = observed_summary(engine) if allow_missing else None
+        has_missing = summary is not None and summary.has_missing
+        if has_missing:
+            self._check_missing_supported()  # known only now for a source
+        data_variance = summary.variance if summary is not None else feature_variance(engine)
         log_volume = None if self.noise is None else noise_log_volume(self.noise, data, sample_weight)
         noise_log_density = None if log_volume is None else -log_volume
         prior = resolve_prior(self.prior, data, self.n_components, sample_weight)
-        variance = observed_feature_variance if has_missing else feature_variance
-        data_variance = variance(engine)  # one pass, for the collapse floor and k-means' tol
-        seed_engine = init_engine = engine
-        if has_missing:
-            def engine_like(rows, weights):
-                return make_engine(rows, weights, offset=engine.offset, chunk_size=self.chunk_size,
-                                   n_jobs=self.n_jobs, n_components=self.n_components)
-
-            seed_engine = engine_like(mean_imputed(X, sample_weight), sample_weight)
-            init_engine = engine_like(*initialisation_data(X, sample_weight, self.n_components))
         floor = COLLAPSE_RELATIVE_VARIANCE * data_variance if self.detect_collapse else None
         callback = self._progress_callback()
         rng = check_random_state(self.random_state)
-        # Out-of-core and Dask data: initialise on a sample (given means need one pass over all the data).
-        if not (warm or self.means_init is not None or has_missing):
+        seed_engine = init_engine = engine
+        if has_missing:
+            # Re-seed at mean-imputed rows (read through the engine); initialise in memory on the complete
+            # rows (or the mean-imputed rows) of the initialisation sample: all rows of an array, at most
+            # INIT_SAMPLE_SIZE rows of a source.
+            seed_engine = MeanFilledRows(engine, summary.means)
+            if not warm:
+                sample = initialisation_engine(engine, rng)
+                rows, weights = initialisation_data(sample.X, sample.sample_weight, self.n_components)
+                init_engine = make_engine(rows, weights, offset=engine.offset, chunk_size=self.chunk_size,
+                                          n_jobs=self.n_jobs, n_components=self.n_components)
+        elif not (warm or self.means_init is not None):
+            # Out-of-core and Dask data: initialise on a sample (given means need one pass over all the data).
             init_engine = initialisation_engine(engine, rng)
         fingerprint = None if self.checkpoint is None else self._checkpoint_fingerprint(engine, data_variance)
         resumed = self._resumable_checkpoint(fingerprint) if fingerprint is not None and not warm else None
@@ -315,11 +322,15 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
             Path(self.checkpoint).unlink(missing_ok=True)
         return self
 
+    def _check_missing_supported(self):
+        """Refuse the options EM with missing values does not offer yet."""
+        if self.prior is not None:
+            raise ValueError("MAP estimation (prior) is not available with missing values yet; use prior=None")
+        if self.noise is not None:
+            raise ValueError("a noise component is not available with missing values yet; use noise=None")
+
     def _check_source_options(self):
         """Options that need the data in memory, refused for a chunked source before it is opened."""
-        if self.missing == "em":
-            raise ValueError("missing='em' needs the data in memory (an array); out-of-core and Dask sources "
-                             "must be complete")
         if isinstance(self.noise, str):
             raise ValueError(f"noise={self.noise!r} measures the data's volume in memory; for out-of-core or "
                              "Dask data give the volume as a number")

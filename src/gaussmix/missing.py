@@ -13,18 +13,26 @@ A row with missing coordinates contributes through what is observed and what tha
       S_k = sum_n w_n gamma_nk [(x_hat_nk - m_k)(x_hat_nk - m_k)^T + C_nk]
 
 These are exactly the expected complete-data statistics, so the M-step (:func:`gaussmix.em.maximize`) is
-unchanged and every iteration increases the observed-data log-likelihood ``sum_n w_n log p(x_o)``. For
-constrained structures the dense ``S_k`` is projected onto the structure's scatter shape (its diagonal for
-'diag', its trace for 'spherical', the sum over components for 'tied') through the structure's own
-:meth:`~gaussmix.covariance.CovarianceStructure.scatter`, so any structure obeying that contract works.
+unchanged and every iteration increases the observed-data log-likelihood ``sum_n w_n log p(x_o)`` (for
+structures whose M-step is itself a generalised step, such as mclust's iterative ones and factor
+analysers, it still does not decrease it). The dense ``S_k`` is turned into the structure's own statistic
+by :meth:`~gaussmix.covariance.CovarianceStructure.scatter_from_dense` under the current parameters: its
+diagonal for 'diag', its trace for 'spherical', the sum over components for 'tied', ``[S_k beta_k^T |
+diag S_k]`` for factor analysers; exactly what the complete rows' ordinary E-step returns, so the two add.
 
 Rows are grouped by missingness pattern; each pattern costs one Cholesky factorisation per component
 (:func:`gaussmix.conditional.condition_components`). Rows without NaN take the ordinary E-step.
+
+:func:`expect_with_missing` is a per-chunk E-step like :func:`gaussmix.em.expect`, so every engine
+(in memory, out of core, Dask) runs it unchanged; :func:`observed_summary` is the one pass that
+tells whether a source has missing values at all, and :class:`MeanFilledRows` is the view of an engine
+that re-seeding reads.
 """
 
 from __future__ import annotations
 
-from typing import Iterator
+from dataclasses import dataclass
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -35,9 +43,9 @@ from .params import MixtureParams
 from .stats import SufficientStatistics
 
 __all__ = [
-    "MISSING_POLICIES", "check_missing_pattern", "expect_with_missing", "impute_centred", "initialisation_data",
-    "mean_imputed", "marginal_log_responsibilities", "marginal_weighted_log_density", "observed_feature_variance",
-    "project_dense_scatter",
+    "MISSING_POLICIES", "MeanFilledRows", "ObservedSummary", "check_missing_pattern", "expect_with_missing",
+    "impute_centred", "incomplete_patterns", "initialisation_data", "mean_imputed", "marginal_log_responsibilities",
+    "marginal_weighted_log_density", "observed_summary",
 ]
 
 MISSING_POLICIES = ("error", "em")
@@ -74,23 +82,93 @@ def check_missing_pattern(X: np.ndarray) -> None:
 
 
 # ------------------------------------------------------------------------------------ data summaries
-def observed_feature_variance(engine) -> np.ndarray:
-    """Weighted variance of each feature over the rows where it is observed, shape (n_features,).
+@dataclass(frozen=True, eq=False)
+class ObservedSummary:
+    """What one pass over data with missing values (NaN) learns about each feature.
 
-    The NaN-aware twin of :func:`gaussmix.em.feature_variance` (for the collapse floor and k-means' tol).
+    Attributes
+    ----------
+    variance : ndarray of shape (n_features,)
+        Weighted variance over the rows where the feature is observed (for the collapse floor and
+        k-means' tolerance); bit for bit :func:`gaussmix.em.feature_variance` when nothing is missing.
+    means : ndarray of shape (n_features,)
+        Weighted mean of the observed values, in the engine's centred coordinates.
+    n_missing : int
+        Number of missing entries.
     """
 
-    def moments(chunk, weights):
-        observed = ~np.isnan(chunk)
-        values = np.where(observed, chunk, 0.0)
-        observed_weights = observed * weights[:, None]
-        return np.stack([observed_weights.sum(axis=0), (observed_weights * values).sum(axis=0),
-                         (observed_weights * values * values).sum(axis=0)])
+    variance: np.ndarray
+    means: np.ndarray
+    n_missing: int
 
-    total, first, second = engine.reduce(moments)
+    @property
+    def has_missing(self) -> bool:
+        return self.n_missing > 0
+
+
+def _observed_moments(chunk: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Per feature: observed weight, weighted sum and sum of squares, missing and observed counts; (5, d)."""
+    missing = np.isnan(chunk)
+    if not missing.any():  # feature_variance's arithmetic exactly, so complete data give its result
+        n_rows, n_features = chunk.shape
+        return np.stack([np.full(n_features, weights.sum()), weights @ chunk, weights @ (chunk * chunk),
+                         np.zeros(n_features), np.full(n_features, float(n_rows))])
+    observed = ~missing
+    values = np.where(observed, chunk, 0.0)
+    return np.stack([weights @ observed, weights @ values, weights @ (values * values), missing.sum(axis=0),
+                     observed.sum(axis=0)]).astype(np.float64, copy=False)
+
+
+def observed_summary(engine) -> ObservedSummary:
+    """One pass over an engine's (centred) chunks: per-feature observed moments and the missing count.
+
+    Raises
+    ------
+    ValueError
+        If a feature is missing (NaN) in every row. (Rows with nothing observed are rejected before: by
+        :func:`check_missing_pattern` for arrays, by the engine as it reads a source.)
+    """
+    total, first, second, missing, observed = engine.reduce(_observed_moments)
+    never = np.flatnonzero(observed == 0)
+    if never.size:
+        raise ValueError(f"feature(s) {never[:10].tolist()} of X are missing (NaN) in every row; drop them")
     safe_total = np.where(total > 0, total, 1.0)
     mean = first / safe_total
-    return np.where(total > 0, np.maximum(second / safe_total - mean * mean, 0.0), 0.0)
+    variance = np.where(total > 0, np.maximum(second / safe_total - mean * mean, 0.0), 0.0)
+    return ObservedSummary(variance, np.where(total > 0, mean, 0.0), int(missing.sum()))
+
+
+class MeanFilledRows:
+    """An engine's rows with every NaN read as its feature's observed mean, for re-seeding.
+
+    :func:`gaussmix.degeneracy.reseed_degenerate` moves a degenerate component onto the rows the model
+    explains worst; with missing values those are scored, and returned, mean-imputed. The engine still does
+    the reading (this view only fills each chunk it hands over), so it works on every engine without a
+    filled copy of the data.
+
+    Parameters
+    ----------
+    engine
+        Any engine (see :mod:`gaussmix.engines`).
+    means : ndarray of shape (n_features,)
+        The fill values in the engine's centred coordinates (:attr:`ObservedSummary.means`).
+    """
+
+    def __init__(self, engine, means: np.ndarray):
+        self.engine = engine
+        self.means = np.asarray(means, dtype=np.float64)
+
+    @property
+    def offset(self) -> np.ndarray:
+        return self.engine.offset
+
+    def filled(self, chunk: np.ndarray) -> np.ndarray:
+        """``chunk`` (centred) with each NaN replaced by its feature's mean."""
+        return np.where(np.isnan(chunk), self.means.astype(chunk.dtype, copy=False), chunk)
+
+    def rows_with_lowest(self, score: Callable[[np.ndarray], np.ndarray], n_rows: int) -> np.ndarray:
+        """The ``n_rows`` filled rows (with positive weight) of lowest ``score``, lowest first."""
+        return self.filled(self.engine.rows_with_lowest(lambda chunk: score(self.filled(chunk)), n_rows))
 
 
 def mean_imputed(X: np.ndarray, sample_weight: np.ndarray) -> np.ndarray:
@@ -115,7 +193,7 @@ def initialisation_data(X: np.ndarray, sample_weight: np.ndarray, n_components: 
 
 
 # ------------------------------------------------------------------------------------------- E-step
-def _incomplete_patterns(missing: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def incomplete_patterns(missing: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """``(observed, rows)`` for each distinct missingness pattern among rows with a NaN.
 
     ``observed`` is a boolean mask over features; ``rows`` the indices of the rows sharing it.
@@ -163,7 +241,7 @@ def marginal_weighted_log_density(chunk: np.ndarray, params: MixtureParams, stru
     if complete.any():
         result[complete] = weighted_log_density(chunk[complete], params, structure)
     dense, log_weights = _dense_covariances(params, structure), _log_weights(params)
-    for observed, rows in _incomplete_patterns(missing):
+    for observed, rows in incomplete_patterns(missing):
         values = np.asarray(chunk[rows][:, observed], dtype=np.float64)
         result[rows] = condition_components(params.means, dense, observed, values).log_marginal + log_weights
     return result
@@ -179,24 +257,6 @@ def marginal_log_responsibilities(chunk: np.ndarray, params: MixtureParams, stru
     return log_norm, responsibilities
 
 
-def project_dense_scatter(structure: CovarianceStructure, dense: np.ndarray) -> np.ndarray:
-    """Turn full scatter matrices (K, d, d) into the structure's scatter shape.
-
-    Each ``S_k = sum_j lambda_j v_j v_j^T`` is replayed to :meth:`CovarianceStructure.scatter` as the d
-    pseudo-rows ``sqrt(lambda_j) v_j`` belonging to component k only, about a zero reference mean. Any
-    structure whose scatter is a linear reduction of ``sum w gamma (x - m)(x - m)^T`` (the interface's
-    contract) thereby gets exactly its own statistic, without knowing its shape here.
-    """
-    n_components, n_features, _ = dense.shape
-    if structure.scatter_shape(n_components, n_features) == dense.shape:
-        return dense
-    eigenvalues, eigenvectors = np.linalg.eigh(dense)
-    scaled = eigenvectors * np.sqrt(np.maximum(eigenvalues, 0.0))[:, None, :]
-    rows = scaled.transpose(0, 2, 1).reshape(n_components * n_features, n_features)
-    membership = np.repeat(np.eye(n_components), n_features, axis=0)
-    return structure.scatter(rows, membership, np.ones(rows.shape[0]), np.zeros((n_components, n_features)))
-
-
 def _incomplete_statistics(chunk: np.ndarray, sample_weight: np.ndarray, params: MixtureParams,
                            structure: CovarianceStructure) -> SufficientStatistics:
     """Expected complete-data statistics of rows that each have at least one NaN."""
@@ -207,7 +267,7 @@ def _incomplete_statistics(chunk: np.ndarray, sample_weight: np.ndarray, params:
     sums = np.zeros((n_components, n_features))
     scatter = np.zeros((n_components, n_features, n_features))
     log_likelihood = 0.0
-    for observed, rows in _incomplete_patterns(np.isnan(chunk)):
+    for observed, rows in incomplete_patterns(np.isnan(chunk)):
         values = np.asarray(chunk[rows][:, observed], dtype=np.float64)
         weights = sample_weight[rows]
         conditionals = condition_components(means, dense, observed, values)
@@ -224,8 +284,10 @@ def _incomplete_statistics(chunk: np.ndarray, sample_weight: np.ndarray, params:
         scatter += (residual * weighted[:, :, None]).transpose(1, 2, 0) @ residual.transpose(1, 0, 2)
         block = np.ix_(np.arange(n_components), ~observed, ~observed)
         scatter[block] += pattern_counts[:, None, None] * conditionals.covariances
+    # In the structure's own form under the current parameters: what expect() returns for complete rows.
+    scatter = structure.scatter_from_dense(scatter, params.precisions_cholesky)
     return SufficientStatistics(weight_sum=float(sample_weight.sum()), log_likelihood=log_likelihood,
-                                counts=counts, sums=sums, scatter=project_dense_scatter(structure, scatter))
+                                counts=counts, sums=sums, scatter=scatter)
 
 
 def expect_with_missing(chunk: np.ndarray, sample_weight: np.ndarray, params: MixtureParams,
@@ -259,7 +321,7 @@ def impute_centred(chunk: np.ndarray, params: MixtureParams, structure: Covarian
     """
     filled = np.array(chunk, dtype=np.float64)
     dense, log_weights = _dense_covariances(params, structure), _log_weights(params)
-    for observed, rows in _incomplete_patterns(np.isnan(filled)):
+    for observed, rows in incomplete_patterns(np.isnan(filled)):
         conditionals = condition_components(params.means, dense, observed, filled[rows][:, observed])
         responsibilities, _ = conditional_mixture_weights(log_weights, conditionals.log_marginal)
         if method == "mean":

@@ -130,6 +130,45 @@ class CovarianceStructure(ABC):
         """
         return self.scatter(X, responsibilities, sample_weight, means)
 
+    def scatter_from_dense(self, dense: np.ndarray, precisions_cholesky: np.ndarray | None = None) -> np.ndarray:
+        """The scatter statistic of rows whose full per-component scatter matrices are ``dense``.
+
+        What :meth:`scatter` (or, given ``precisions_cholesky``, :meth:`scatter_under`) returns for any rows
+        with ``sum_n w_n gamma_nk (x_n - m_k)(x_n - m_k)^T = dense[k]``. The missing-value E-step
+        (:mod:`gaussmix.missing`) needs it: its expected scatter (outer products of completed rows plus
+        conditional covariances) exists only as full matrices.
+
+        Parameters
+        ----------
+        dense : ndarray of shape (n_components, n_features, n_features)
+        precisions_cholesky : ndarray, optional
+            The precision factors the statistics are taken under (an EM iteration's); None for the plain
+            :meth:`scatter` (initialisation).
+
+        Returns
+        -------
+        ndarray in :meth:`scatter_shape` (or the shape :meth:`scatter` returns)
+
+        Notes
+        -----
+        The default replays each ``S_k = sum_j lambda_j v_j v_j^T`` as the d pseudo-rows ``sqrt(lambda_j) v_j``
+        belonging to component k only, about a zero reference mean: any structure whose statistic is a
+        linear reduction of the rows' outer products (the contract of :meth:`scatter` and
+        :meth:`scatter_under`) thereby gets exactly its own statistic, at O(K d^3). A (K, d, d) scatter shape
+        is taken to be the full scatter itself; a structure for which it is something else overrides this.
+        """
+        n_components, n_features, _ = dense.shape
+        if self.scatter_shape(n_components, n_features) == dense.shape:
+            return dense
+        eigenvalues, eigenvectors = np.linalg.eigh(dense)
+        scaled = eigenvectors * np.sqrt(np.maximum(eigenvalues, 0.0))[:, None, :]
+        rows = scaled.transpose(0, 2, 1).reshape(n_components * n_features, n_features)
+        membership = np.repeat(np.eye(n_components), n_features, axis=0)
+        weights, reference = np.ones(rows.shape[0]), np.zeros((n_components, n_features))
+        if precisions_cholesky is None:
+            return self.scatter(rows, membership, weights, reference)
+        return self.scatter_under(rows, membership, weights, reference, precisions_cholesky)
+
     # ----------------------------------------------------------------------------------------- M-step
     @abstractmethod
     def estimate_covariances(self, scatter: np.ndarray, counts: np.ndarray, shifts: np.ndarray, reg_covar: float) -> np.ndarray:

@@ -240,6 +240,19 @@ class FactorAnalyzers(CovarianceStructure):
             result[k, :, -1] = np.einsum("nd,nd->d", weighted, residual)
         return result
 
+    def scatter_from_dense(self, dense, precisions_cholesky=None):
+        """``[S_k beta_k^T | diag S_k]`` from full scatter matrices (K, d, d) under ``precisions_cholesky``,
+        O(K d^2 q); without them the full scatter itself (what :meth:`scatter` gives, for initialisation).
+
+        The missing-value E-step accumulates full expected scatters of its incomplete rows; projecting them
+        here makes them add to the complete rows' :meth:`scatter_under`, and the factor-analysis step sees
+        the same statistic whichever rows it came from (the shape alone cannot tell the two forms apart
+        when ``n_features == n_factors + 1``)."""
+        if precisions_cholesky is None:
+            return dense
+        beta = posterior_map(precisions_cholesky)
+        return pack(dense @ beta.transpose(0, 2, 1), np.diagonal(dense, axis1=1, axis2=2))
+
     # ------------------------------------------------------------------------------------- M-step
     def estimate_covariances(self, scatter, counts, shifts, reg_covar):
         """From the full scatter, without current loadings: probabilistic PCA of each ``V_k`` (top

@@ -79,7 +79,8 @@ def open_source(X):
 
 
 def make_engine(X, sample_weight=None, *, engine: str = "auto", chunk_size: int | None = None,
-                n_jobs: int | None = None, n_components: int = 1, offset: np.ndarray | None = None):
+                n_jobs: int | None = None, n_components: int = 1, offset: np.ndarray | None = None,
+                allow_missing: bool = False):
     """The engine that visits ``X`` in chunks.
 
     Parameters
@@ -93,24 +94,28 @@ def make_engine(X, sample_weight=None, *, engine: str = "auto", chunk_size: int 
         an array wrapped as a source or as a dask array with ``chunk_size`` rows per block).
     chunk_size, n_jobs, n_components, offset
         As for :class:`InMemoryEngine` (``offset``: None for the mean of the first chunk).
+    allow_missing : bool, default=False
+        NaN in a source or dask array is a missing value (``missing='em'``), not an error; in-memory
+        arrays are validated by the estimators.
     """
     kind = engine_kind(X, engine)
     X = open_source(X)
     options = dict(offset=offset, chunk_size=chunk_size, n_jobs=n_jobs, n_components=n_components)
+    checked = dict(options, allow_missing=allow_missing)
     if kind == "dask":
         if not is_dask_array(X):
             import dask.array as da
 
-            array = X.to_numpy() if isinstance(X, Dataset) else X
+            array = X.to_numpy(allow_missing) if isinstance(X, Dataset) else X
             rows = resolve_chunk_size(chunk_size, array.shape[0], array.shape[1], n_components,
                                       resolve_n_jobs(n_jobs))
             X = da.from_array(array, chunks=(rows, -1))
-        return DaskEngine(X, sample_weight, **options)
+        return DaskEngine(X, sample_weight, **checked)
     if is_dask_array(X):
         raise DataError(f"engine={engine!r} cannot read a dask array; use engine='dask' (or 'auto')")
     if kind == "ooc":
-        return OutOfCoreEngine(X if isinstance(X, Dataset) else ArrayDataset(X), sample_weight, **options)
-    return InMemoryEngine(X.to_numpy() if isinstance(X, Dataset) else X, sample_weight, **options)
+        return OutOfCoreEngine(X if isinstance(X, Dataset) else ArrayDataset(X), sample_weight, **checked)
+    return InMemoryEngine(X.to_numpy(allow_missing) if isinstance(X, Dataset) else X, sample_weight, **options)
 
 
 def initialisation_engine(engine, random_state, max_rows: int | None = None):

@@ -21,7 +21,8 @@ from typing import Callable, Iterator, TypeVar
 import numpy as np
 
 from ..exceptions import DataError
-from .memory import resolve_chunk_size, resolve_n_jobs
+from ._values import check_values
+from .memory import first_chunk_offset, resolve_chunk_size, resolve_n_jobs
 
 __all__ = ["DaskEngine", "is_dask_array"]
 
@@ -34,12 +35,14 @@ def is_dask_array(X) -> bool:
 
 
 class _PassContext:
-    """What every block task of one pass needs: the per-chunk function, the offset, the kernel dtype and the
+    """What every block task of one pass needs: the per-chunk function, the offset, the kernel dtype, the
     rows per chunk (a block is processed in chunks the size the in-memory engine uses: the kernel's
-    temporaries stay in cache however large the blocks are)."""
+    temporaries stay in cache however large the blocks are) and whether NaN marks a missing value."""
 
-    def __init__(self, function: Callable, offset: np.ndarray, dtype: np.dtype, chunk_size: int):
+    def __init__(self, function: Callable, offset: np.ndarray, dtype: np.dtype, chunk_size: int,
+                 allow_missing: bool = False):
         self.function, self.offset, self.dtype, self.chunk_size = function, offset, dtype, chunk_size
+        self.allow_missing = allow_missing
 
     def results(self, chunk: np.ndarray, weights: np.ndarray) -> Iterator:
         for start in range(0, chunk.shape[0], self.chunk_size):
@@ -47,13 +50,15 @@ class _PassContext:
             yield self.function(chunk[start:stop], weights[start:stop])
 
 
-def _checked_centred(block: np.ndarray, start: int, context: _PassContext) -> np.ndarray:
+def _checked(block: np.ndarray, start: int, allow_missing: bool) -> np.ndarray:
     block = np.asarray(block)
-    finite = np.isfinite(block)
-    if not finite.all():
-        rows, cols = np.nonzero(~finite)
-        raise DataError(f"dask array: column {cols[0]} has a NaN or infinite value at row {start + rows[0]} "
-                        f"(block of rows {start}-{start + block.shape[0] - 1})")
+    check_values(block, start, allow_missing=allow_missing, source="dask array", column_name=str,
+                 where=f"block of rows {start}-{start + block.shape[0] - 1}")
+    return block
+
+
+def _checked_centred(block: np.ndarray, start: int, context: _PassContext) -> np.ndarray:
+    block = _checked(block, start, context.allow_missing)
     return np.subtract(block, context.offset, dtype=np.float64).astype(context.dtype, copy=False)
 
 
@@ -104,12 +109,15 @@ class DaskEngine:
     n_jobs : int or None, optional
         Only sizes the default chunks, as for the in-memory engine; Dask's workers decide the parallelism.
     n_components : int
+    allow_missing : bool, default=False
+        NaN entries are missing values, not errors (``missing='em'``).
     """
 
     def __init__(self, X, sample_weight=None, *, offset: np.ndarray | None = None, chunk_size: int | None = None,
-                 n_jobs: int | None = None, n_components: int = 1):
+                 n_jobs: int | None = None, n_components: int = 1, allow_missing: bool = False):
         import dask.array as da
 
+        self.allow_missing = bool(allow_missing)
         if X.ndim != 2:
             raise DataError(f"dask array: expected 2-D data (rows, features), got shape {X.shape}")
         if X.dtype.kind not in "biuf":
@@ -135,8 +143,9 @@ class DaskEngine:
             self._persisted_weights = weights  # holds the persisted blocks (on a cluster, their futures)
             self._weight_blocks = list(weights.to_delayed().ravel())
             self._weight_sum = float(weights.sum().compute())
-        if offset is None:  # the in-memory engine's rule: the mean of its first chunk
-            offset = np.asarray(X[:self.chunk_size].compute(), dtype=np.float64).mean(axis=0)
+        if offset is None:  # the in-memory engine's rule, on the chunks it would cut
+            offset = first_chunk_offset(_checked(X[start:start + self.chunk_size].compute(), start, self.allow_missing)
+                                        for start in range(0, self.n_samples, self.chunk_size))
         self.offset = np.asarray(offset, dtype=np.float64)
 
     @property
@@ -159,7 +168,8 @@ class DaskEngine:
         """One delayed ``kernel(context, block, weights, start, *extra)`` per block; the context is one node."""
         from dask import delayed
 
-        context = delayed(_PassContext(function, self.offset, self.dtype, self.chunk_size), pure=False)
+        context = delayed(_PassContext(function, self.offset, self.dtype, self.chunk_size, self.allow_missing),
+                          pure=False)
         return [delayed(kernel, pure=True)(context, block, weights, int(start), *extra)
                 for block, weights, start in zip(self._blocks, self._weight_blocks, self._starts)]
 
@@ -182,7 +192,8 @@ class DaskEngine:
     def chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Yield ``(centred_chunk, weights)`` block by block, each computed and brought to the client."""
         for start, size, block, weights in zip(self._starts, self.X.chunks[0], self._blocks, self._weight_blocks):
-            chunk = _checked_centred(block.compute(), int(start), _PassContext(None, self.offset, self.dtype, size))
+            chunk = _checked_centred(block.compute(), int(start),
+                                     _PassContext(None, self.offset, self.dtype, size, self.allow_missing))
             yield chunk, (np.ones(size) if weights is None else np.asarray(weights.compute(), dtype=np.float64))
 
     def raw_rows(self, indices: np.ndarray) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import warnings
 from collections import deque
@@ -12,7 +13,7 @@ from typing import Callable, Iterable, Iterator, TypeVar
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-__all__ = ["InMemoryEngine", "auto_chunk_size", "resolve_chunk_size", "DEFAULT_MEMORY_BUDGET"]
+__all__ = ["InMemoryEngine", "auto_chunk_size", "first_chunk_offset", "resolve_chunk_size", "DEFAULT_MEMORY_BUDGET"]
 
 T = TypeVar("T")
 
@@ -120,16 +121,28 @@ def resolve_chunk_size(chunk_size: int | None, n_samples: int, n_features: int, 
     return auto_chunk_size(n_features, n_components, n_samples=n_samples, n_jobs=n_jobs)
 
 
-def observed_mean_offset(X: np.ndarray, chunk_size: int) -> np.ndarray:
-    """The first chunk's mean over observed (non-NaN) entries; a feature missing throughout that chunk
-    takes its mean over all rows, and zero if it is never observed. Any point works as an offset; one
-    near the data keeps the moments well conditioned."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # "mean of empty slice" for all-NaN columns
-        offset = np.nanmean(np.asarray(X[:chunk_size], dtype=np.float64), axis=0)
+def first_chunk_offset(chunks: Iterable[np.ndarray]) -> np.ndarray:
+    """The offset every engine centres by: the mean of the first chunk, shape (n_features,), float64.
+
+    With missing values (NaN) each feature takes the mean of its observed values in the first chunk that
+    has any, so ``chunks`` is read only until every feature has been seen (one chunk unless a feature is
+    missing throughout it); a feature never observed gets zero (the estimators reject it). Any point works
+    as an offset; one near the data keeps the moments well conditioned. Engines that cut the same chunks
+    get the same offset.
+    """
+    chunks = iter(chunks)
+    first = np.asarray(next(chunks), dtype=np.float64)
+    offset = first.mean(axis=0)
+    if np.all(np.isfinite(offset)):
+        return offset
+    offset = np.full(offset.shape, np.nan)
+    for chunk in itertools.chain([first], chunks):
         unseen = np.isnan(offset)
-        if unseen.any():
-            offset[unseen] = np.nanmean(np.asarray(X[:, unseen], dtype=np.float64), axis=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # "mean of empty slice" for all-NaN columns
+            offset[unseen] = np.nanmean(np.asarray(chunk, dtype=np.float64)[:, unseen], axis=0)
+        if not np.isnan(offset).any():
+            break
     return np.nan_to_num(offset, nan=0.0)
 
 
@@ -139,12 +152,13 @@ class InMemoryEngine:
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features)
-        Validated, finite data (float32 or float64). Never modified.
+        Validated data (float32 or float64): finite, or with NaN for missing values. Never modified.
     sample_weight : ndarray of shape (n_samples,), optional
         Non-negative weights; ones if omitted.
     offset : ndarray of shape (n_features,), optional
-        The point subtracted from every row. Defaults to the mean of the first chunk, which is enough
-        to remove a large common offset and can be computed in one look at the data by any engine.
+        The point subtracted from every row. Defaults to the mean of the first chunk (of the observed
+        values, with NaN: :func:`first_chunk_offset`), which is enough to remove a large common offset and
+        can be computed in one look at the data by any engine.
     chunk_size : int, optional
         Rows per chunk; default from :func:`resolve_chunk_size` (``n_components`` and ``n_jobs`` size it).
     n_jobs : int or None, optional
@@ -163,9 +177,8 @@ class InMemoryEngine:
         self.n_jobs = resolve_n_jobs(n_jobs)
         self.chunk_size = resolve_chunk_size(chunk_size, n_samples, n_features, n_components, self.n_jobs)
         if offset is None:
-            offset = np.asarray(X[: self.chunk_size], dtype=np.float64).mean(axis=0)
-            if not np.all(np.isfinite(offset)):  # missing values (NaN) in the first chunk
-                offset = observed_mean_offset(X, self.chunk_size)
+            offset = first_chunk_offset(X[start:start + self.chunk_size]
+                                        for start in range(0, n_samples, self.chunk_size))
         self.offset = np.asarray(offset, dtype=np.float64)
         # float32 data stay float32 in the kernel (float32 BLAS, half the memory traffic); statistics
         # are still accumulated in float64.

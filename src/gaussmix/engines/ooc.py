@@ -8,7 +8,9 @@ the fits agree to rounding (in practice bit for bit).
 
 Every source validates what it can before any work (the file exists, the columns exist and are numeric,
 the first block is finite) and every block as it is read: a :class:`~gaussmix.exceptions.DataError`
-names the file, the column and the rows.
+names the file, the column and the rows. Reads with ``allow_missing=True`` (for ``missing='em'``) pass
+NaN, a Parquet null and an empty or ``NA`` CSV field as missing values (NaN) and reject only infinity
+and rows with every feature missing (:mod:`gaussmix.engines._values`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 import numpy as np
 
 from ..exceptions import DataError
-from .memory import InMemoryEngine, ordered_map, resolve_chunk_size, resolve_n_jobs
+from ._values import check_values
+from .memory import InMemoryEngine, first_chunk_offset, ordered_map, resolve_chunk_size, resolve_n_jobs
 
 __all__ = ["Dataset", "NpyDataset", "ParquetDataset", "CsvDataset", "IterableDataset", "ArrayDataset",
            "OutOfCoreEngine", "open_dataset"]
@@ -57,9 +60,14 @@ class Dataset:
 
     @property
     def n_samples(self) -> int:
-        """Number of rows (sources without metadata count them in one validating pass, once)."""
+        """Number of rows (sources without metadata count them in one validating pass, once).
+
+        The counting pass checks shapes and types; it lets NaN through (whether a NaN is an error depends
+        on the fit's ``missing`` policy: the fit's own first pass checks it), but not infinity or rows with
+        every feature missing, which no fit can use.
+        """
         if getattr(self, "_n_samples", None) is None:
-            self._n_samples = sum(block.shape[0] for _, block in self.blocks())
+            self._n_samples = sum(block.shape[0] for _, block in self.blocks(allow_missing=True))
         return self._n_samples
 
     def __repr__(self) -> str:
@@ -74,20 +82,24 @@ class Dataset:
     def _take(self, indices: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def blocks(self) -> Iterator[tuple[int, np.ndarray]]:
-        """Yield ``(first_row, block)``: validated blocks of shape (rows, n_features) in the source's dtype."""
+    def blocks(self, allow_missing: bool = False) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield ``(first_row, block)``: validated blocks of shape (rows, n_features) in the source's dtype.
+
+        With ``allow_missing`` NaN entries (nulls, empty fields) are missing values instead of errors.
+        """
         start = 0
         for block in self._blocks():
-            block = self.check_block(block, start)
+            block = self.check_block(block, start, allow_missing)
             yield start, block
             start += block.shape[0]
 
-    def read(self, start: int, stop: int) -> np.ndarray:
+    def read(self, start: int, stop: int, allow_missing: bool = False) -> np.ndarray:
         """Validated rows ``start:stop`` of a random-access source."""
-        return self.check_block(self._read(start, stop), start)
+        return self.check_block(self._read(start, stop), start, allow_missing)
 
-    def check_block(self, block, start: int) -> np.ndarray:
-        """``block`` as a 2-D finite array of ``dtype`` with ``n_features`` columns, or a DataError naming rows."""
+    def check_block(self, block, start: int, allow_missing: bool = False) -> np.ndarray:
+        """``block`` as a 2-D array of ``dtype`` with ``n_features`` columns, finite (or NaN where values are
+        missing, with ``allow_missing``), or a DataError naming rows."""
         block = np.asarray(block)
         if block.ndim != 2 or block.shape[1] != self.n_features:
             raise DataError(f"{self.name}: the block starting at row {start} has shape {block.shape}, expected "
@@ -96,16 +108,12 @@ class Dataset:
             raise DataError(f"{self.name}: rows {start}-{start + block.shape[0] - 1} are not numeric "
                             f"(dtype {block.dtype})")
         block = block.astype(self.dtype, copy=False)
-        finite = np.isfinite(block)
-        if not finite.all():
-            rows, cols = np.nonzero(~finite)
-            raise DataError(
-                f"{self.name}: column {self.columns[cols[0]]!r} has a missing, NaN or infinite value at row "
-                f"{start + rows[0]} (rows {start}-{start + block.shape[0] - 1} of the source); remove or impute "
-                f"such rows first")
+        check_values(block, start, allow_missing=allow_missing, source=self.name,
+                     column_name=lambda j: repr(self.columns[j]),
+                     where=f"rows {start}-{start + block.shape[0] - 1} of the source")
         return block
 
-    def rows(self, indices: np.ndarray) -> np.ndarray:
+    def rows(self, indices: np.ndarray, allow_missing: bool = False) -> np.ndarray:
         """Raw rows at sorted, unique positions ``indices``, in one pass (or direct reads)."""
         indices = np.asarray(indices, dtype=np.int64)
         pieces = []
@@ -113,7 +121,7 @@ class Dataset:
             for first in range(0, indices.size, TAKE_ROWS):
                 pieces.append(self._take(indices[first:first + TAKE_ROWS]).astype(self.dtype, copy=False))
             return np.concatenate(pieces) if pieces else np.empty((0, self.n_features), self.dtype)
-        for start, block in self.blocks():
+        for start, block in self.blocks(allow_missing):
             lo, hi = np.searchsorted(indices, [start, start + block.shape[0]])
             if hi > lo:
                 pieces.append(block[indices[lo:hi] - start])
@@ -121,9 +129,9 @@ class Dataset:
                 break
         return np.concatenate(pieces) if pieces else np.empty((0, self.n_features), self.dtype)
 
-    def to_numpy(self) -> np.ndarray:
+    def to_numpy(self, allow_missing: bool = False) -> np.ndarray:
         """All rows in memory (for ``engine='memory'``)."""
-        return np.concatenate([block for _, block in self.blocks()])
+        return np.concatenate([block for _, block in self.blocks(allow_missing)])
 
 
 def _float_dtype(dtype: np.dtype) -> np.dtype:
@@ -278,7 +286,7 @@ class ParquetDataset(Dataset):
         self.dtype = np.dtype(np.float32) if all(str(t) == "float" for t in types) else np.dtype(np.float64)
         self._n_samples = sum(parquet.metadata.num_rows for parquet in self._files)
 
-    def _blocks(self):
+    def _blocks(self):  # nulls become NaN (missing values)
         for parquet in self._files:
             for batch in parquet.iter_batches(batch_size=READ_BLOCK_ROWS, columns=list(self.columns),
                                               use_threads=False):
@@ -295,7 +303,9 @@ class CsvDataset(Dataset):
     ``header=None`` detects a header: the first line is one unless every field reads as a number.
     Without a header, columns are named ``'0', '1', ...`` (positions work too). The file is scanned once
     when ``n_samples`` is first needed (at the start of a fit): that pass counts the rows and validates
-    every row (ragged rows, non-numeric or missing values) before any work starts.
+    every row (ragged rows, non-numeric values) before any work starts. Empty fields and pyarrow's null
+    spellings (``NA``, ``NaN``, ``null``, ...) read as NaN: missing values, an error unless the fit has
+    ``missing='em'``.
     """
 
     def __init__(self, path: Path, columns: Columns = None, *, delimiter: str = ",", header: bool | None = None):
@@ -462,11 +472,15 @@ class OutOfCoreEngine(InMemoryEngine):
         Validated weights; ones if omitted (never materialised).
     offset, chunk_size, n_jobs, n_components
         As for :class:`InMemoryEngine`.
+    allow_missing : bool, default=False
+        NaN entries (Parquet nulls, empty CSV fields) are missing values, not errors (``missing='em'``).
     """
 
     def __init__(self, dataset: Dataset, sample_weight: np.ndarray | None = None, *, offset: np.ndarray | None = None,
-                 chunk_size: int | None = None, n_jobs: int | None = 1, n_components: int = 1):
+                 chunk_size: int | None = None, n_jobs: int | None = 1, n_components: int = 1,
+                 allow_missing: bool = False):
         self.dataset = dataset
+        self.allow_missing = bool(allow_missing)
         self.sample_weight = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         self.n_jobs = resolve_n_jobs(n_jobs)
         self._n_samples = dataset.n_samples
@@ -474,8 +488,7 @@ class OutOfCoreEngine(InMemoryEngine):
                                              self.n_jobs)
         self.dtype = dataset.dtype
         if offset is None:
-            first = next(self._raw_chunks())[1]
-            offset = np.asarray(first, dtype=np.float64).mean(axis=0)
+            offset = first_chunk_offset(raw for _, raw in self._raw_chunks())
         self.offset = np.asarray(offset, dtype=np.float64)
 
     @property
@@ -496,7 +509,7 @@ class OutOfCoreEngine(InMemoryEngine):
 
     def with_chunk_size(self, chunk_size: int) -> "OutOfCoreEngine":
         return OutOfCoreEngine(self.dataset, self.sample_weight, offset=self.offset, chunk_size=chunk_size,
-                               n_jobs=self.n_jobs)
+                               n_jobs=self.n_jobs, allow_missing=self.allow_missing)
 
     def _weights(self, start: int, stop: int) -> np.ndarray:
         if self.sample_weight is None:
@@ -507,9 +520,9 @@ class OutOfCoreEngine(InMemoryEngine):
         """``(first_row, raw_chunk)`` with exactly ``chunk_size`` rows (the last may be shorter)."""
         if self.dataset.random_access:
             for start in range(0, self._n_samples, self.chunk_size):
-                yield start, self.dataset.read(start, min(start + self.chunk_size, self._n_samples))
+                yield start, self.dataset.read(start, min(start + self.chunk_size, self._n_samples), self.allow_missing)
             return
-        yield from _rechunk(self.dataset.blocks(), self.chunk_size)
+        yield from _rechunk(self.dataset.blocks(self.allow_missing), self.chunk_size)
 
     def chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         for start, raw in self._raw_chunks():
@@ -517,7 +530,7 @@ class OutOfCoreEngine(InMemoryEngine):
 
     def _chunk(self, start: int) -> tuple[np.ndarray, np.ndarray]:
         stop = min(start + self.chunk_size, self._n_samples)
-        return self.centred(self.dataset.read(start, stop)), self._weights(start, stop)
+        return self.centred(self.dataset.read(start, stop, self.allow_missing)), self._weights(start, stop)
 
     def _results(self, function: Callable[[np.ndarray, np.ndarray], T]) -> Iterator[T]:
         if self.dataset.random_access:
@@ -529,7 +542,7 @@ class OutOfCoreEngine(InMemoryEngine):
     def raw_rows(self, indices: np.ndarray) -> np.ndarray:
         """Uncentred rows at the given positions (any order, repeats allowed)."""
         unique, inverse = np.unique(np.asarray(indices, dtype=np.int64), return_inverse=True)
-        return self.dataset.rows(unique)[inverse]
+        return self.dataset.rows(unique, self.allow_missing)[inverse]
 
     def rows(self, indices: np.ndarray) -> np.ndarray:
         return self.centred(self.raw_rows(indices))
