@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy import linalg
 
@@ -100,10 +102,12 @@ def panel_bounds(n_features: int) -> np.ndarray:
     return np.round(np.linspace(0, n_features, n_panels + 1)).astype(np.int64)
 
 
-def components_per_group(n_features: int, block_rows: int = KERNEL_BLOCK_ROWS, cache_bytes: int = 192 * 2**10) -> int:
+def components_per_group(n_components: int, n_features: int, block_rows: int = KERNEL_BLOCK_ROWS,
+                         cache_bytes: int = 512 * 2**10) -> int:
     """Components whitened per GEMM in the compiled kernel: their ``d x block_rows`` coordinates fill
-    about ``cache_bytes`` (a share of a core's L2)."""
-    return max(1, cache_bytes // (8 * n_features * block_rows))
+    about ``cache_bytes``, a core's L2 cache (fewer, larger GEMMs; measured best among 192 KB to all K at
+    once for the benchmark shapes)."""
+    return int(np.clip(cache_bytes // (8 * n_features * block_rows), 1, n_components))
 
 
 def pack_factors(precisions_cholesky: np.ndarray, bounds: np.ndarray, group: int, dtype) -> np.ndarray:
@@ -121,6 +125,18 @@ def pack_factors(precisions_cholesky: np.ndarray, bounds: np.ndarray, group: int
             # (members, e, width) -> (members, width, e) -> rows (g, j), columns i
             pieces.append(members[:, :end, start:end].transpose(0, 2, 1).reshape(-1))
     return np.ascontiguousarray(np.concatenate(pieces), dtype=dtype)
+
+
+@functools.lru_cache(maxsize=4)
+def _full_kernel_arguments(structure, params, dtype) -> tuple:
+    """The parameters in the layout of :func:`gaussmix._numba.estep.full_statistics`: computed once per
+    E-step (every chunk of a pass shares ``params``; the cache holds the last few)."""
+    n_components, n_features = params.means.shape
+    bounds = panel_bounds(n_features)
+    group = components_per_group(n_components, n_features)
+    packed = pack_factors(params.precisions_cholesky, bounds, group, dtype)
+    whitened_means = np.einsum("kd,kde->ke", params.means, params.precisions_cholesky)
+    return packed, bounds, group, whitened_means, structure.log_weighted_constants(params)
 
 
 class Full(CovarianceStructure):
@@ -155,16 +171,10 @@ class Full(CovarianceStructure):
     def fused_statistics(self, chunk, sample_weight, params):
         if not _numba.AVAILABLE:
             return None
-        n_components, n_features = params.means.shape
-        bounds = panel_bounds(n_features)
-        group = components_per_group(n_features)
-        packed = pack_factors(params.precisions_cholesky, bounds, group, chunk.dtype)
-        whitened_means = np.einsum("kd,kde->ke", params.means, params.precisions_cholesky)
-        log_likelihood, counts, sums, scatter = run_kernel(
-            _numba.full_statistics, chunk, sample_weight, params.means, packed, bounds, group, whitened_means,
-            self.log_weighted_constants(params))
+        log_likelihood, counts, sums, scatter = run_kernel(_numba.full_statistics, chunk, sample_weight, params.means,
+                                                           *_full_kernel_arguments(self, params, chunk.dtype))
         return SufficientStatistics(float(np.sum(sample_weight)), log_likelihood, counts, sums,
-                                    lower_to_symmetric(scatter, n_features))
+                                    lower_to_symmetric(scatter, params.n_features))
 
     def scatter(self, X, responsibilities, sample_weight, means):
         # Per component, sqrt(w gamma_k) (x - m_k) in one reused buffer and a symmetric rank-k update

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .. import _numba
@@ -20,6 +22,14 @@ def _combine_scatter(within: np.ndarray, co_membership: np.ndarray, means: np.nd
     np.fill_diagonal(co_membership, 0.0)
     laplacian = np.diag(co_membership.sum(axis=1)) - co_membership
     return within + means.T @ laplacian @ means
+
+
+@functools.lru_cache(maxsize=4)
+def _tied_kernel_arguments(structure, params, dtype) -> tuple:
+    """The parameters in the layout of :func:`gaussmix._numba.estep.tied_statistics`, once per E-step."""
+    factor = params.precisions_cholesky
+    return (np.ascontiguousarray(factor.T, dtype=dtype), params.means @ factor,
+            structure.log_weighted_constants(params))
 
 
 class Tied(CovarianceStructure):
@@ -63,14 +73,10 @@ class Tied(CovarianceStructure):
     def fused_statistics(self, chunk, sample_weight, params):
         if not _numba.AVAILABLE:
             return None
-        n_components, n_features = params.means.shape
-        factor = params.precisions_cholesky
         log_likelihood, counts, sums, within, co_membership = run_kernel(
-            _numba.tied_statistics, chunk, sample_weight, params.means,
-            np.ascontiguousarray(factor.T, dtype=chunk.dtype), params.means @ factor,
-            self.log_weighted_constants(params))
-        scatter = _combine_scatter(lower_to_symmetric(within, n_features),
-                                   lower_to_symmetric(co_membership, n_components), params.means)
+            _numba.tied_statistics, chunk, sample_weight, params.means, *_tied_kernel_arguments(self, params, chunk.dtype))
+        scatter = _combine_scatter(lower_to_symmetric(within, params.n_features),
+                                   lower_to_symmetric(co_membership, params.n_components), params.means)
         return SufficientStatistics(float(np.sum(sample_weight)), log_likelihood, counts, sums, scatter)
 
     def estimate_covariances(self, scatter, counts, shifts, reg_covar):

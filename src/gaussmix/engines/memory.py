@@ -43,7 +43,9 @@ _BLAS_CONTROLLER: ThreadpoolController | None = None
 
 
 def _single_threaded_blas():
-    """Limit BLAS to one thread while chunks run in parallel (workers, not BLAS, use the cores)."""
+    """Limit BLAS to one thread while chunks run in parallel (workers, not BLAS, use the cores), and for
+    ``n_jobs=1`` (one core was asked for; the compiled kernels' block-sized GEMMs gain nothing from BLAS
+    threads either)."""
     global _BLAS_CONTROLLER
     if _BLAS_CONTROLLER is None:
         _BLAS_CONTROLLER = ThreadpoolController()
@@ -213,6 +215,9 @@ class InMemoryEngine:
         """Rows in the kernel's coordinates: offset removed in float64, then in the engine's dtype."""
         return np.subtract(rows, self.offset, dtype=np.float64).astype(self.dtype, copy=False)
 
+    def _blas_single_threaded(self) -> bool:
+        return self.n_jobs == 1 or self._parallel()
+
     def _parallel(self) -> bool:
         return self.n_jobs > 1 and self.n_samples > self.chunk_size
 
@@ -225,7 +230,7 @@ class InMemoryEngine:
 
     def reduce(self, function: Callable[[np.ndarray, np.ndarray], T]) -> T:
         """``sum(function(chunk, weights) for every chunk)`` in chunk order (results support ``+``)."""
-        with (_single_threaded_blas() if self._parallel() else nullcontext()):
+        with (_single_threaded_blas() if self._blas_single_threaded() else nullcontext()):
             total = None
             for result in self._results(function):
                 total = result if total is None else total + result
@@ -233,7 +238,7 @@ class InMemoryEngine:
 
     def map(self, function: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
         """Row-wise results of ``function`` on every chunk, concatenated in row order."""
-        with (_single_threaded_blas() if self._parallel() else nullcontext()):
+        with (_single_threaded_blas() if self._blas_single_threaded() else nullcontext()):
             return np.concatenate(list(self._results(function)), axis=0)
 
     def rows(self, indices: np.ndarray) -> np.ndarray:
