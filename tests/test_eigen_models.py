@@ -285,3 +285,50 @@ def test_a_structure_object_with_its_own_tolerance_is_saved_by_name(tmp_path):
     loaded = gaussmix.load(gaussmix.save(gm, tmp_path / "vev.npz"))
     assert loaded.covariance_type == "VEV"
     assert loaded.bic(X) == pytest.approx(gm.bic(X), rel=1e-12)
+
+
+def _scatter_in_storage(structure, within):
+    """Per-component scatter (K, d, d) in what the structure's M-step reads: traces, diagonals or matrices."""
+    k, d, _ = within.shape
+    shape = structure.covariance_shape(k, d)
+    if shape == (k,):
+        return np.einsum("kii->k", within)
+    if shape == (k, d):
+        return np.diagonal(within, axis1=1, axis2=2).copy()
+    return within
+
+
+@pytest.mark.parametrize("model", [model for model in MODELS if model[0] == "V"])
+def test_a_component_without_scatter_is_degenerate_alone(model):
+    """A singleton (zero scatter) under variable volumes: its covariance is 0, the others' are unaffected.
+
+    Before, VEI, VEE and VEV estimated the common shape with the singleton's 0 / 0 in it, so every
+    component came out NaN and re-seeding had no healthy component left (faithful, G = 9, hc start).
+    """
+    rng = np.random.default_rng(3)
+    within = np.stack([(lambda a: a @ a.T)(rng.standard_normal((D, D + 3))) * (k + 1) for k in range(K)])
+    within[1] = 0.0
+    counts = np.array([40.0, 1.0, 25.0])
+    structure = get_structure(model)
+    shifts = np.zeros((K, D))
+    dense = structure.dense_covariances(
+        structure.estimate_covariances(_scatter_in_storage(structure, within), counts, shifts, 0.0), K, D)
+    assert np.all(dense[1] == 0.0)
+    healthy = [0, 2]
+    alone = structure.dense_covariances(structure.estimate_covariances(
+        _scatter_in_storage(structure, within[healthy]), counts[healthy], shifts[healthy], 0.0), 2, D)
+    np.testing.assert_allclose(dense[healthy], alone, rtol=1e-9, atol=1e-12)
+    assert np.linalg.eigvalsh(dense[healthy]).min() > 0
+
+
+@pytest.mark.parametrize("model", ["VEI", "VEE", "VEV"])
+def test_faithful_nine_components_from_the_agglomeration_fit(model):
+    """mclust fits these (BIC -2398.2, -2406.7, -2446.7); the hc start has a singleton, which is now re-seeded."""
+    X = load_faithful()[0]
+    with pytest.raises(gaussmix.exceptions.DegenerateComponentError) as raised:
+        GaussianMixture(9, covariance_type=model, init_params="hc", reg_covar=0.0, on_degenerate="raise").fit(X)
+    assert len(raised.value.components) == 1  # only the singleton, not all nine
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gm = GaussianMixture(9, covariance_type=model, init_params="hc", reg_covar=0.0, tol=1e-6, max_iter=2000).fit(X)
+    assert np.isfinite(gm.bic(X))
