@@ -309,3 +309,52 @@ def test_digits_without_regularisation_raise_advice(digits, covariance_type):
             GaussianMixture(10, covariance_type=covariance_type, reg_covar=0.0, max_iter=20, random_state=0).fit(digits)
     assert info.value.reason == "singular"
     assert_actionable(info.value)
+
+
+def _run_em_failing_on(module, calls_to_fail):
+    calls = []
+    original = module.run_em
+
+    def run_em(*args, **kwargs):
+        calls.append(len(calls))
+        if calls[-1] in calls_to_fail:
+            raise DegenerateComponentError(0, "singular", "advice")
+        return original(*args, **kwargs)
+
+    return run_em, calls
+
+
+def test_a_restart_that_keeps_degenerating_is_dropped(monkeypatch):
+    """With several starts, one whose re-seeding budget runs out is dropped (mclust would report NA)."""
+    import gaussmix.gaussian_mixture as module
+
+    X = np.vstack([np.random.default_rng(0).normal(size=(60, 2)), np.random.default_rng(1).normal(5, 1, (60, 2))])
+    first_start_alone = GaussianMixture(2, random_state=0).fit(X)
+    run_em, calls = _run_em_failing_on(module, {1})
+    monkeypatch.setattr(module, "run_em", run_em)
+    with pytest.warns(DegenerateComponentWarning, match="Initialization 1 dropped"):
+        gm = GaussianMixture(2, n_init=3, random_state=0).fit(X)
+    assert calls == [0, 1, 2]
+    assert gm.lower_bound_ >= first_start_alone.lower_bound_ - 1e-12  # the best of the surviving starts
+
+
+@pytest.mark.parametrize("settings", [dict(n_init=1), dict(n_init=3, on_degenerate="raise")])
+def test_a_degenerate_start_is_an_error_with_one_start_or_the_raise_policy(monkeypatch, settings):
+    import gaussmix.gaussian_mixture as module
+
+    run_em, _ = _run_em_failing_on(module, {0})
+    monkeypatch.setattr(module, "run_em", run_em)
+    with pytest.raises(DegenerateComponentError):
+        GaussianMixture(2, random_state=0, **settings).fit(np.random.default_rng(2).normal(size=(50, 2)))
+
+
+def test_every_start_degenerating_is_an_error(monkeypatch):
+    import gaussmix.gaussian_mixture as module
+
+    run_em, calls = _run_em_failing_on(module, {0, 1, 2})
+    monkeypatch.setattr(module, "run_em", run_em)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegenerateComponentWarning)
+        with pytest.raises(DegenerateComponentError):
+            GaussianMixture(2, n_init=3, random_state=0).fit(np.random.default_rng(2).normal(size=(50, 2)))
+    assert calls == [0, 1, 2]

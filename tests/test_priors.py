@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy.stats import dirichlet, invwishart, multivariate_normal
 
-from constrained_models import expected_complete_log_likelihood, perturb
+from constrained_models import MODELS, expected_complete_log_likelihood, perturb
 
 import gaussmix.exceptions
 from gaussmix import GaussianMixture
@@ -59,7 +59,7 @@ def log_prior_by_scipy(prior, weights, means, dense):
 
 
 # --------------------------------------------------------------------------------------- the density
-@pytest.mark.parametrize("model", ["VVV", "EEE", "VEV", "VII"])
+@pytest.mark.parametrize("model", MODELS)
 def test_log_density_matches_scipy(model):
     X, w, gamma = responsibilities_problem()
     prior = a_prior(2.5)
@@ -103,7 +103,7 @@ def test_spherical_update_by_hand():
         assert params.covariances[k] == pytest.approx(trace / (D * (n[k] + prior.dof + D + 2)), rel=1e-9)
 
 
-@pytest.mark.parametrize("model", ["VVV", "EEE", "EVE", "VEV", "VEI", "EII"])
+@pytest.mark.parametrize("model", MODELS)
 def test_map_step_beats_perturbations_of_the_expected_log_posterior(model):
     X, w, gamma = responsibilities_problem(4)
     prior = a_prior()
@@ -126,7 +126,7 @@ def test_map_step_beats_perturbations_of_the_expected_log_posterior(model):
 
 # ------------------------------------------------------------------------------------------- fitting
 @pytest.mark.filterwarnings("ignore::gaussmix.exceptions.ConvergenceWarning")  # tol=0: runs to max_iter
-@pytest.mark.parametrize("model", ["VVV", "EEE", "VVI", "VEV", "EVE", "VEI", "EII"])
+@pytest.mark.parametrize("model", MODELS)
 def test_log_posterior_trace_is_monotone(model):
     X = data(5)
     gm = GaussianMixture(4, covariance_type=model, prior="default", reg_covar=0.0, tol=0.0, max_iter=30,

@@ -21,9 +21,9 @@ from .degeneracy import degeneracy_advice, reseed_degenerate
 from .em import COLLAPSE_RELATIVE_VARIANCE, degenerate_error, estimate_parameters, expect, feature_variance, run_em
 from ._sources import fit_engine
 from .engines import ENGINES, initialisation_engine, is_chunked_source, make_engine
-from .exceptions import ConvergenceWarning
+from .exceptions import ConvergenceWarning, DegenerateComponentError, DegenerateComponentWarning
 from .conditioning import ConditioningMixin
-from .init import INIT_METHODS, initial_params
+from .init import INIT_METHODS, initial_params, method_for_run
 from .online import expected_statistics, recentred, step_size, stepwise_average
 from .missing import (MISSING_POLICIES, MeanFilledRows, check_missing_pattern, expect_with_missing, initialisation_data,
                       observed_summary)
@@ -56,7 +56,11 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
         Added to the diagonal of every covariance.
     max_iter : int, default=100
     n_init : int, default=1
-        Number of initialisations; the one with the highest final log-likelihood is kept.
+        Number of initialisations; the one with the highest final log-likelihood is kept. With
+        ``init_params='hc'`` the first starts from the agglomeration, the others in turn from random
+        responsibilities, random rows and k-means (the agglomeration would only repeat itself; see
+        :data:`gaussmix.init.HC_RESTART_METHODS`). With ``on_degenerate='reseed'`` a start whose
+        components keep degenerating is dropped with a warning if another start succeeds.
     init_params : {'kmeans', 'k-means++', 'random', 'random_from_data', 'hc'}, default='kmeans'
         'kmeans' runs k-means (k-means++ seeding); 'k-means++' and 'random_from_data' take seed points
         and assign every sample to the nearest (scikit-learn gives each seed a single point instead);
@@ -271,30 +275,42 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
         resumed = self._resumable_checkpoint(fingerprint) if fingerprint is not None and not warm else None
         best, first_run, finished = (None, 0, []) if resumed is None else (resumed.best, resumed.run,
                                                                             list(resumed.finished))
+        dropped = []
         for run in range(first_run, 1 if warm else self.n_init):
-            resume = None
-            if resumed is not None and run == resumed.run:
-                resume = resumed.state
-                rng = resumed.random_generator()  # the caller's generator is never rewound
-                recover = self._recovery(seed_engine, structure, reseeds=resume.n_reseeded)
-                start = resume.params
-            else:
-                recover = self._recovery(seed_engine, structure)
-                if warm:
-                    start = self._fitted_params(engine.offset)
+            try:
+                resume = None
+                if resumed is not None and run == resumed.run:
+                    resume = resumed.state
+                    rng = resumed.random_generator()  # the caller's generator is never rewound
+                    recover = self._recovery(seed_engine, structure, reseeds=resume.n_reseeded)
+                    start = resume.params
                 else:
-                    start = initial_params(init_engine, structure, self.n_components, method=self.init_params,
-                                           random_state=rng, reg_covar=self.reg_covar, recover=recover,
-                                           variance_floor=floor, data_variance=data_variance,
-                                           weights_init=self.weights_init, means_init=self.means_init,
-                                           precisions_init=self.precisions_init, prior=prior)
-                if noise_log_density is not None and start.weights.sum() > 1.0 - 1e-6:  # EM needs a noise weight > 0
-                    start = start.replace(weights=start.weights * (1.0 - NOISE_INITIAL_WEIGHT))
-            on_iteration = self._checkpoint_writer(fingerprint, run, best, tuple(finished), rng.get_state())
-            result = run_em(engine, start, structure, tol=self.tol, max_iter=self.max_iter,
-                            reg_covar=self.reg_covar, variance_floor=floor, recover=recover, callback=callback,
-                            prior=prior, resume=resume, on_iteration=on_iteration,
-                            expect=expect_with_missing if has_missing else expect, noise_log_density=noise_log_density)
+                    recover = self._recovery(seed_engine, structure)
+                    if warm:
+                        start = self._fitted_params(engine.offset)
+                    else:
+                        start = initial_params(init_engine, structure, self.n_components,
+                                               method=method_for_run(self.init_params, run),
+                                               random_state=rng, reg_covar=self.reg_covar, recover=recover,
+                                               variance_floor=floor, data_variance=data_variance,
+                                               weights_init=self.weights_init, means_init=self.means_init,
+                                               precisions_init=self.precisions_init, prior=prior)
+                    if noise_log_density is not None and start.weights.sum() > 1.0 - 1e-6:  # EM needs a noise weight > 0
+                        start = start.replace(weights=start.weights * (1.0 - NOISE_INITIAL_WEIGHT))
+                on_iteration = self._checkpoint_writer(fingerprint, run, best, tuple(finished), rng.get_state())
+                result = run_em(engine, start, structure, tol=self.tol, max_iter=self.max_iter,
+                                reg_covar=self.reg_covar, variance_floor=floor, recover=recover, callback=callback,
+                                prior=prior, resume=resume, on_iteration=on_iteration,
+                                expect=expect_with_missing if has_missing else expect, noise_log_density=noise_log_density)
+            except DegenerateComponentError as error:
+                # A restart whose components keep degenerating is dropped if another one succeeds (mclust
+                # reports NA for its single start); with one start, or on_degenerate='raise', it is an error.
+                # (It stopped before max_iter, so a resume with another max_iter drops it again.)
+                if self.on_degenerate == "raise" or self.n_init == 1 or warm:
+                    raise
+                dropped.append(error)
+                warnings.warn(f"Initialization {run} dropped: {error}", DegenerateComponentWarning, stacklevel=2)
+                continue
             if self.verbose:
                 print(f"Initialization {run}: converged={result.converged} after {result.n_iter} iterations, "
                       f"mean log-likelihood {result.log_likelihood:.6f}")
@@ -302,6 +318,8 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
                 best = result
             finished.append((result.n_iter, result.converged))
 
+        if best is None:
+            raise dropped[0]
         if not best.converged and self.max_iter > 0:
             warnings.warn(
                 "Best performing initialization did not converge. Try different init parameters, or increase "

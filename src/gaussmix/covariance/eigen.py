@@ -263,6 +263,15 @@ def _pairwise_rotated_axes(scatter, variances, axes):
     return axes
 
 
+def _total_scatter(scatter: np.ndarray) -> np.ndarray:
+    """Trace of each component's scatter, stored as traces (K,), diagonals (K, d) or matrices (K, d, d)."""
+    if scatter.ndim == 1:
+        return scatter
+    if scatter.ndim == 2:
+        return scatter.sum(axis=1)
+    return np.einsum("kii->k", scatter)
+
+
 # ------------------------------------------------------------------------------------------ structures
 class EigenDecomposed:
     """Mixin for the mclust models: letters, parameter counts and the inner-iteration settings.
@@ -286,13 +295,24 @@ class EigenDecomposed:
         return eigen_n_parameters(self.letters, n_components, n_features)
 
     def _solve(self, scatter: np.ndarray, counts: np.ndarray, solver) -> np.ndarray:
-        """Run ``solver(scatter, counts)`` on the non-empty components; empty ones get their mean."""
+        """Run ``solver(scatter, counts)`` on the non-empty components; empty ones get their mean.
+
+        With variable volumes, a component whose points coincide (no scatter at all, e.g. a singleton of
+        the hierarchical start) is degenerate on its own: its volume goes to 0. It gets a zero covariance,
+        flagged singular by the caller (and re-seeded), and the others are solved without it. Solving it
+        jointly would spread its ``0 / 0`` through the shared shape (VEI, VEE, VEV) or axes (VVE) to every
+        component, leaving no healthy one to re-seed from.
+        """
         active = counts > 0
-        if active.all():
+        collapsed = active & ~(_total_scatter(scatter) > 0) if self.letters[0] == "V" else np.zeros_like(active)
+        solvable = active & ~collapsed
+        if solvable.all():
             return solver(scatter, counts)
-        result = np.empty_like(scatter)
-        solved = solver(scatter[active], counts[active])
-        result[active] = solved
+        result = np.zeros_like(scatter)
+        if not solvable.any():
+            return result
+        solved = solver(scatter[solvable], counts[solvable])
+        result[solvable] = solved
         result[~active] = solved.mean(axis=0)
         return result
 
