@@ -30,13 +30,14 @@ padded = njit(cache=True)(_padded)
 
 
 @njit(nogil=True, cache=True, error_model="numpy", fastmath=FAST)
-def _accumulate_dense(transposed, weighted, means, k, zero, counts, sums, scatter):  # pragma: no cover - compiled
+def _accumulate_dense(transposed, weighted, means, k, zero, counts, sums, scatter, residual,
+                      scaled):  # pragma: no cover - compiled
     """Counts, sums and lower-triangular scatter of component ``k`` over one block.
 
-    ``transposed`` (d, n) holds the block's rows, ``weighted[k]`` (n,) the weighted responsibilities.
+    ``transposed`` (d, n) holds the block's rows, ``weighted[k]`` (n,) the weighted responsibilities;
+    ``residual`` and ``scaled`` (d4, n) are workspace whose rows beyond d are zero.
     """
     n_features, n_rows = transposed.shape
-    n_padded = padded(n_features)
     responsibility = weighted[k]
     total = 0.0
     for b in range(n_rows):
@@ -44,8 +45,6 @@ def _accumulate_dense(transposed, weighted, means, k, zero, counts, sums, scatte
     counts[k] += total
     if total == 0.0:  # nothing to add (e.g. rows sorted by cluster); saves the scatter tile
         return
-    residual = np.zeros((n_padded, n_rows), dtype=transposed.dtype)
-    scaled = np.zeros((n_padded, n_rows), dtype=transposed.dtype)
     for i in range(n_features):
         mean = means[k, i]
         row_sum = 0.0
@@ -92,8 +91,16 @@ def _add_squared_distances(whitened, row, n_coordinates, whitened_means, k, firs
         j += 1
 
 
+@njit(nogil=True, cache=True)
+def _dense_buffers(n_features, n_components, group_size, size, dtype):  # pragma: no cover - compiled
+    """Workspace of one block of ``size`` rows for :func:`full_statistics`, allocated once per chunk."""
+    return (np.empty((n_features, size), dtype=dtype), np.empty((n_components, size)), np.empty((3, size)),
+            np.empty(size, np.int64), np.zeros((padded(n_features), size), dtype=dtype),
+            np.zeros((padded(n_features), size), dtype=dtype), np.empty(group_size * n_features * size, dtype=dtype))
+
+
 @njit(nogil=True, cache=True, error_model="numpy", fastmath=FAST)
-def full_statistics(chunk, sample_weight, means, packed_factors, panel_bounds, group_size, whitened_means,
+def full_statistics(chunk, offset, sample_weight, means, packed_factors, panel_bounds, group_size, whitened_means,
                     log_constants, block_rows, floor):  # pragma: no cover - compiled
     """E-step statistics of a chunk for 'full' covariances.
 
@@ -106,7 +113,9 @@ def full_statistics(chunk, sample_weight, means, packed_factors, panel_bounds, g
     Parameters
     ----------
     chunk : ndarray of shape (n, d), float32 or float64
-        Centred rows.
+        Rows as stored; ``chunk - offset`` are the centred rows the statistics describe.
+    offset : ndarray of shape (d,), float64
+        Subtracted block by block (zeros for a chunk that is already centred).
     sample_weight : ndarray of shape (n,), float64
     means : ndarray of shape (K, d), float64
         Reference means ``m_k``.
@@ -138,24 +147,26 @@ def full_statistics(chunk, sample_weight, means, packed_factors, panel_bounds, g
     sums = np.zeros((n_components, n_features))
     scatter = np.zeros((n_components, padded(n_features), padded(n_features)))
     zero = np.zeros(1, dtype=chunk.dtype)[0]  # the chunk's dtype: float32 tiles sum in float32
-    workspace = np.empty(group_size * n_features * block_rows, dtype=chunk.dtype)
     log_likelihood = 0.0
     n_bad = 0
+    buffers = _dense_buffers(n_features, n_components, group_size, min(block_rows, n_rows), chunk.dtype)
     for start in range(0, n_rows, block_rows):
         size = min(block_rows, n_rows - start)
-        transposed = np.empty((n_features, size), dtype=chunk.dtype)
-        transpose_block(chunk, start, transposed)
-        log_prob = np.zeros((n_components, size))
-        offset = 0
+        if size < buffers[0].shape[1]:  # the last block: its own, smaller (contiguous) buffers
+            buffers = _dense_buffers(n_features, n_components, group_size, size, chunk.dtype)
+        transposed, log_prob, work, bits, residual, scaled, workspace = buffers
+        transpose_block(chunk, start, transposed, offset)
+        log_prob[:] = 0.0
+        position = 0  # in packed_factors
         for first_component in range(0, n_components, group_size):
             members = min(group_size, n_components - first_component)
             for p in range(n_panels):
                 panel_start = panel_bounds[p]
                 panel_end = panel_bounds[p + 1]
                 width = panel_end - panel_start
-                factors = packed_factors[offset:offset + members * width * panel_end].reshape(members * width,
-                                                                                               panel_end)
-                offset += members * width * panel_end
+                factors = packed_factors[position:position + members * width * panel_end].reshape(
+                    members * width, panel_end)
+                position += members * width * panel_end
                 whitened = workspace[:members * width * size].reshape(members * width, size)
                 np.dot(factors, transposed[:panel_end], whitened)
                 for g in range(members):
@@ -166,13 +177,31 @@ def full_statistics(chunk, sample_weight, means, packed_factors, panel_bounds, g
             distance = log_prob[k]
             for b in range(size):
                 distance[b] = constant - 0.5 * distance[b]
-        block_log_likelihood, block_bad = normalise_block(log_prob, sample_weight[start:start + size],
-                                                          np.empty((3, size)), np.empty(size, np.int64), floor)
+        block_log_likelihood, block_bad = normalise_block(log_prob, sample_weight[start:start + size], work, bits,
+                                                          floor)
         log_likelihood += block_log_likelihood
         n_bad += block_bad
         for k in range(n_components):
-            _accumulate_dense(transposed, log_prob, means, k, zero, counts, sums, scatter)
+            _accumulate_dense(transposed, log_prob, means, k, zero, counts, sums, scatter, residual, scaled)
     return log_likelihood, n_bad, counts, sums, scatter
+
+
+@njit(nogil=True, cache=True)
+def _block_buffers(n_features, n_components, size, dtype):  # pragma: no cover - compiled
+    """Workspace of one block for the diagonal kernels: the block transposed, log-densities (K, size),
+    normalisation workspace and one more (K, size) array."""
+    return (np.empty((n_features, size), dtype=dtype), np.empty((n_components, size)), np.empty((3, size)),
+            np.empty(size, np.int64), np.empty((n_components, size)))
+
+
+@njit(nogil=True, cache=True)
+def _tied_buffers(n_features, n_components, size, dtype):  # pragma: no cover - compiled
+    """Workspace of one block for :func:`tied_statistics`; padding rows (beyond d or K) are zero."""
+    transposed, log_prob, work, bits, _ = _block_buffers(n_features, n_components, size, dtype)
+    return (transposed, log_prob, work, bits, np.empty((n_features, size), dtype=dtype),
+            np.zeros((padded(n_components), size)), np.zeros((padded(n_components), size)),
+            np.empty((n_features, size)), np.zeros((padded(n_features), size), dtype=dtype),
+            np.zeros((padded(n_features), size), dtype=dtype))
 
 
 @njit(nogil=True, cache=True, error_model="numpy", fastmath=FAST)
@@ -214,7 +243,7 @@ def _accumulate_diagonal(transposed, weighted, means, k, counts, sums, scatter):
 
 
 @njit(nogil=True, cache=True, error_model="numpy", fastmath=FAST)
-def diag_statistics(chunk, sample_weight, means, precisions, log_constants, block_rows,
+def diag_statistics(chunk, offset, sample_weight, means, precisions, log_constants, block_rows,
                     floor):  # pragma: no cover - compiled
     """E-step statistics of a chunk for 'diag' covariances.
 
@@ -228,19 +257,21 @@ def diag_statistics(chunk, sample_weight, means, precisions, log_constants, bloc
     scatter = np.zeros((n_components, n_features))
     log_likelihood = 0.0
     n_bad = 0
+    buffers = _block_buffers(n_features, n_components, min(block_rows, n_rows), chunk.dtype)
     for start in range(0, n_rows, block_rows):
         size = min(block_rows, n_rows - start)
-        transposed = np.empty((n_features, size), dtype=chunk.dtype)
-        transpose_block(chunk, start, transposed)
-        log_prob = np.empty((n_components, size))
+        if size < buffers[0].shape[1]:
+            buffers = _block_buffers(n_features, n_components, size, chunk.dtype)
+        transposed, log_prob, work, bits, _ = buffers
+        transpose_block(chunk, start, transposed, offset)
         for k in range(n_components):
             distance = log_prob[k]
             _squared_residuals(transposed, means, k, precisions[k], distance)
             constant = log_constants[k]
             for b in range(size):
                 distance[b] = constant - 0.5 * distance[b]
-        block_log_likelihood, block_bad = normalise_block(log_prob, sample_weight[start:start + size],
-                                                          np.empty((3, size)), np.empty(size, np.int64), floor)
+        block_log_likelihood, block_bad = normalise_block(log_prob, sample_weight[start:start + size], work, bits,
+                                                          floor)
         log_likelihood += block_log_likelihood
         n_bad += block_bad
         for k in range(n_components):
@@ -249,7 +280,7 @@ def diag_statistics(chunk, sample_weight, means, precisions, log_constants, bloc
 
 
 @njit(nogil=True, cache=True, error_model="numpy", fastmath=FAST)
-def spherical_statistics(chunk, sample_weight, means, precisions, log_constants, block_rows,
+def spherical_statistics(chunk, offset, sample_weight, means, precisions, log_constants, block_rows,
                          floor):  # pragma: no cover - compiled
     """E-step statistics of a chunk for 'spherical' covariances.
 
@@ -264,20 +295,21 @@ def spherical_statistics(chunk, sample_weight, means, precisions, log_constants,
     ones = np.ones(n_features)
     log_likelihood = 0.0
     n_bad = 0
+    buffers = _block_buffers(n_features, n_components, min(block_rows, n_rows), chunk.dtype)
     for start in range(0, n_rows, block_rows):
         size = min(block_rows, n_rows - start)
-        transposed = np.empty((n_features, size), dtype=chunk.dtype)
-        transpose_block(chunk, start, transposed)
-        squared = np.empty((n_components, size))
-        log_prob = np.empty((n_components, size))
+        if size < buffers[0].shape[1]:
+            buffers = _block_buffers(n_features, n_components, size, chunk.dtype)
+        transposed, log_prob, work, bits, squared = buffers
+        transpose_block(chunk, start, transposed, offset)
         for k in range(n_components):
             _squared_residuals(transposed, means, k, ones, squared[k])
             constant = log_constants[k]
             precision = precisions[k]
             for b in range(size):
                 log_prob[k, b] = constant - 0.5 * precision * squared[k, b]
-        block_log_likelihood, block_bad = normalise_block(log_prob, sample_weight[start:start + size],
-                                                          np.empty((3, size)), np.empty(size, np.int64), floor)
+        block_log_likelihood, block_bad = normalise_block(log_prob, sample_weight[start:start + size], work, bits,
+                                                          floor)
         log_likelihood += block_log_likelihood
         n_bad += block_bad
         for k in range(n_components):
@@ -301,7 +333,7 @@ def spherical_statistics(chunk, sample_weight, means, precisions, log_constants,
 
 
 @njit(nogil=True, cache=True, error_model="numpy", fastmath=FAST)
-def tied_statistics(chunk, sample_weight, means, factor_transposed, whitened_means, log_constants, block_rows,
+def tied_statistics(chunk, offset, sample_weight, means, factor_transposed, whitened_means, log_constants, block_rows,
                     floor):  # pragma: no cover - compiled
     """E-step statistics of a chunk for a 'tied' covariance.
 
@@ -321,55 +353,53 @@ def tied_statistics(chunk, sample_weight, means, factor_transposed, whitened_mea
     sums = np.zeros((n_components, n_features))
     within = np.zeros((padded(n_features), padded(n_features)))
     means_transposed = np.ascontiguousarray(means.T)
+    ones = np.ones(n_features)
     co_membership = np.zeros((padded(n_components), padded(n_components)))
     zero = np.zeros(1, dtype=chunk.dtype)[0]
     log_likelihood = 0.0
     n_bad = 0
+    buffers = _tied_buffers(n_features, n_components, min(block_rows, n_rows), chunk.dtype)
     for start in range(0, n_rows, block_rows):
         size = min(block_rows, n_rows - start)
+        if size < buffers[0].shape[1]:
+            buffers = _tied_buffers(n_features, n_components, size, chunk.dtype)
+        transposed, log_prob, work, bits, whitened, gamma, weighted, centre, residual, scaled = buffers
         weights = sample_weight[start:start + size]
-        transposed = np.empty((n_features, size), dtype=chunk.dtype)
-        transpose_block(chunk, start, transposed)
-        whitened = np.empty((n_features, size), dtype=chunk.dtype)
+        transpose_block(chunk, start, transposed, offset)
         np.dot(factor_transposed, transposed, whitened)
-        log_prob = np.empty((n_components, size))
         for k in range(n_components):
-            _squared_residuals(whitened, whitened_means, k, np.ones(n_features), log_prob[k])
+            _squared_residuals(whitened, whitened_means, k, ones, log_prob[k])
             constant = log_constants[k]
             for b in range(size):
                 log_prob[k, b] = constant - 0.5 * log_prob[k, b]
-        block_log_likelihood, block_bad = normalise_block(log_prob, weights, np.empty((3, size)),
-                                                          np.empty(size, np.int64), floor)
+        block_log_likelihood, block_bad = normalise_block(log_prob, weights, work, bits, floor)
         log_likelihood += block_log_likelihood
         n_bad += block_bad
-        # Unweighted responsibilities gamma = g / w (rows of zero weight contribute nothing either way).
-        gamma = np.zeros((padded(n_components), size))
+        # Unweighted responsibilities gamma = g / w (rows of zero weight contribute nothing either way);
+        # rows of gamma and weighted beyond K stay zero (padding for the tile).
         for k in range(n_components):
             for b in range(size):
                 gamma[k, b] = log_prob[k, b] / weights[b] if weights[b] > 0.0 else 0.0
-        weighted = np.zeros((padded(n_components), size))
-        weighted[:n_components] = log_prob
+                weighted[k, b] = log_prob[k, b]
         lower_scatter(weighted, gamma, co_membership, 0.0)
-        centre = np.dot(means_transposed, gamma[:n_components])  # c_b = sum_k gamma_kb m_k, (d, size)
-        residual = np.zeros((padded(n_features), size), dtype=chunk.dtype)
-        scaled = np.zeros((padded(n_features), size), dtype=chunk.dtype)
+        np.dot(means_transposed, gamma[:n_components], centre)  # c_b = sum_k gamma_kb m_k, (d, size)
         for i in range(n_features):
             for b in range(size):
                 value = transposed[i, b] - centre[i, b]
                 residual[i, b] = value
                 scaled[i, b] = weights[b] * value
         lower_scatter(scaled, residual, within, zero)
-        _accumulate_sums(chunk[start:start + size], log_prob, means, counts, sums)
+        _accumulate_sums(transposed, log_prob, means, counts, sums)
     return log_likelihood, n_bad, counts, sums, within, co_membership
 
 
 @njit(nogil=True, cache=True, error_model="numpy", fastmath=FAST)
-def _accumulate_sums(rows, weighted, means, counts, sums):  # pragma: no cover - compiled
+def _accumulate_sums(transposed, weighted, means, counts, sums):  # pragma: no cover - compiled
     """Counts ``sum_n g_kn`` and sums ``sum_n g_kn (x_n - m_k)`` of every component over one block.
 
-    ``rows`` (n, d) is the block in its natural layout and ``weighted`` (K, n) the weighted
-    responsibilities; the sums are one GEMM, ``g @ X - N_k m_k`` (first moments lose only the
-    precision of ``m_k`` itself this way, unlike second moments).
+    ``transposed`` (d, n) is the centred block and ``weighted`` (K, n) the weighted responsibilities; the
+    sums are one GEMM, ``g @ X - N_k m_k`` (first moments lose only the precision of ``m_k`` itself this
+    way, unlike second moments).
     """
     n_components, n_rows = weighted.shape
     block_counts = np.zeros(n_components)
@@ -379,8 +409,8 @@ def _accumulate_sums(rows, weighted, means, counts, sums):  # pragma: no cover -
             total += weighted[k, b]
         block_counts[k] = total
         counts[k] += total
-    # In the rows' dtype (float32 GEMM for float32 data), accumulated in float64.
-    products = np.dot(weighted.astype(rows.dtype), np.ascontiguousarray(rows)).astype(np.float64)
+    # In the block's dtype (float32 GEMM for float32 data), accumulated in float64.
+    products = np.dot(weighted.astype(transposed.dtype), transposed.T).astype(np.float64)
     for k in range(n_components):
-        for i in range(rows.shape[1]):
+        for i in range(transposed.shape[0]):
             sums[k, i] += products[k, i] - block_counts[k] * means[k, i]

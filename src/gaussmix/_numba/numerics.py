@@ -177,11 +177,18 @@ def lower_scatter(weighted, residual, scatter, zero):  # pragma: no cover - comp
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def transpose_block(chunk, start, transposed):  # pragma: no cover - compiled
-    """``transposed[i, b] = chunk[start + b, i]`` for the ``transposed.shape[1]`` rows from ``start``;
-    rows of ``transposed`` beyond the chunk's features are left as they are (zero padding)."""
+def transpose_block(chunk, start, transposed, offset):  # pragma: no cover - compiled
+    """``transposed[i, b] = chunk[start + b, i] - offset[i]`` for the ``transposed.shape[1]`` rows from
+    ``start``: the block centred, features x rows.
+
+    The subtraction is in float64 and the result is stored in ``transposed``'s dtype, exactly as the
+    engines centre chunks (``np.subtract(rows, offset, dtype=float64).astype(dtype)``), so kernels can take
+    the rows as stored and centre them here, in cache, instead of in a separate pass through memory.
+    Rows of ``transposed`` beyond the chunk's features are left as they are (zero padding).
+    """
     n_features = chunk.shape[1]
     n_rows = transposed.shape[1]
     for b in range(n_rows):
+        row = chunk[start + b]
         for i in range(n_features):
-            transposed[i, b] = chunk[start + b, i]
+            transposed[i, b] = np.float64(row[i]) - offset[i]

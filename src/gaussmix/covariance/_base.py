@@ -19,14 +19,16 @@ KERNEL_BLOCK_ROWS = 256
 arrays) stay in the core's L2 cache while every component is evaluated on it."""
 
 
-def run_kernel(kernel, chunk: np.ndarray, sample_weight: np.ndarray, *arguments) -> tuple:
-    """Run a compiled E-step kernel of :mod:`gaussmix._numba.estep` on a centred chunk.
+def run_kernel(kernel, chunk: np.ndarray, offset: np.ndarray | None, sample_weight: np.ndarray, *arguments) -> tuple:
+    """Run a compiled E-step kernel of :mod:`gaussmix._numba.estep` on a chunk.
 
-    Returns ``(log_likelihood, counts, sums, *scatter_parts)``, after raising the NumPy path's error if
-    some sample has zero density under every component.
+    ``chunk - offset`` are the centred rows (``offset=None``: ``chunk`` is centred); the kernel centres
+    block by block. Returns ``(log_likelihood, counts, sums, *scatter_parts)``, after raising the NumPy
+    path's error if some sample has zero density under every component.
     """
+    offset = np.zeros(chunk.shape[1]) if offset is None else np.asarray(offset, dtype=np.float64)
     log_likelihood, n_bad, counts, sums, *scatter_parts = kernel(
-        np.ascontiguousarray(chunk), np.ascontiguousarray(sample_weight, dtype=np.float64), *arguments,
+        np.ascontiguousarray(chunk), offset, np.ascontiguousarray(sample_weight, dtype=np.float64), *arguments,
         KERNEL_BLOCK_ROWS, log_responsibility_floor(chunk.dtype))
     if n_bad:
         raise zero_density_error()
@@ -91,13 +93,14 @@ class CovarianceStructure(ABC):
         return (log_weights + self.log_det_precision_cholesky(params.precisions_cholesky, n_components, n_features)
                 - 0.5 * n_features * LOG_2PI)
 
-    def fused_statistics(self, chunk: np.ndarray, sample_weight: np.ndarray, params):
-        """The E-step of one centred chunk in a single compiled pass, or None where there is none.
+    def fused_statistics(self, chunk: np.ndarray, sample_weight: np.ndarray, params, offset: np.ndarray | None = None):
+        """The E-step of one chunk in a single compiled pass, or None where there is none.
 
         Structures with a compiled kernel (numba installed; :mod:`gaussmix._numba.estep`) return the
         :class:`~gaussmix.stats.SufficientStatistics` that :func:`gaussmix.em.expect` would compute, up to
         rounding; :func:`~gaussmix.em.expect` falls back to the NumPy composition of
-        :meth:`log_gaussian_density` and :meth:`scatter` when this returns None.
+        :meth:`log_gaussian_density` and :meth:`scatter` when this returns None. ``chunk - offset`` are
+        the centred rows (``offset=None``: the chunk is centred); the kernels centre in cache.
         """
         return None
 

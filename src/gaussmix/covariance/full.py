@@ -95,6 +95,10 @@ def invalid_matrix_factors(precisions_cholesky: np.ndarray) -> str | None:
     return None
 
 
+WHITENED_BLOCK = 2**20
+"""Numbers in one block of whitened residuals in the NumPy path (8 MB in float64)."""
+
+
 def panel_bounds(n_features: int) -> np.ndarray:
     """Coordinate panels of the compiled whitening (see :func:`gaussmix._numba.estep.full_statistics`):
     one per 8 features, at most four, as equal as possible."""
@@ -151,6 +155,17 @@ class Full(CovarianceStructure):
         return n_components * n_features * (n_features + 1) // 2
 
     def squared_mahalanobis(self, X, means, precisions_cholesky):
+        # The whitened residuals take K * d numbers per row: rows are taken in sub-blocks of at most
+        # WHITENED_BLOCK numbers so that they stay bounded whatever the chunk size.
+        n_components, n_features = means.shape
+        rows_per_block = max(1, WHITENED_BLOCK // (n_components * n_features))
+        if X.shape[0] <= rows_per_block:
+            return self._squared_mahalanobis_block(X, means, precisions_cholesky)
+        return np.concatenate([self._squared_mahalanobis_block(X[start:start + rows_per_block], means,
+                                                               precisions_cholesky)
+                               for start in range(0, X.shape[0], rows_per_block)])
+
+    def _squared_mahalanobis_block(self, X, means, precisions_cholesky):
         n_components, n_features = means.shape
         n_rows = X.shape[0]
         # One GEMM whitens the rows for all components at once:
@@ -168,10 +183,10 @@ class Full(CovarianceStructure):
     def log_det_precision_cholesky(self, precisions_cholesky, n_components, n_features):
         return np.log(np.diagonal(precisions_cholesky, axis1=1, axis2=2)).sum(axis=1)
 
-    def fused_statistics(self, chunk, sample_weight, params):
+    def fused_statistics(self, chunk, sample_weight, params, offset=None):
         if not _numba.AVAILABLE:
             return None
-        log_likelihood, counts, sums, scatter = run_kernel(_numba.full_statistics, chunk, sample_weight, params.means,
+        log_likelihood, counts, sums, scatter = run_kernel(_numba.full_statistics, chunk, offset, sample_weight, params.means,
                                                            *_full_kernel_arguments(self, params, chunk.dtype))
         return SufficientStatistics(float(np.sum(sample_weight)), log_likelihood, counts, sums,
                                     lower_to_symmetric(scatter, params.n_features))

@@ -34,11 +34,11 @@ class Spherical(CovarianceStructure):
     def log_det_precision_cholesky(self, precisions_cholesky, n_components, n_features):
         return n_features * np.log(precisions_cholesky)
 
-    def fused_statistics(self, chunk, sample_weight, params):
+    def fused_statistics(self, chunk, sample_weight, params, offset=None):
         if not _numba.AVAILABLE:
             return None
         log_likelihood, counts, sums, scatter = run_kernel(
-            _numba.spherical_statistics, chunk, sample_weight, params.means, params.precisions_cholesky**2,
+            _numba.spherical_statistics, chunk, offset, sample_weight, params.means, params.precisions_cholesky**2,
             self.log_weighted_constants(params))
         return SufficientStatistics(float(np.sum(sample_weight)), log_likelihood, counts, sums, scatter)
 

@@ -70,11 +70,11 @@ class Tied(CovarianceStructure):
         co_membership = np.asarray(responsibilities.T @ (responsibilities * weights), dtype=np.float64)
         return _combine_scatter(within, co_membership, means)
 
-    def fused_statistics(self, chunk, sample_weight, params):
+    def fused_statistics(self, chunk, sample_weight, params, offset=None):
         if not _numba.AVAILABLE:
             return None
         log_likelihood, counts, sums, within, co_membership = run_kernel(
-            _numba.tied_statistics, chunk, sample_weight, params.means, *_tied_kernel_arguments(self, params, chunk.dtype))
+            _numba.tied_statistics, chunk, offset, sample_weight, params.means, *_tied_kernel_arguments(self, params, chunk.dtype))
         scatter = _combine_scatter(lower_to_symmetric(within, params.n_features),
                                    lower_to_symmetric(co_membership, params.n_components), params.means)
         return SufficientStatistics(float(np.sum(sample_weight)), log_likelihood, counts, sums, scatter)
