@@ -50,3 +50,137 @@ def test_kmeans_without_numba_gives_the_same_fit():
     inertia_numpy, inertia_default = (float(out[1].split(" ", 1)[0]) for out in outputs)
     assert inertia_default == pytest.approx(inertia_numpy, rel=1e-10)
     assert outputs[0][1].split(" ", 1)[1] == outputs[1][1].split(" ", 1)[1]
+
+
+# ------------------------------------------------------------------------------ the fused E-step kernels
+from gaussmix import em  # noqa: E402
+from gaussmix.covariance import get_structure  # noqa: E402
+from gaussmix.params import MixtureParams  # noqa: E402
+
+from random_models import random_covariances  # noqa: E402
+
+STRUCTURES = ["full", "tied", "diag", "spherical", "VEV", "EEI", "EII"]
+
+
+def numpy_statistics(chunk, sample_weight, params, structure):
+    """The NumPy composition that :func:`gaussmix.em.expect` uses without a compiled kernel."""
+    log_norm, responsibilities = em.log_responsibilities(chunk, params, structure)
+    return em.statistics_from_responsibilities(chunk, sample_weight, responsibilities, params.means, structure,
+                                               log_likelihood=float(sample_weight @ log_norm))
+
+
+def random_params(rng, name, n_components, n_features, weights=None):
+    structure = get_structure(name)
+    base = {"VEV": "full", "EEI": "diag", "EII": "spherical"}.get(name, name)
+    covariances = random_covariances(rng, base, n_components, n_features)
+    if name == "EEI":
+        covariances = np.repeat(covariances[:1], n_components, axis=0)
+    if name == "EII":
+        covariances = np.full(n_components, covariances[0])
+    factors, singular = structure.cholesky_of_precisions(covariances)
+    assert not singular.any()
+    weights = rng.dirichlet(np.ones(n_components)) if weights is None else np.asarray(weights, float)
+    means = 3.0 * rng.standard_normal((n_components, n_features))
+    return structure, MixtureParams(weights, means, covariances, factors, np.zeros(n_features))
+
+
+@needs_numba
+@pytest.mark.parametrize("name", STRUCTURES)
+@pytest.mark.parametrize("n_rows, n_features, n_components", [(1000, 5, 3), (257, 1, 1), (600, 9, 7), (3, 2, 4)])
+def test_fused_statistics_equal_numpy_twin(name, n_rows, n_features, n_components):
+    # Sizes straddle the kernels' 256-row blocks and their 4-wide feature tiles; weights include zeros.
+    rng = np.random.default_rng(n_rows + 10 * n_features + n_components)
+    structure, params = random_params(rng, name, n_components, n_features)
+    chunk = params.means[rng.integers(0, n_components, n_rows)] + 2.0 * rng.standard_normal((n_rows, n_features))
+    weights = rng.integers(0, 3, n_rows).astype(float) * rng.random(n_rows)
+    fused = structure.fused_statistics(chunk, weights, params)
+    twin = numpy_statistics(chunk, weights, params, structure)
+    assert fused is not None
+    assert fused.weight_sum == pytest.approx(twin.weight_sum, rel=1e-15)
+    assert fused.log_likelihood == pytest.approx(twin.log_likelihood, rel=1e-12)
+    for field in ("counts", "sums", "scatter"):
+        ours, theirs = getattr(fused, field), getattr(twin, field)
+        assert ours.shape == theirs.shape
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-10 * np.abs(theirs).max(), err_msg=field)
+
+
+@needs_numba
+@pytest.mark.parametrize("name", ["full", "tied", "diag", "spherical"])
+def test_fused_statistics_in_float32_match_float64(name):
+    rng = np.random.default_rng(11)
+    structure, params = random_params(rng, name, 4, 6)
+    chunk = params.means[rng.integers(0, 4, 2000)] + rng.standard_normal((2000, 6))
+    weights = rng.random(2000)
+    exact = numpy_statistics(chunk, weights, params, structure)
+    single = structure.fused_statistics(chunk.astype(np.float32), weights, params)
+    assert single.log_likelihood == pytest.approx(exact.log_likelihood, rel=1e-5)
+    for field in ("counts", "sums", "scatter"):
+        ours, theirs = getattr(single, field), getattr(exact, field)
+        assert ours.dtype == np.float64  # float64 statistics from float32 data
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4 * np.abs(theirs).max(), err_msg=field)
+
+
+@needs_numba
+@pytest.mark.parametrize("name", ["full", "tied", "diag", "spherical"])
+def test_fused_statistics_with_a_zero_weight_component(name):
+    # log(0) = -inf is a legitimate log-density: that component gets exactly nothing.
+    rng = np.random.default_rng(5)
+    structure, params = random_params(rng, name, 3, 4, weights=[0.5, 0.0, 0.5])
+    chunk = 2.0 * rng.standard_normal((700, 4))
+    fused = structure.fused_statistics(chunk, np.ones(700), params)
+    twin = numpy_statistics(chunk, np.ones(700), params, structure)
+    assert fused.counts[1] == 0.0 and np.all(fused.sums[1] == 0.0)
+    assert fused.log_likelihood == pytest.approx(twin.log_likelihood, rel=1e-12)
+    np.testing.assert_allclose(fused.scatter, twin.scatter, rtol=1e-10, atol=1e-10 * np.abs(twin.scatter).max())
+
+
+@needs_numba
+@pytest.mark.parametrize("name", ["full", "tied", "diag", "spherical"])
+def test_fused_statistics_raise_like_numpy_for_a_sample_of_zero_density(name):
+    rng = np.random.default_rng(2)
+    structure, params = random_params(rng, name, 2, 3)
+    chunk = rng.standard_normal((300, 3))
+    chunk[123] = 1e200  # underflows to zero density (overflowing distance) under every component
+    for compute in (structure.fused_statistics, lambda c, w, p: numpy_statistics(c, w, p, structure)):
+        with pytest.raises(FloatingPointError, match="zero density"), np.errstate(over="ignore"):
+            compute(chunk, np.ones(300), params)
+
+
+@needs_numba
+def test_vectorised_exp_is_accurate_and_flushes_below_the_floor():
+    from gaussmix._numba.numerics import exp_nonpositive
+
+    values = np.concatenate([-np.logspace(-12, np.log10(699.999), 20000), [0.0, -0.5, -np.log(2.0), -1e-300, -700.0]])
+    out = np.empty_like(values)
+    exp_nonpositive(values, out, np.empty(values.size, np.int64), -700.0)
+    exact = np.exp(values)
+    ulp = np.spacing(exact)
+    assert np.max(np.abs(out - exact) / ulp) <= 2.0
+    below = np.array([-700.5, -745.0, -1000.0, -np.inf])
+    flushed = np.empty_like(below)
+    exp_nonpositive(below, flushed, np.empty(4, np.int64), -700.0)
+    assert np.all(flushed == 0.0)
+
+
+def test_mixture_without_numba_gives_the_same_fit():
+    # The NumPy E-step, forced in a fresh interpreter, must reproduce the compiled path's fit.
+    code = (
+        "import numpy as np, gaussmix\n"
+        "from gaussmix import _numba\n"
+        "rng = np.random.default_rng(3)\n"
+        "X = np.vstack([rng.normal(c, 1.0 + c / 6, size=(400, 3)) for c in (0.0, 6.0, 12.0)])\n"
+        "out = [str(_numba.AVAILABLE)]\n"
+        "for kind in ('full', 'tied', 'diag', 'spherical', 'VEV'):\n"
+        "    m = gaussmix.GaussianMixture(3, covariance_type=kind, random_state=0, tol=1e-10, max_iter=50).fit(X)\n"
+        "    out.append(repr(m.lower_bound_)); out.append(repr(float(np.abs(m.means_).sum())))\n"
+        "print(' '.join(out))\n"
+    )
+    outputs = []
+    for disabled in ("1", "0"):
+        environment = dict(os.environ, GAUSSMIX_DISABLE_NUMBA=disabled)
+        run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment,
+                             timeout=600, check=True)
+        outputs.append(run.stdout.split())
+    assert outputs[0][0] == "False"
+    assert outputs[1][0] == str(_numba.AVAILABLE)
+    np.testing.assert_allclose([float(v) for v in outputs[0][1:]], [float(v) for v in outputs[1][1:]], rtol=1e-9)

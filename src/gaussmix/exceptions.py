@@ -15,7 +15,16 @@ __all__ = [
     "DegenerateComponentWarning",
     "ModelFileError",
     "PruningWarning",
+    "zero_density_error",
 ]
+
+
+def zero_density_error() -> FloatingPointError:
+    """What the E-step raises for a sample of zero density under every component (not a user error)."""
+    return FloatingPointError(
+        "a sample has zero density under every component (or the density overflowed); "
+        "the data may contain extreme outliers relative to the fitted covariances"
+    )
 
 
 class DataError(ValueError):

@@ -17,7 +17,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from . import _numba
-from .em import feature_variance
+from .covariance import KERNEL_BLOCK_ROWS
+from .em import centre, feature_variance
 from ._validation import check_int, check_n_jobs, check_nonnegative_float, check_predict_data, check_sample_weight
 from ._sources import check_predict_source, fit_engine, n_rows
 from .engines import ENGINES, initialisation_engine, is_chunked_source, make_engine
@@ -71,14 +72,21 @@ def assign(chunk: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return labels, np.maximum(nearest, 0.0)
 
 
-def expect_kmeans(chunk: np.ndarray, sample_weight: np.ndarray, centers: np.ndarray) -> KMeansStatistics:
-    """Hard E-step on one centred chunk (a compiled fused kernel when numba is installed)."""
+def expect_kmeans(chunk: np.ndarray, sample_weight: np.ndarray, centers: np.ndarray,
+                  offset: np.ndarray | None = None) -> KMeansStatistics:
+    """Hard E-step on one chunk (a compiled fused kernel when numba is installed).
+
+    ``chunk - offset`` are the centred rows (``offset=None``: the chunk is centred); the compiled kernel
+    centres block by block in cache.
+    """
     if _numba.AVAILABLE:
         counts, weighted_sums, inertia = _numba.kmeans_chunk_statistics(
-            chunk, np.ascontiguousarray(sample_weight, dtype=np.float64), centers.astype(chunk.dtype))
+            np.ascontiguousarray(chunk), np.zeros(chunk.shape[1]) if offset is None else np.asarray(offset, float),
+            np.ascontiguousarray(sample_weight, dtype=np.float64), np.ascontiguousarray(centers, dtype=chunk.dtype),
+            KERNEL_BLOCK_ROWS)
         return KMeansStatistics(float(sample_weight.sum()), float(inertia), counts,
                                 weighted_sums - counts[:, None] * centers)
-    return expect_kmeans_numpy(chunk, sample_weight, centers)
+    return expect_kmeans_numpy(chunk if offset is None else centre(chunk, offset), sample_weight, centers)
 
 
 def expect_kmeans_numpy(chunk: np.ndarray, sample_weight: np.ndarray, centers: np.ndarray) -> KMeansStatistics:
@@ -145,7 +153,7 @@ def lloyd(engine, centers: np.ndarray, *, max_iter: int, tolerance: float) -> tu
     n_iter = 0
     previous_inertia = np.inf
     for n_iter in range(1, max_iter + 1):
-        stats = engine.reduce(lambda chunk, w: expect_kmeans(chunk, w, centers))
+        stats = engine.reduce(lambda rows, w: expect_kmeans(rows, w, centers, engine.offset), centred=False)
         stalled = stats.inertia >= previous_inertia * (1.0 - 1e-12)
         previous_inertia = stats.inertia
         empty = stats.counts <= 0
@@ -159,7 +167,7 @@ def lloyd(engine, centers: np.ndarray, *, max_iter: int, tolerance: float) -> tu
         if (shift <= tolerance or stalled) and not empty.any():
             converged = True
             break
-    final = engine.reduce(lambda chunk, w: expect_kmeans(chunk, w, centers))
+    final = engine.reduce(lambda rows, w: expect_kmeans(rows, w, centers, engine.offset), centred=False)
     return centers, final, n_iter, converged
 
 

@@ -6,7 +6,7 @@ in ``_STRUCTURES`` below.
 
 from __future__ import annotations
 
-from ._base import CovarianceStructure
+from ._base import KERNEL_BLOCK_ROWS, CovarianceStructure
 from .diag import Diag
 from .factor import FactorAnalyzers
 from .eigen import MCLUST_MODEL_NAMES, MCLUST_STRUCTURES
@@ -14,7 +14,7 @@ from .full import Full
 from .spherical import Spherical
 from .tied import Tied
 
-__all__ = ["CovarianceStructure", "Diag", "FactorAnalyzers", "Full", "Spherical", "Tied", "get_structure",
+__all__ = ["KERNEL_BLOCK_ROWS", "CovarianceStructure", "Diag", "FactorAnalyzers", "Full", "Spherical", "Tied", "get_structure",
            "STRUCTURE_NAMES", "ALL_MODEL_NAMES", "MCLUST_MODEL_NAMES", "model_names"]
 
 _STRUCTURES: dict[str, type[CovarianceStructure]] = {cls.name: cls for cls in (Full, Tied, Diag, Spherical)}

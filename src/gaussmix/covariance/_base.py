@@ -7,9 +7,38 @@ from typing import ClassVar
 
 import numpy as np
 
-__all__ = ["CovarianceStructure", "LOG_2PI"]
+from .._floating import log_responsibility_floor
+from ..exceptions import zero_density_error
+
+__all__ = ["CovarianceStructure", "KERNEL_BLOCK_ROWS", "LOG_2PI", "run_kernel", "lower_to_symmetric"]
 
 LOG_2PI = float(np.log(2.0 * np.pi))
+
+KERNEL_BLOCK_ROWS = 256
+"""Rows per block in the compiled E-step kernels: a block's temporaries (a few K x 256 and d x 256
+arrays) stay in the core's L2 cache while every component is evaluated on it."""
+
+
+def run_kernel(kernel, chunk: np.ndarray, offset: np.ndarray | None, sample_weight: np.ndarray, *arguments) -> tuple:
+    """Run a compiled E-step kernel of :mod:`gaussmix._numba.estep` on a chunk.
+
+    ``chunk - offset`` are the centred rows (``offset=None``: ``chunk`` is centred); the kernel centres
+    block by block. Returns ``(log_likelihood, counts, sums, *scatter_parts)``, after raising the NumPy
+    path's error if some sample has zero density under every component.
+    """
+    offset = np.zeros(chunk.shape[1]) if offset is None else np.asarray(offset, dtype=np.float64)
+    log_likelihood, n_bad, counts, sums, *scatter_parts = kernel(
+        np.ascontiguousarray(chunk), offset, np.ascontiguousarray(sample_weight, dtype=np.float64), *arguments,
+        KERNEL_BLOCK_ROWS, log_responsibility_floor(chunk.dtype))
+    if n_bad:
+        raise zero_density_error()
+    return float(log_likelihood), counts, sums, *scatter_parts
+
+
+def lower_to_symmetric(lower: np.ndarray, n_features: int) -> np.ndarray:
+    """The symmetric matrices whose lower triangles are ``lower[..., :d, :d]`` (the kernels fill those)."""
+    lower = lower[..., :n_features, :n_features]
+    return np.tril(lower) + np.swapaxes(np.tril(lower, -1), -1, -2)
 
 
 class CovarianceStructure(ABC):
@@ -54,6 +83,26 @@ class CovarianceStructure(ABC):
     @abstractmethod
     def log_det_precision_cholesky(self, precisions_cholesky: np.ndarray, n_components: int, n_features: int) -> np.ndarray:
         """``log det U_k = -0.5 log det Sigma_k``, shape (n_components,)."""
+
+    def log_weighted_constants(self, params) -> np.ndarray:
+        """``log pi_k + log det U_k - d/2 log 2 pi``, shape (n_components,): the log-density of component
+        ``k`` at Mahalanobis distance zero, weighted (a zero weight gives -inf)."""
+        n_components, n_features = params.means.shape
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(params.weights)
+        return (log_weights + self.log_det_precision_cholesky(params.precisions_cholesky, n_components, n_features)
+                - 0.5 * n_features * LOG_2PI)
+
+    def fused_statistics(self, chunk: np.ndarray, sample_weight: np.ndarray, params, offset: np.ndarray | None = None):
+        """The E-step of one chunk in a single compiled pass, or None where there is none.
+
+        Structures with a compiled kernel (numba installed; :mod:`gaussmix._numba.estep`) return the
+        :class:`~gaussmix.stats.SufficientStatistics` that :func:`gaussmix.em.expect` would compute, up to
+        rounding; :func:`~gaussmix.em.expect` falls back to the NumPy composition of
+        :meth:`log_gaussian_density` and :meth:`scatter` when this returns None. ``chunk - offset`` are
+        the centred rows (``offset=None``: the chunk is centred); the kernels centre in cache.
+        """
+        return None
 
     def log_gaussian_density(self, X: np.ndarray, means: np.ndarray, precisions_cholesky: np.ndarray) -> np.ndarray:
         """``log N(x_n | mu_k, Sigma_k)`` for every row and component, shape (n_samples, n_components).

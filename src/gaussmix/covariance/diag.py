@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import CovarianceStructure
+from .. import _numba
+from ..stats import SufficientStatistics
+from ._base import CovarianceStructure, run_kernel
 
 __all__ = ["Diag", "diagonal_scatter", "variance_cholesky_of_precisions"]
 
@@ -58,6 +60,14 @@ class Diag(CovarianceStructure):
 
     def log_det_precision_cholesky(self, precisions_cholesky, n_components, n_features):
         return np.log(precisions_cholesky).sum(axis=1)
+
+    def fused_statistics(self, chunk, sample_weight, params, offset=None):
+        if not _numba.AVAILABLE:
+            return None
+        log_likelihood, counts, sums, scatter = run_kernel(
+            _numba.diag_statistics, chunk, offset, sample_weight, params.means, params.precisions_cholesky**2,
+            self.log_weighted_constants(params))
+        return SufficientStatistics(float(np.sum(sample_weight)), log_likelihood, counts, sums, scatter)
 
     def scatter(self, X, responsibilities, sample_weight, means):
         return diagonal_scatter(X, responsibilities, sample_weight, means)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy import linalg
 
-from ._base import CovarianceStructure
+from .. import _numba
+from ..stats import SufficientStatistics
+from ._base import KERNEL_BLOCK_ROWS, CovarianceStructure, lower_to_symmetric, run_kernel
 
 __all__ = ["Full", "invalid_matrix_factors", "matrix_cholesky_of_precisions", "matrix_precisions_cholesky_from_precisions",
            "matrix_covariances_from_precisions_cholesky"]
@@ -91,6 +95,54 @@ def invalid_matrix_factors(precisions_cholesky: np.ndarray) -> str | None:
     return None
 
 
+WHITENED_BLOCK = 2**20
+"""Numbers in one block of whitened residuals in the NumPy path (8 MB in float64)."""
+
+
+def panel_bounds(n_features: int) -> np.ndarray:
+    """Coordinate panels of the compiled whitening (see :func:`gaussmix._numba.estep.full_statistics`):
+    one per 8 features, at most four, as equal as possible."""
+    n_panels = int(np.clip(n_features // 8, 1, 4))
+    return np.round(np.linspace(0, n_features, n_panels + 1)).astype(np.int64)
+
+
+def components_per_group(n_components: int, n_features: int, block_rows: int = KERNEL_BLOCK_ROWS,
+                         cache_bytes: int = 512 * 2**10) -> int:
+    """Components whitened per GEMM in the compiled kernel: their ``d x block_rows`` coordinates fill
+    about ``cache_bytes``, a core's L2 cache (fewer, larger GEMMs; measured best among 192 KB to all K at
+    once for the benchmark shapes)."""
+    return int(np.clip(cache_bytes // (8 * n_features * block_rows), 1, n_components))
+
+
+def pack_factors(precisions_cholesky: np.ndarray, bounds: np.ndarray, group: int, dtype) -> np.ndarray:
+    """The precision factors laid out for :func:`gaussmix._numba.estep.full_statistics`, one flat array.
+
+    For each group of ``group`` components, then each panel ``[s, e)`` of coordinates, the matrix of
+    shape (members * (e - s), e) whose row ``g * (e - s) + j`` is ``U_k[:e, s + j]``: the zeros of the
+    upper-triangular ``U_k`` below row ``e`` are left out.
+    """
+    n_components = precisions_cholesky.shape[0]
+    pieces = []
+    for first in range(0, n_components, group):
+        members = precisions_cholesky[first:first + group]
+        for start, end in zip(bounds[:-1], bounds[1:]):
+            # (members, e, width) -> (members, width, e) -> rows (g, j), columns i
+            pieces.append(members[:, :end, start:end].transpose(0, 2, 1).reshape(-1))
+    return np.ascontiguousarray(np.concatenate(pieces), dtype=dtype)
+
+
+@functools.lru_cache(maxsize=4)
+def _full_kernel_arguments(structure, params, dtype) -> tuple:
+    """The parameters in the layout of :func:`gaussmix._numba.estep.full_statistics`: computed once per
+    E-step (every chunk of a pass shares ``params``; the cache holds the last few)."""
+    n_components, n_features = params.means.shape
+    bounds = panel_bounds(n_features)
+    group = components_per_group(n_components, n_features)
+    packed = pack_factors(params.precisions_cholesky, bounds, group, dtype)
+    whitened_means = np.einsum("kd,kde->ke", params.means, params.precisions_cholesky)
+    return packed, bounds, group, whitened_means, structure.log_weighted_constants(params)
+
+
 class Full(CovarianceStructure):
     """One full covariance matrix per component; shape (n_components, n_features, n_features)."""
 
@@ -103,6 +155,17 @@ class Full(CovarianceStructure):
         return n_components * n_features * (n_features + 1) // 2
 
     def squared_mahalanobis(self, X, means, precisions_cholesky):
+        # The whitened residuals take K * d numbers per row: rows are taken in sub-blocks of at most
+        # WHITENED_BLOCK numbers so that they stay bounded whatever the chunk size.
+        n_components, n_features = means.shape
+        rows_per_block = max(1, WHITENED_BLOCK // (n_components * n_features))
+        if X.shape[0] <= rows_per_block:
+            return self._squared_mahalanobis_block(X, means, precisions_cholesky)
+        return np.concatenate([self._squared_mahalanobis_block(X[start:start + rows_per_block], means,
+                                                               precisions_cholesky)
+                               for start in range(0, X.shape[0], rows_per_block)])
+
+    def _squared_mahalanobis_block(self, X, means, precisions_cholesky):
         n_components, n_features = means.shape
         n_rows = X.shape[0]
         # One GEMM whitens the rows for all components at once:
@@ -119,6 +182,14 @@ class Full(CovarianceStructure):
 
     def log_det_precision_cholesky(self, precisions_cholesky, n_components, n_features):
         return np.log(np.diagonal(precisions_cholesky, axis1=1, axis2=2)).sum(axis=1)
+
+    def fused_statistics(self, chunk, sample_weight, params, offset=None):
+        if not _numba.AVAILABLE:
+            return None
+        log_likelihood, counts, sums, scatter = run_kernel(_numba.full_statistics, chunk, offset, sample_weight, params.means,
+                                                           *_full_kernel_arguments(self, params, chunk.dtype))
+        return SufficientStatistics(float(np.sum(sample_weight)), log_likelihood, counts, sums,
+                                    lower_to_symmetric(scatter, params.n_features))
 
     def scatter(self, X, responsibilities, sample_weight, means):
         # Per component, sqrt(w gamma_k) (x - m_k) in one reused buffer and a symmetric rank-k update

@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
-from ._base import CovarianceStructure
+from .. import _numba
+from ..stats import SufficientStatistics
+from ._base import CovarianceStructure, lower_to_symmetric, run_kernel
 from .full import (invalid_matrix_factors, matrix_cholesky_of_precisions, matrix_covariances_from_precisions_cholesky,
                    matrix_precisions_cholesky_from_precisions)
 
 __all__ = ["Tied"]
+
+
+def _combine_scatter(within: np.ndarray, co_membership: np.ndarray, means: np.ndarray) -> np.ndarray:
+    """The tied scatter from its two pieces (see :meth:`Tied.scatter`): ``within`` (d, d) plus
+    ``M^T L M`` with ``L`` the Laplacian of the co-membership weights ``C_jk`` (K, K), j != k."""
+    co_membership = co_membership.copy()
+    np.fill_diagonal(co_membership, 0.0)
+    laplacian = np.diag(co_membership.sum(axis=1)) - co_membership
+    return within + means.T @ laplacian @ means
+
+
+@functools.lru_cache(maxsize=4)
+def _tied_kernel_arguments(structure, params, dtype) -> tuple:
+    """The parameters in the layout of :func:`gaussmix._numba.estep.tied_statistics`, once per E-step."""
+    factor = params.precisions_cholesky
+    return (np.ascontiguousarray(factor.T, dtype=dtype), params.means @ factor,
+            structure.log_weighted_constants(params))
 
 
 class Tied(CovarianceStructure):
@@ -47,9 +68,16 @@ class Tied(CovarianceStructure):
         residual = X - responsibilities @ means.astype(dtype, copy=False)
         within = np.asarray((residual * weights).T @ residual, dtype=np.float64)
         co_membership = np.asarray(responsibilities.T @ (responsibilities * weights), dtype=np.float64)
-        np.fill_diagonal(co_membership, 0.0)
-        laplacian = np.diag(co_membership.sum(axis=1)) - co_membership
-        return within + means.T @ laplacian @ means
+        return _combine_scatter(within, co_membership, means)
+
+    def fused_statistics(self, chunk, sample_weight, params, offset=None):
+        if not _numba.AVAILABLE:
+            return None
+        log_likelihood, counts, sums, within, co_membership = run_kernel(
+            _numba.tied_statistics, chunk, offset, sample_weight, params.means, *_tied_kernel_arguments(self, params, chunk.dtype))
+        scatter = _combine_scatter(lower_to_symmetric(within, params.n_features),
+                                   lower_to_symmetric(co_membership, params.n_components), params.means)
+        return SufficientStatistics(float(np.sum(sample_weight)), log_likelihood, counts, sums, scatter)
 
     def estimate_covariances(self, scatter, counts, shifts, reg_covar):
         between_shift = (shifts * counts[:, None]).T @ shifts

@@ -40,9 +40,10 @@ class _PassContext:
     temporaries stay in cache however large the blocks are) and whether NaN marks a missing value."""
 
     def __init__(self, function: Callable, offset: np.ndarray, dtype: np.dtype, chunk_size: int,
-                 allow_missing: bool = False):
+                 allow_missing: bool = False, centred: bool = True):
         self.function, self.offset, self.dtype, self.chunk_size = function, offset, dtype, chunk_size
         self.allow_missing = allow_missing
+        self.centred = centred
 
     def results(self, chunk: np.ndarray, weights: np.ndarray) -> Iterator:
         for start in range(0, chunk.shape[0], self.chunk_size):
@@ -58,7 +59,10 @@ def _checked(block: np.ndarray, start: int, allow_missing: bool) -> np.ndarray:
 
 
 def _checked_centred(block: np.ndarray, start: int, context: _PassContext) -> np.ndarray:
+    """The block checked, and centred unless the pass asked for the rows as stored."""
     block = _checked(block, start, context.allow_missing)
+    if not context.centred:
+        return np.ascontiguousarray(block)
     return np.subtract(block, context.offset, dtype=np.float64).astype(context.dtype, copy=False)
 
 
@@ -164,36 +168,40 @@ class DaskEngine:
         """Rows in the kernel's coordinates: offset removed in float64, then in the engine's dtype."""
         return np.subtract(rows, self.offset, dtype=np.float64).astype(self.dtype, copy=False)
 
-    def _tasks(self, kernel: Callable, function: Callable, *extra) -> list:
+    def _tasks(self, kernel: Callable, function: Callable, *extra, centred: bool = True) -> list:
         """One delayed ``kernel(context, block, weights, start, *extra)`` per block; the context is one node."""
         from dask import delayed
 
-        context = delayed(_PassContext(function, self.offset, self.dtype, self.chunk_size, self.allow_missing),
-                          pure=False)
+        context = delayed(_PassContext(function, self.offset, self.dtype, self.chunk_size, self.allow_missing,
+                                       centred), pure=False)
         return [delayed(kernel, pure=True)(context, block, weights, int(start), *extra)
                 for block, weights, start in zip(self._blocks, self._weight_blocks, self._starts)]
 
-    def reduce(self, function: Callable[[np.ndarray, np.ndarray], T]) -> T:
-        """``sum(function(chunk, weights))`` over the blocks, added pairwise in a tree on the workers."""
+    def reduce(self, function: Callable[[np.ndarray, np.ndarray], T], centred: bool = True) -> T:
+        """``sum(function(chunk, weights))`` over the blocks, added pairwise in a tree on the workers.
+
+        ``centred=False`` hands ``function`` the rows as stored, as for the in-memory engine.
+        """
         from dask import delayed
 
-        level = self._tasks(_sum, function)
+        level = self._tasks(_sum, function, centred=centred)
         while len(level) > 1:  # neighbours first: a fixed order, and log2(blocks) rounds
             level = [delayed(operator.add, pure=True)(level[i], level[i + 1]) if i + 1 < len(level) else level[i]
                      for i in range(0, len(level), 2)]
         return level[0].compute()
 
-    def map(self, function: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
+    def map(self, function: Callable[[np.ndarray, np.ndarray], np.ndarray], centred: bool = True) -> np.ndarray:
         """Row-wise results of ``function`` on every block, concatenated in row order (a numpy array)."""
         import dask
 
-        return np.concatenate(dask.compute(*self._tasks(_concatenate, function)), axis=0)
+        return np.concatenate(dask.compute(*self._tasks(_concatenate, function, centred=centred)), axis=0)
 
-    def chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    def chunks(self, centred: bool = True) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Yield ``(centred_chunk, weights)`` block by block, each computed and brought to the client."""
         for start, size, block, weights in zip(self._starts, self.X.chunks[0], self._blocks, self._weight_blocks):
             chunk = _checked_centred(block.compute(), int(start),
-                                     _PassContext(None, self.offset, self.dtype, size, self.allow_missing))
+                                     _PassContext(None, self.offset, self.dtype, size, self.allow_missing,
+                                                  centred))
             yield chunk, (np.ones(size) if weights is None else np.asarray(weights.compute(), dtype=np.float64))
 
     def raw_rows(self, indices: np.ndarray) -> np.ndarray:

@@ -43,7 +43,9 @@ _BLAS_CONTROLLER: ThreadpoolController | None = None
 
 
 def _single_threaded_blas():
-    """Limit BLAS to one thread while chunks run in parallel (workers, not BLAS, use the cores)."""
+    """Limit BLAS to one thread while chunks run in parallel (workers, not BLAS, use the cores), and for
+    ``n_jobs=1`` (one core was asked for; the compiled kernels' block-sized GEMMs gain nothing from BLAS
+    threads either)."""
     global _BLAS_CONTROLLER
     if _BLAS_CONTROLLER is None:
         _BLAS_CONTROLLER = ThreadpoolController()
@@ -95,16 +97,22 @@ MIN_PARALLEL_CHUNK = 2048
 
 def auto_chunk_size(n_features: int, n_components: int, memory_budget: int = DEFAULT_MEMORY_BUDGET,
                     n_samples: int | None = None, n_jobs: int = 1) -> int:
-    """Rows per chunk so that the E-step temporaries fit in ``memory_budget`` bytes.
+    """Rows per chunk so that the per-chunk temporaries fit in ``memory_budget`` bytes.
 
-    The widest temporaries are the whitened residuals for all components (K x d per row, for 'full')
-    and the responsibilities (K per row), plus a centred copy of the chunk (d per row). Given
-    ``n_samples`` and ``n_jobs``, chunks are also small enough that every worker gets one.
+    The widest per-row temporaries of the NumPy paths are the responsibilities and log-densities (K per
+    row each) and a centred copy of the chunk and a residual (d per row each); wider ones (the whitened
+    residuals of 'full', K x d per row) are formed in sub-blocks of bounded size. The compiled E-step
+    kernels need nothing per row beyond a cache-sized block, so large chunks cost them no memory and save
+    per-chunk overhead. Given ``n_samples`` and ``n_jobs``, the number of chunks is a multiple of
+    ``n_jobs`` (every worker gets the same share) unless that makes chunks smaller than
+    :data:`MIN_PARALLEL_CHUNK`.
     """
-    bytes_per_row = 8 * (n_components * (n_features + 2) + 2 * n_features + 2)
+    bytes_per_row = 8 * (2 * n_components + 2 * n_features + 2)
     rows = int(np.clip(memory_budget // bytes_per_row, 256, 65536))
     if n_samples is not None and n_jobs > 1:
-        rows = min(rows, max(MIN_PARALLEL_CHUNK, -(-n_samples // n_jobs)))
+        n_chunks = -(-n_samples // rows)
+        n_chunks = -(-n_chunks // n_jobs) * n_jobs  # a multiple of n_jobs: balanced workers
+        rows = min(rows, max(MIN_PARALLEL_CHUNK, -(-n_samples // n_chunks)))
     return rows
 
 
@@ -200,41 +208,54 @@ class InMemoryEngine:
         """The same data and offset, visited in chunks of another size."""
         return InMemoryEngine(self.X, self.sample_weight, offset=self.offset, chunk_size=chunk_size, n_jobs=self.n_jobs)
 
-    def chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Yield ``(centred_chunk, sample_weight_chunk)``; the chunk is a new array of the engine's dtype."""
-        for start in range(0, self.n_samples, self.chunk_size):
-            yield self._chunk(start)
+    def chunks(self, centred: bool = True) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Yield ``(centred_chunk, sample_weight_chunk)``; the chunk is a new array of the engine's dtype.
 
-    def _chunk(self, start: int) -> tuple[np.ndarray, np.ndarray]:
+        With ``centred=False`` the chunk holds the rows as stored (views of ``X``, no copy): the caller
+        subtracts :attr:`offset` itself, as the compiled kernels do block by block in cache, which saves
+        a pass through memory (see :meth:`reduce`).
+        """
+        for start in range(0, self.n_samples, self.chunk_size):
+            yield self._chunk(start, centred)
+
+    def _chunk(self, start: int, centred: bool = True) -> tuple[np.ndarray, np.ndarray]:
         stop = start + self.chunk_size
-        return self.centred(self.X[start:stop]), self.sample_weight[start:stop]
+        rows = self.X[start:stop]
+        return (self.centred(rows) if centred else rows), self.sample_weight[start:stop]
 
     def centred(self, rows: np.ndarray) -> np.ndarray:
         """Rows in the kernel's coordinates: offset removed in float64, then in the engine's dtype."""
         return np.subtract(rows, self.offset, dtype=np.float64).astype(self.dtype, copy=False)
 
+    def _blas_single_threaded(self) -> bool:
+        return self.n_jobs == 1 or self._parallel()
+
     def _parallel(self) -> bool:
         return self.n_jobs > 1 and self.n_samples > self.chunk_size
 
-    def _results(self, function: Callable[[np.ndarray, np.ndarray], T]) -> Iterator[T]:
+    def _results(self, function: Callable[[np.ndarray, np.ndarray], T], centred: bool = True) -> Iterator[T]:
         """``function(chunk, weights)`` for every chunk, in chunk order, possibly on several threads."""
         if not self._parallel():
-            return (function(chunk, weights) for chunk, weights in self.chunks())
+            return (function(chunk, weights) for chunk, weights in self.chunks(centred))
         bounds = range(0, self.n_samples, self.chunk_size)
-        return ordered_map(lambda start: function(*self._chunk(start)), bounds, self.n_jobs)
+        return ordered_map(lambda start: function(*self._chunk(start, centred)), bounds, self.n_jobs)
 
-    def reduce(self, function: Callable[[np.ndarray, np.ndarray], T]) -> T:
-        """``sum(function(chunk, weights) for every chunk)`` in chunk order (results support ``+``)."""
-        with (_single_threaded_blas() if self._parallel() else nullcontext()):
+    def reduce(self, function: Callable[[np.ndarray, np.ndarray], T], centred: bool = True) -> T:
+        """``sum(function(chunk, weights) for every chunk)`` in chunk order (results support ``+``).
+
+        ``centred=False`` hands ``function`` the rows as stored (see :meth:`chunks`); every engine
+        accepts it.
+        """
+        with (_single_threaded_blas() if self._blas_single_threaded() else nullcontext()):
             total = None
-            for result in self._results(function):
+            for result in self._results(function, centred):
                 total = result if total is None else total + result
         return total
 
-    def map(self, function: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
+    def map(self, function: Callable[[np.ndarray, np.ndarray], np.ndarray], centred: bool = True) -> np.ndarray:
         """Row-wise results of ``function`` on every chunk, concatenated in row order."""
-        with (_single_threaded_blas() if self._parallel() else nullcontext()):
-            return np.concatenate(list(self._results(function)), axis=0)
+        with (_single_threaded_blas() if self._blas_single_threaded() else nullcontext()):
+            return np.concatenate(list(self._results(function, centred)), axis=0)
 
     def rows(self, indices: np.ndarray) -> np.ndarray:
         """Centred rows at the given positions."""

@@ -524,20 +524,21 @@ class OutOfCoreEngine(InMemoryEngine):
             return
         yield from _rechunk(self.dataset.blocks(self.allow_missing), self.chunk_size)
 
-    def chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    def chunks(self, centred: bool = True) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         for start, raw in self._raw_chunks():
-            yield self.centred(raw), self._weights(start, start + raw.shape[0])
+            yield (self.centred(raw) if centred else raw), self._weights(start, start + raw.shape[0])
 
-    def _chunk(self, start: int) -> tuple[np.ndarray, np.ndarray]:
+    def _chunk(self, start: int, centred: bool = True) -> tuple[np.ndarray, np.ndarray]:
         stop = min(start + self.chunk_size, self._n_samples)
-        return self.centred(self.dataset.read(start, stop, self.allow_missing)), self._weights(start, stop)
+        raw = self.dataset.read(start, stop, self.allow_missing)
+        return (self.centred(raw) if centred else raw), self._weights(start, stop)
 
-    def _results(self, function: Callable[[np.ndarray, np.ndarray], T]) -> Iterator[T]:
+    def _results(self, function: Callable[[np.ndarray, np.ndarray], T], centred: bool = True) -> Iterator[T]:
         if self.dataset.random_access:
-            return super()._results(function)  # workers read their own chunks
+            return super()._results(function, centred)  # workers read their own chunks
         if not self._parallel():
-            return (function(chunk, weights) for chunk, weights in self.chunks())
-        return ordered_map(lambda pair: function(*pair), self.chunks(), self.n_jobs)
+            return (function(chunk, weights) for chunk, weights in self.chunks(centred))
+        return ordered_map(lambda pair: function(*pair), self.chunks(centred), self.n_jobs)
 
     def raw_rows(self, indices: np.ndarray) -> np.ndarray:
         """Uncentred rows at the given positions (any order, repeats allowed)."""
