@@ -45,7 +45,7 @@ def kmeans_chunk_statistics(chunk, offset, sample_weight, centers, block_rows): 
     full_block = np.empty((n_clusters, block_rows), dtype=chunk.dtype)
     centred = np.empty((block_rows, n_features), dtype=chunk.dtype)
     best_value = np.empty(block_rows)
-    best = np.zeros(block_rows, dtype=np.int64)
+    best_label = np.zeros(block_rows)
     for start in range(0, n_rows, block_rows):
         size = min(block_rows, n_rows - start)
         block = centred[:size]
@@ -61,22 +61,23 @@ def kmeans_chunk_statistics(chunk, offset, sample_weight, centers, block_rows): 
             dots = np.dot(centers, block.T)
         for b in range(size):
             best_value[b] = norms[0] - 2.0 * dots[0, b]
-            best[b] = 0
+            best_label[b] = 0.0
         for k in range(1, n_clusters):
             norm = norms[k]
             products = dots[k]
+            label = np.float64(k)  # float labels: both selects vectorise as one blend each
             for b in range(size):
                 value = norm - 2.0 * products[b]
                 closer = value < best_value[b]
                 best_value[b] = value if closer else best_value[b]
-                best[b] = k if closer else best[b]
+                best_label[b] = label if closer else best_label[b]
         for b in range(size):
             row_norm = 0.0
             for f in range(n_features):
                 row_norm += block[b, f] * block[b, f]
             weight = sample_weight[start + b]
             inertia += weight * max(best_value[b] + row_norm, 0.0)
-            nearest = best[b]
+            nearest = np.int64(best_label[b])
             counts[nearest] += weight
             for f in range(n_features):
                 sums[nearest, f] += weight * block[b, f]
