@@ -29,7 +29,7 @@ def _padded(n: int) -> int:  # pragma: no cover - compiled
 padded = njit(cache=True)(_padded)
 
 
-@njit(nogil=True, cache=True, error_model="numpy", fastmath=FAST)
+@njit(inline="always", nogil=True, cache=True, error_model="numpy", fastmath=FAST)
 def _accumulate_dense(transposed, weighted, means, k, zero, counts, sums, scatter, residual,
                       scaled):  # pragma: no cover - compiled
     """Counts, sums and lower-triangular scatter of component ``k`` over one block.
@@ -58,7 +58,7 @@ def _accumulate_dense(transposed, weighted, means, k, zero, counts, sums, scatte
     lower_scatter(scaled, residual, scatter[k], zero)
 
 
-@njit(nogil=True, cache=True, error_model="numpy", fastmath=FAST)
+@njit(inline="always", nogil=True, cache=True, error_model="numpy", fastmath=FAST)
 def _add_squared_distances(whitened, row, n_coordinates, whitened_means, k, first, distance):  # pragma: no cover - compiled
     """``distance[b] += sum_j (whitened[row + j, b] - whitened_means[k, first + j])^2``, j < n_coordinates.
 
@@ -91,7 +91,7 @@ def _add_squared_distances(whitened, row, n_coordinates, whitened_means, k, firs
         j += 1
 
 
-@njit(nogil=True, cache=True)
+@njit(inline="always", nogil=True, cache=True)
 def _dense_buffers(n_features, n_components, group_size, size, dtype):  # pragma: no cover - compiled
     """Workspace of one block of ``size`` rows for :func:`full_statistics`, allocated once per chunk."""
     return (np.empty((n_features, size), dtype=dtype), np.empty((n_components, size)), np.empty((3, size)),
@@ -186,7 +186,7 @@ def full_statistics(chunk, offset, sample_weight, means, packed_factors, panel_b
     return log_likelihood, n_bad, counts, sums, scatter
 
 
-@njit(nogil=True, cache=True)
+@njit(inline="always", nogil=True, cache=True)
 def _block_buffers(n_features, n_components, size, dtype):  # pragma: no cover - compiled
     """Workspace of one block for the diagonal kernels: the block transposed, log-densities (K, size),
     normalisation workspace and one more (K, size) array."""
@@ -194,7 +194,7 @@ def _block_buffers(n_features, n_components, size, dtype):  # pragma: no cover -
             np.empty(size, np.int64), np.empty((n_components, size)))
 
 
-@njit(nogil=True, cache=True)
+@njit(inline="always", nogil=True, cache=True)
 def _tied_buffers(n_features, n_components, size, dtype):  # pragma: no cover - compiled
     """Workspace of one block for :func:`tied_statistics`; padding rows (beyond d or K) are zero."""
     transposed, log_prob, work, bits, _ = _block_buffers(n_features, n_components, size, dtype)
@@ -204,7 +204,7 @@ def _tied_buffers(n_features, n_components, size, dtype):  # pragma: no cover - 
             np.zeros((padded(n_features), size), dtype=dtype))
 
 
-@njit(nogil=True, cache=True, error_model="numpy", fastmath=FAST)
+@njit(inline="always", nogil=True, cache=True, error_model="numpy", fastmath=FAST)
 def _squared_residuals(transposed, means, k, scale, out):  # pragma: no cover - compiled
     """``out[b] = sum_i scale[i] (x_bi - m_ki)^2`` over one block; ``scale`` (d,) float64."""
     n_features, n_rows = transposed.shape
@@ -218,7 +218,7 @@ def _squared_residuals(transposed, means, k, scale, out):  # pragma: no cover - 
             out[b] += weight * (value * value)
 
 
-@njit(nogil=True, cache=True, error_model="numpy", fastmath=FAST)
+@njit(inline="always", nogil=True, cache=True, error_model="numpy", fastmath=FAST)
 def _accumulate_diagonal(transposed, weighted, means, k, counts, sums, scatter):  # pragma: no cover - compiled
     """Counts, sums and per-feature scatter ``sum g (x_i - m_ki)^2`` of component ``k`` over one block."""
     n_features, n_rows = transposed.shape
@@ -393,7 +393,7 @@ def tied_statistics(chunk, offset, sample_weight, means, factor_transposed, whit
     return log_likelihood, n_bad, counts, sums, within, co_membership
 
 
-@njit(nogil=True, cache=True, error_model="numpy", fastmath=FAST)
+@njit(inline="always", nogil=True, cache=True, error_model="numpy", fastmath=FAST)
 def _accumulate_sums(transposed, weighted, means, counts, sums):  # pragma: no cover - compiled
     """Counts ``sum_n g_kn`` and sums ``sum_n g_kn (x_n - m_k)`` of every component over one block.
 

@@ -7,6 +7,14 @@ constant count is fully unrolled into scalar code instead), and ``fastmath`` *re
 reductions, which lets a sum over rows use several vector accumulators. Reassociation changes sums in
 the last bits only, deterministically for a given block size; :func:`exp_nonpositive` is compiled
 without it because its range reduction relies on the order of its operations.
+
+Helpers are inlined into the kernels by numba (``inline='always'``), not left to LLVM. A call from one
+compiled library into another goes to a ``linkonce_odr`` copy of the callee, and which copy a process
+runs depends on whether the kernels were just compiled or loaded from numba's cache; the copies are
+optimised in different modules, so with reassociation their sums differed in the last bits and a fit
+resumed in another process was not bitwise the fit it continued. Inlined, every kernel carries its own
+helpers. :func:`exp_nonpositive` stays a call: inlined it would inherit the caller's reassociation, and
+without reassociation every copy of it computes the same bits.
 """
 
 from __future__ import annotations
@@ -71,7 +79,7 @@ def exp_nonpositive(values, out, scratch_bits, floor):  # pragma: no cover - com
         out[b] = out[b] * powers[b] if values[b] >= floor else 0.0
 
 
-@njit(nogil=True, cache=True, error_model="numpy", fastmath=FAST)
+@njit(inline="always", nogil=True, cache=True, error_model="numpy", fastmath=FAST)
 def normalise_block(log_prob, sample_weight, work, scratch_bits, floor):  # pragma: no cover - compiled
     """Turn ``log_prob`` (K, n) into weighted responsibilities ``w_n gamma_kn`` in place.
 
@@ -129,7 +137,7 @@ def normalise_block(log_prob, sample_weight, work, scratch_bits, floor):  # prag
     return log_likelihood, n_bad
 
 
-@njit(nogil=True, cache=True, error_model="numpy", fastmath=FAST)
+@njit(inline="always", nogil=True, cache=True, error_model="numpy", fastmath=FAST)
 def lower_scatter(weighted, residual, scatter, zero):  # pragma: no cover - compiled
     """``scatter[i, j] += sum_b weighted[i, b] * residual[j, b]`` for ``j <= i`` (and a little above).
 
@@ -176,7 +184,7 @@ def lower_scatter(weighted, residual, scatter, zero):  # pragma: no cover - comp
             scatter[ib + 3, jb + 1] += s31
 
 
-@njit(nogil=True, cache=True, error_model="numpy")
+@njit(inline="always", nogil=True, cache=True, error_model="numpy")
 def transpose_block(chunk, start, transposed, offset):  # pragma: no cover - compiled
     """``transposed[i, b] = chunk[start + b, i] - offset[i]`` for the ``transposed.shape[1]`` rows from
     ``start``: the block centred, features x rows.
