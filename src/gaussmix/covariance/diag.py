@@ -8,7 +8,7 @@ from .. import _numba
 from ..stats import SufficientStatistics
 from ._base import CovarianceStructure, run_kernel
 
-__all__ = ["Diag", "diagonal_scatter", "variance_cholesky_of_precisions"]
+__all__ = ["Diag", "diagonal_scatter", "precision_kernel_statistics", "variance_cholesky_of_precisions"]
 
 
 def diagonal_scatter(X, responsibilities, sample_weight, means):
@@ -62,12 +62,7 @@ class Diag(CovarianceStructure):
         return np.log(precisions_cholesky).sum(axis=1)
 
     def fused_statistics(self, chunk, sample_weight, params, offset=None):
-        if not _numba.AVAILABLE:
-            return None
-        log_likelihood, counts, sums, scatter = run_kernel(
-            _numba.diag_statistics, chunk, offset, sample_weight, params.means, params.precisions_cholesky**2,
-            self.log_weighted_constants(params))
-        return SufficientStatistics(float(np.sum(sample_weight)), log_likelihood, counts, sums, scatter)
+        return precision_kernel_statistics(self, "diag_statistics", chunk, sample_weight, params, offset)
 
     def scatter(self, X, responsibilities, sample_weight, means):
         return diagonal_scatter(X, responsibilities, sample_weight, means)
@@ -90,3 +85,18 @@ class Diag(CovarianceStructure):
 
     def dense_covariances(self, covariances, n_components, n_features):
         return np.einsum("kd,de->kde", covariances, np.eye(covariances.shape[1]))
+
+
+def precision_kernel_statistics(structure: CovarianceStructure, kernel_name: str, chunk: np.ndarray,
+                                sample_weight: np.ndarray, params, offset: np.ndarray | None):
+    """The compiled E-step of the axis-aligned structures ('diag', 'spherical'), or None without numba.
+
+    Their kernels (:mod:`gaussmix._numba.estep`) take the precisions ``U**2`` (shape (K, d) or (K,))
+    and return the structure's own scatter.
+    """
+    if not _numba.AVAILABLE:
+        return None
+    log_likelihood, counts, sums, scatter = run_kernel(
+        getattr(_numba, kernel_name), chunk, offset, sample_weight, params.means, params.precisions_cholesky**2,
+        structure.log_weighted_constants(params))
+    return SufficientStatistics(float(np.sum(sample_weight)), log_likelihood, counts, sums, scatter)

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _numba
-from ..stats import SufficientStatistics
-from ._base import CovarianceStructure, run_kernel
-from .diag import _positive_sqrt, diagonal_scatter, variance_cholesky_of_precisions
+from ._base import CovarianceStructure
+from .diag import _positive_sqrt, diagonal_scatter, precision_kernel_statistics, variance_cholesky_of_precisions
 
 __all__ = ["Spherical"]
 
@@ -35,12 +33,7 @@ class Spherical(CovarianceStructure):
         return n_features * np.log(precisions_cholesky)
 
     def fused_statistics(self, chunk, sample_weight, params, offset=None):
-        if not _numba.AVAILABLE:
-            return None
-        log_likelihood, counts, sums, scatter = run_kernel(
-            _numba.spherical_statistics, chunk, offset, sample_weight, params.means, params.precisions_cholesky**2,
-            self.log_weighted_constants(params))
-        return SufficientStatistics(float(np.sum(sample_weight)), log_likelihood, counts, sums, scatter)
+        return precision_kernel_statistics(self, "spherical_statistics", chunk, sample_weight, params, offset)
 
     def scatter(self, X, responsibilities, sample_weight, means):
         return diagonal_scatter(X, responsibilities, sample_weight, means).sum(axis=1)
