@@ -440,3 +440,20 @@ def test_variance_floor_is_relative_weighted_feature_variance():
     expected = np.array([np.cov(X[:, j], aweights=w, bias=True) for j in range(3)])
     np.testing.assert_allclose(variance_floor(engine, relative=1e-8), 1e-8 * expected, rtol=1e-8)
     np.testing.assert_allclose(variance_floor(engine, relative=1.0), expected, rtol=1e-8)
+
+
+@pytest.mark.parametrize("name", ["diag", "spherical", "EEI", "VEI", "EVI", "EII"])
+def test_axis_aligned_collapse_test_is_the_dense_eigenvalue_test(name):
+    # diag/spherical read their eigenvalues off the variances; the dense definition (smallest eigenvalue
+    # of the floor-scaled covariance below one, zero-floor features left out) is the oracle.
+    structure = get_structure(name)
+    rng = np.random.default_rng(4)
+    for _ in range(50):
+        floor = rng.random(D) * (rng.random(D) > 0.25)
+        shape = (K,) if name in ("spherical", "EII") else (K, D)
+        covariances = rng.random(shape) * 2.0 * floor.max(initial=1.0)
+        dense_covariances = structure.dense_covariances(covariances, K, D)
+        keep = floor > 0
+        scaled = dense_covariances[:, keep][:, :, keep] / np.sqrt(np.outer(floor[keep], floor[keep]))
+        expected = (np.linalg.eigvalsh(scaled)[:, 0] < 1.0) if keep.any() else np.zeros(K, bool)
+        np.testing.assert_array_equal(structure.collapsed(covariances, floor), expected)

@@ -8,7 +8,7 @@ from .. import _numba
 from ..stats import SufficientStatistics
 from ._base import CovarianceStructure, run_kernel
 
-__all__ = ["Diag", "diagonal_scatter", "precision_kernel_statistics", "variance_cholesky_of_precisions"]
+__all__ = ["Diag", "axis_aligned_collapsed", "diagonal_scatter", "precision_kernel_statistics", "variance_cholesky_of_precisions"]
 
 
 def diagonal_scatter(X, responsibilities, sample_weight, means):
@@ -85,6 +85,26 @@ class Diag(CovarianceStructure):
 
     def dense_covariances(self, covariances, n_components, n_features):
         return np.einsum("kd,de->kde", covariances, np.eye(covariances.shape[1]))
+
+    def collapsed(self, covariances, variance_floor):
+        return axis_aligned_collapsed(covariances, variance_floor)
+
+
+def axis_aligned_collapsed(variances: np.ndarray, variance_floor: np.ndarray) -> np.ndarray:
+    """:meth:`CovarianceStructure.collapsed` for axis-aligned covariances, shape (n_components,).
+
+    ``variances`` (K, d) for 'diag' or (K,) for 'spherical' are the eigenvalues already: a component has
+    collapsed when some ``variance_i / floor_i < 1`` (features with a zero floor left out), with no
+    dense K x d x d matrices and no eigen-decomposition.
+    """
+    keep = variance_floor > 0
+    variances = np.asarray(variances, dtype=np.float64)
+    if variances.ndim == 1:
+        variances = variances[:, None]
+    if not keep.any():
+        return np.zeros(variances.shape[0], dtype=bool)
+    ratios = np.broadcast_to(variances, (variances.shape[0], keep.size))[:, keep] / variance_floor[keep]
+    return ratios.min(axis=1) < 1.0
 
 
 def precision_kernel_statistics(structure: CovarianceStructure, kernel_name: str, chunk: np.ndarray,

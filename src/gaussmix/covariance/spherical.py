@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._base import CovarianceStructure
-from .diag import _positive_sqrt, diagonal_scatter, precision_kernel_statistics, variance_cholesky_of_precisions
+from .diag import _positive_sqrt, axis_aligned_collapsed, diagonal_scatter, precision_kernel_statistics, variance_cholesky_of_precisions
 
 __all__ = ["Spherical"]
 
@@ -57,3 +57,6 @@ class Spherical(CovarianceStructure):
 
     def dense_covariances(self, covariances, n_components, n_features):
         return covariances[:, None, None] * np.eye(n_features)
+
+    def collapsed(self, covariances, variance_floor):
+        return axis_aligned_collapsed(covariances, variance_floor)
