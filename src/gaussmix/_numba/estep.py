@@ -7,8 +7,9 @@ counts ``sum g_kn``, sums ``sum g_kn (x_n - m_k)`` and scatter about the referen
 totals. Nothing n x K or n x K x d ever exists beyond one block, which stays in the caches, and no
 intermediate is written to memory and read back for a second elementwise pass.
 
-All moments are taken about the reference means exactly, as in the NumPy path (no expansion of squares,
-so no cancellation). Each kernel returns ``(log_likelihood, n_bad, counts, sums, scatter)``; ``n_bad``
+Second moments are taken about the reference means exactly, as in the NumPy path (no expansion of
+squares, so no cancellation); the first moments of diag, spherical and tied come from one GEMM per block
+(``g @ X - N_k m_k``, which loses only the precision of ``m_k`` itself). Each kernel returns ``(log_likelihood, n_bad, counts, sums, scatter)``; ``n_bad``
 counts rows of zero density under every component, for which the caller raises.
 """
 
