@@ -13,6 +13,12 @@ from gaussmix.kmeans import expect_kmeans, expect_kmeans_numpy
 needs_numba = pytest.mark.skipif(not _numba.AVAILABLE, reason="numba is not installed")
 
 
+def fresh_interpreter_output(code: str, timeout: float = 600, **environment: str) -> str:
+    """Standard output of ``code`` run by a new Python interpreter with these environment variables."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=dict(os.environ, **environment), timeout=timeout, check=True).stdout
+
+
 @needs_numba
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("weighted", [False, True])
@@ -40,12 +46,8 @@ def test_kmeans_without_numba_gives_the_same_fit():
         "m = gaussmix.KMeans(3, random_state=0).fit(X)\n"
         "print(_numba.AVAILABLE, repr(m.inertia_), m.labels_[:5].tolist())\n"
     )
-    outputs = []
-    for disabled in ("1", "0"):
-        environment = dict(os.environ, GAUSSMIX_DISABLE_NUMBA=disabled)
-        run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment,
-                             timeout=300, check=True)
-        outputs.append(run.stdout.split(" ", 1))
+    outputs = [fresh_interpreter_output(code, timeout=300, GAUSSMIX_DISABLE_NUMBA=disabled).split(" ", 1)
+               for disabled in ("1", "0")]
     assert outputs[0][0] == "False"
     inertia_numpy, inertia_default = (float(out[1].split(" ", 1)[0]) for out in outputs)
     assert inertia_default == pytest.approx(inertia_numpy, rel=1e-10)
@@ -175,12 +177,7 @@ def test_mixture_without_numba_gives_the_same_fit():
         "    out.append(repr(m.lower_bound_)); out.append(repr(float(np.abs(m.means_).sum())))\n"
         "print(' '.join(out))\n"
     )
-    outputs = []
-    for disabled in ("1", "0"):
-        environment = dict(os.environ, GAUSSMIX_DISABLE_NUMBA=disabled)
-        run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment,
-                             timeout=600, check=True)
-        outputs.append(run.stdout.split())
+    outputs = [fresh_interpreter_output(code, GAUSSMIX_DISABLE_NUMBA=disabled).split() for disabled in ("1", "0")]
     assert outputs[0][0] == "False"
     assert outputs[1][0] == str(_numba.AVAILABLE)
     np.testing.assert_allclose([float(v) for v in outputs[0][1:]], [float(v) for v in outputs[1][1:]], rtol=1e-9)
@@ -205,8 +202,7 @@ def test_fits_are_bitwise_the_same_whether_kernels_are_compiled_or_loaded_from_c
         "    digests.append(hashlib.sha1(k.cluster_centers_.tobytes()).hexdigest())\n"
         "print(' '.join(digests))\n"
     )
-    environment = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"), PYTHONWARNINGS="ignore")
-    compiled, cached = (subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                       env=environment, timeout=600, check=True).stdout for _ in range(2))
+    environment = dict(NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"), PYTHONWARNINGS="ignore")
+    compiled, cached = (fresh_interpreter_output(code, **environment) for _ in range(2))
     assert any((tmp_path / "numba-cache").rglob("*.nbc")), "the first run wrote the cache"
     assert compiled.split() == cached.split()

@@ -9,8 +9,9 @@ intermediate is written to memory and read back for a second elementwise pass.
 
 Second moments are taken about the reference means exactly, as in the NumPy path (no expansion of
 squares, so no cancellation); the first moments of diag, spherical and tied come from one GEMM per block
-(``g @ X - N_k m_k``, which loses only the precision of ``m_k`` itself). Each kernel returns ``(log_likelihood, n_bad, counts, sums, scatter)``; ``n_bad``
-counts rows of zero density under every component, for which the caller raises.
+(``g @ X - N_k m_k``, which loses only the precision of ``m_k`` itself). Each kernel returns
+``(log_likelihood, n_bad, counts, sums, scatter)``; ``n_bad`` counts rows of zero density under every
+component, for which the caller raises.
 """
 
 from __future__ import annotations
@@ -237,25 +238,11 @@ def _scaled_squared_distances(transposed, scale, shift, out):  # pragma: no cove
 
 @njit(inline="always", nogil=True, cache=True, error_model="numpy", fastmath=FAST)
 def _squared_distances(transposed, means, k, out):  # pragma: no cover - compiled
-    """``out[b] = ||x_b - m_k||^2`` over one block, four features per sweep; the residuals ``x - m`` are
-    exact differences (the spherical scatter is this distance)."""
-    n_features, n_rows = transposed.shape
-    for b in range(n_rows):
+    """``out[b] = ||x_b - m_k||^2`` over one block: :func:`_add_squared_distances` over all coordinates
+    (exact differences ``x - m``; the spherical scatter is this distance)."""
+    for b in range(out.shape[0]):
         out[b] = 0.0
-    head = n_features - n_features % 4
-    for i in range(0, head, 4):
-        m0, m1, m2, m3 = means[k, i], means[k, i + 1], means[k, i + 2], means[k, i + 3]
-        for b in range(n_rows):
-            v0 = transposed[i, b] - m0
-            v1 = transposed[i + 1, b] - m1
-            v2 = transposed[i + 2, b] - m2
-            v3 = transposed[i + 3, b] - m3
-            out[b] += (v0 * v0 + v1 * v1) + (v2 * v2 + v3 * v3)
-    for i in range(head, n_features):
-        mean = means[k, i]
-        for b in range(n_rows):
-            value = transposed[i, b] - mean
-            out[b] += value * value
+    _add_squared_distances(transposed, 0, transposed.shape[0], means, k, 0, out)
 
 
 @njit(inline="always", nogil=True, cache=True, error_model="numpy", fastmath=FAST)

@@ -8,7 +8,8 @@ from .. import _numba
 from ..stats import SufficientStatistics
 from ._base import CovarianceStructure, run_kernel
 
-__all__ = ["Diag", "axis_aligned_collapsed", "diagonal_scatter", "precision_kernel_statistics", "variance_cholesky_of_precisions"]
+__all__ = ["Diag", "axis_aligned_collapsed", "diagonal_scatter", "precision_kernel_statistics",
+           "variance_cholesky_of_precisions"]
 
 
 def diagonal_scatter(X, responsibilities, sample_weight, means):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from ._base import CovarianceStructure
-from .diag import _positive_sqrt, axis_aligned_collapsed, diagonal_scatter, precision_kernel_statistics, variance_cholesky_of_precisions
+from .diag import (_positive_sqrt, axis_aligned_collapsed, diagonal_scatter, precision_kernel_statistics,
+                   variance_cholesky_of_precisions)
 
 __all__ = ["Spherical"]
 
