@@ -386,6 +386,7 @@ def run_em(engine, params: MixtureParams, structure: CovarianceStructure, *, tol
             return stats.mean_log_likelihood
         return stats.mean_log_likelihood + prior.log_density(current, structure) / stats.weight_sum
 
+    structure = structure.with_em_tolerance(tol)  # iterative M-steps: warm starts, inner tolerance tied to tol
     state = resume if resume is not None else EMState(params)
     params, trace, previous = state.params, list(state.trace), state.previous
     n_iter, n_reseeded, converged = state.n_iter, state.n_reseeded, state.converged

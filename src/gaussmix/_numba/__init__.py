@@ -8,13 +8,14 @@ to use the twins.
 - :mod:`.numerics`: the shared pieces (a vectorisable ``exp``, row normalisation, scatter tiles).
 - :mod:`.estep`: the whole E-step of a chunk for the four base covariance structures, fused.
 - :mod:`.kmeans`: one Lloyd pass over a chunk.
+- :mod:`.eigen`: the plane-rotation sweep of mclust's common-orientation M-steps (EVE, VVE).
 """
 
 from __future__ import annotations
 
 import os
 
-__all__ = ["AVAILABLE", "diag_statistics", "full_statistics", "kmeans_chunk_statistics", "spherical_statistics",
+__all__ = ["AVAILABLE", "diag_statistics", "full_statistics", "kmeans_chunk_statistics", "rotation_sweep", "spherical_statistics",
            "tied_statistics"]
 
 try:
@@ -28,6 +29,8 @@ AVAILABLE = numba is not None
 
 if AVAILABLE:
     from .estep import diag_statistics, full_statistics, spherical_statistics, tied_statistics
+    from .eigen import rotation_sweep
     from .kmeans import kmeans_chunk_statistics
 else:
     diag_statistics = full_statistics = spherical_statistics = tied_statistics = kmeans_chunk_statistics = None
+    rotation_sweep = None

@@ -199,6 +199,16 @@ class CovarianceStructure(ABC):
         """
         return self.estimate_covariances(scatter, counts, shifts, reg_covar)
 
+    def with_em_tolerance(self, em_tol: float) -> "CovarianceStructure":
+        """The structure for the M-steps of an EM run that stops when the mean log-likelihood changes by
+        less than ``em_tol``.
+
+        Structures whose M-step is itself iterative (mclust's EVE, VVE, VEE, VEV, VEI) return a copy that
+        warm-starts it from the previous iteration and stops it at a tolerance tied to ``em_tol``; the
+        default is the structure itself.
+        """
+        return self
+
     @abstractmethod
     def cholesky_of_precisions(self, covariances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Precision Cholesky factors from covariances, without raising.

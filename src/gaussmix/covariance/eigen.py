@@ -45,9 +45,12 @@ then finds the posterior mode.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
+
+from .. import _numba
 
 from .diag import Diag
 from .full import Full
@@ -89,7 +92,8 @@ def _geometric_mean(values: np.ndarray) -> np.ndarray:
 
 
 def constrained_variances(w: np.ndarray, counts: np.ndarray, volume: str, shape: str,
-                          tol: float = DEFAULT_TOL, max_iter: int = DEFAULT_MAX_ITER) -> np.ndarray:
+                          tol: float = DEFAULT_TOL, max_iter: int = DEFAULT_MAX_ITER,
+                          volumes: np.ndarray | None = None, absolute_tol: float = 0.0) -> np.ndarray:
     """Minimise ``sum_k [n_k sum_j log C_kj + sum_j w_kj / C_kj]`` over ``C_k = lambda_k A_k``.
 
     Parameters
@@ -99,6 +103,10 @@ def constrained_variances(w: np.ndarray, counts: np.ndarray, volume: str, shape:
     counts : ndarray of shape (n_components,)
         Positive ``n_k``.
     volume, shape : {'E', 'V'} and {'I', 'E', 'V'}
+    tol, max_iter, absolute_tol
+        Stopping rule of the one iterative case, VE* (see :func:`constrained_covariances`).
+    volumes : ndarray of shape (n_components,), optional
+        Warm start of VE*: the previous EM iteration's volumes.
 
     Returns
     -------
@@ -119,10 +127,10 @@ def constrained_variances(w: np.ndarray, counts: np.ndarray, volume: str, shape:
             return (scale.sum() / total) * w / scale[:, None]
     if volume == "E":
         return np.broadcast_to(w.sum(axis=0) / total, w.shape).copy()
-    return _variable_volume_equal_shape(w, counts, tol, max_iter)
+    return _variable_volume_equal_shape(w, counts, tol, max_iter, volumes, absolute_tol)
 
 
-def _variable_volume_equal_shape(w, counts, tol, max_iter, volumes=None):
+def _variable_volume_equal_shape(w, counts, tol, max_iter, volumes=None, absolute_tol=0.0):
     """VE*: alternate the common shape and the volumes (each step is exact, so F never increases).
 
     ``volumes`` (n_components,) warm-starts the alternation (default: each component's own VII volume).
@@ -138,7 +146,7 @@ def _variable_volume_equal_shape(w, counts, tol, max_iter, volumes=None):
             volumes = (w / shape).sum(axis=1) / (n_features * counts)
             # With the volumes just optimised, F = d sum_k n_k log lambda_k + d sum_k n_k.
             new_objective = n_features * (counts @ np.log(volumes))
-            if not np.isfinite(new_objective) or objective - new_objective <= tol * (1.0 + abs(new_objective)):
+            if _stalled(objective, new_objective, tol, absolute_tol):
                 break
             objective = new_objective
         return volumes[:, None] * shape
@@ -151,7 +159,8 @@ def _descending_eigh(matrices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def constrained_covariances(scatter: np.ndarray, counts: np.ndarray, letters: str,
-                            tol: float = DEFAULT_TOL, max_iter: int = DEFAULT_MAX_ITER) -> np.ndarray:
+                            tol: float = DEFAULT_TOL, max_iter: int = DEFAULT_MAX_ITER,
+                            start: "InnerStart | None" = None, absolute_tol: float = 0.0) -> np.ndarray:
     """The M-step of model ``letters`` on per-component scatter about the new means.
 
     Parameters
@@ -162,6 +171,14 @@ def constrained_covariances(scatter: np.ndarray, counts: np.ndarray, letters: st
         Positive ``n_k``.
     letters : str
         Model name such as ``'VEV'``.
+    tol, max_iter : float and int
+        Iterative models stop when ``F`` decreases by less than ``tol * (1 + |F|)`` in an iteration, or
+        after ``max_iter`` iterations.
+    start : InnerStart, optional
+        Warm start of the iterative models (the previous EM iteration's axes and volumes); default: cold,
+        from the eigenvectors of the pooled scatter and each component's own volume.
+    absolute_tol : float, default=0
+        Iterative models also stop when ``F`` decreases by at most this much in an iteration.
 
     Returns
     -------
@@ -169,37 +186,69 @@ def constrained_covariances(scatter: np.ndarray, counts: np.ndarray, letters: st
         The covariances minimising ``sum_k n_k log det Sigma_k + tr(W_k Sigma_k^{-1})``.
     """
     volume, shape, orientation = letters
+    start = start or InnerStart()
     if orientation == "I":
         w = np.diagonal(scatter, axis1=1, axis2=2)
-        variances = constrained_variances(w, counts, volume, shape, tol, max_iter)
+        variances = constrained_variances(w, counts, volume, shape, tol, max_iter, start.volumes, absolute_tol)
         return variances[:, :, None] * np.eye(scatter.shape[1])
     if orientation == "V":
         w, axes = _descending_eigh(scatter)
-        variances = constrained_variances(w, counts, volume, shape, tol, max_iter)
+        variances = constrained_variances(w, counts, volume, shape, tol, max_iter, start.volumes, absolute_tol)
     else:
-        axes, variances = _common_orientation(scatter, counts, volume, shape, tol, max_iter)
+        axes, variances = _common_orientation(scatter, counts, volume, shape, tol, max_iter, start, absolute_tol)
     return (axes * variances[:, None, :]) @ np.swapaxes(axes, -1, -2)
 
 
-def _common_orientation(scatter, counts, volume, shape, tol, max_iter):
-    """**E models: alternate the variances along common axes ``D`` with an update of ``D``."""
-    _, axes = _descending_eigh(scatter.sum(axis=0))
-    largest = np.linalg.eigvalsh(scatter)[:, -1]
+@dataclass(frozen=True)
+class InnerStart:
+    """Where an iterative M-step starts: the previous EM iteration's solution (None: a cold start).
+
+    Attributes
+    ----------
+    axes : ndarray of shape (n_features, n_features), optional
+        The common orientation ``D`` (models ``*?E``).
+    volumes : ndarray of shape (n_components,), optional
+        ``lambda_k`` (models ``VE?``).
+    """
+
+    axes: np.ndarray | None = None
+    volumes: np.ndarray | None = None
+
+
+def _stalled(objective: float, new_objective: float, tol: float, absolute_tol: float) -> bool:
+    """Whether an inner iteration that moved ``F`` from ``objective`` to ``new_objective`` should be the last."""
+    decrease = objective - new_objective
+    return not np.isfinite(new_objective) or decrease <= max(tol * (1.0 + abs(new_objective)), absolute_tol)
+
+
+def _common_orientation(scatter, counts, volume, shape, tol, max_iter, start, absolute_tol):
+    """**E models: alternate the variances along common axes ``D`` with an update of ``D``.
+
+    Started from ``start.axes`` (the previous EM iteration's ``D``, whose variances are re-optimised first),
+    every step lowers ``F`` from its value at the previous parameters: a generalised M-step however few
+    iterations run.
+    """
+    axes = start.axes
+    if axes is None:
+        _, axes = _descending_eigh(scatter.sum(axis=0))
+    largest = np.linalg.eigvalsh(scatter)[:, -1] if shape == "V" else None
     objective = np.inf
     variances = None
     with np.errstate(divide="ignore", invalid="ignore"):
         for _ in range(max_iter):
-            w = np.einsum("ji,kjl,li->ki", axes, scatter, axes)
-            if volume == "V" and shape == "E" and variances is not None:
+            w = np.diagonal(axes.T @ scatter @ axes, axis1=1, axis2=2)  # diag(D^T W_k D)
+            if volume == "V" and shape == "E":
                 # VEE: one exact shape-then-volume step from the current volumes; with the exact axes step
                 # below this is block-coordinate descent over (lambda, A, D), no nested iteration.
-                variances = _variable_volume_equal_shape(w, counts, tol, 1, _geometric_mean(variances))
+                volumes = start.volumes if variances is None else _geometric_mean(variances)
+                variances = _variable_volume_equal_shape(w, counts, tol, 1 if volumes is not None else max_iter,
+                                                         volumes)
             else:
                 variances = constrained_variances(w, counts, volume, shape, tol, max_iter)
             if shape == "E" and volume == "E":
                 break  # EEE: the eigenvectors of sum_k W_k are already optimal
             new_objective = float(counts @ np.log(variances).sum(axis=1) + (w / variances).sum())
-            if not np.isfinite(new_objective) or objective - new_objective <= tol * (1.0 + abs(new_objective)):
+            if _stalled(objective, new_objective, tol, absolute_tol):
                 break
             objective = new_objective
             if shape == "E":
@@ -225,7 +274,7 @@ def _majorised_axes(scatter, variances, axes, largest):
     """One MM step for ``D`` (Browne & McNicholas 2014): never increases ``sum_k tr(D^T W_k D Psi_k)``."""
     inverse = 1.0 / variances
     bound = float(inverse.max(axis=1) @ largest)
-    target = bound * axes - np.einsum("kij,jl,kl->il", scatter, axes, inverse)
+    target = bound * axes - np.sum((scatter @ axes) * inverse[:, None, :], axis=0)  # mu D - sum_k W_k D Psi_k
     left, _, right = np.linalg.svd(target)
     return left @ right
 
@@ -237,11 +286,15 @@ def _pairwise_rotated_axes(scatter, variances, axes):
     ``a cos 2 theta + b sin 2 theta`` + const with ``a = sum_k (psi_ki - psi_kj)(B_kii - B_kjj) / 2`` and
     ``b = sum_k (psi_ki - psi_kj) B_kij`` (``B_k = D^T W_k D``), minimised at ``2 theta = atan2(-b, -a)``.
     The MM step alone converges slowly (hundreds of steps per M-step); a sweep of exact rotations after it
-    reaches the same fixed point in a few.
+    reaches the same fixed point in a few. Compiled where numba is installed
+    (:func:`gaussmix._numba.eigen.rotation_sweep`); this is its NumPy twin.
     """
     inverse = 1.0 / variances
-    rotated = np.einsum("ji,kjl,lm->kim", axes, scatter, axes)
+    rotated = axes.T @ scatter @ axes  # B_k = D^T W_k D
     axes = axes.copy()
+    if _numba.AVAILABLE:
+        _numba.rotation_sweep(rotated, np.ascontiguousarray(inverse), axes)
+        return axes
     n_features = axes.shape[0]
     for i in range(n_features - 1):
         for j in range(i + 1, n_features):
@@ -283,74 +336,141 @@ class EigenDecomposed:
         VEV) stop.
     max_iter : int, default=1000
         Cap on those iterations.
+    em_tol : float or None, default=None
+        Set by :meth:`with_em_tolerance` for the M-steps of an EM run: they start from the previous
+        iteration's solution and also stop once an inner iteration would raise the mean log-likelihood by
+        less than :data:`INNER_TOL_FRACTION` ``* em_tol``.
     """
 
     letters: ClassVar[str]
 
-    def __init__(self, tol: float = DEFAULT_TOL, max_iter: int = DEFAULT_MAX_ITER):
+    def __init__(self, tol: float = DEFAULT_TOL, max_iter: int = DEFAULT_MAX_ITER, em_tol: float | None = None):
         self.tol = tol
         self.max_iter = max_iter
+        self.em_tol = em_tol
 
     def n_parameters(self, n_components, n_features):
         return eigen_n_parameters(self.letters, n_components, n_features)
 
-    def _solve(self, scatter: np.ndarray, counts: np.ndarray, solver) -> np.ndarray:
-        """Run ``solver(scatter, counts)`` on the non-empty components; empty ones get their mean.
+    def with_em_tolerance(self, em_tol: float):
+        return type(self)(self.tol, self.max_iter, em_tol)
 
-        With variable volumes, a component whose points coincide (no scatter at all, e.g. a singleton of
-        the hierarchical start) is degenerate on its own: its volume goes to 0. It gets a zero covariance,
-        flagged singular by the caller (and re-seeded), and the others are solved without it. Solving it
-        jointly would spread its ``0 / 0`` through the shared shape (VEI, VEE, VEV) or axes (VVE) to every
-        component, leaving no healthy one to re-seed from.
+    def update_covariances(self, scatter, counts, shifts, reg_covar, previous):
+        """The M-step of an EM iteration: iterative models start from ``previous`` (warm) and stop early.
+
+        Warm, the inner iteration starts at the previous parameters' axes with re-optimised variances, so
+        each of its steps lowers ``F`` below its value at the previous parameters: a generalised M-step,
+        and EM stays monotone however few inner iterations run. Their number is tied to EM's tolerance
+        (:meth:`with_em_tolerance`); without one, or at initialisation, the M-step is solved to ``tol``.
+        """
+        if previous is None or self.em_tol is None or not self._iterative:
+            return self.estimate_covariances(scatter, counts, shifts, reg_covar)
+        return self._estimate(scatter, counts, shifts, reg_covar, _warm_start(self, previous, reg_covar),
+                              INNER_TOL_FRACTION * 2.0 * self.em_tol * float(counts.sum()))
+
+    def estimate_covariances(self, scatter, counts, shifts, reg_covar):
+        return self._estimate(scatter, counts, shifts, reg_covar, InnerStart(), 0.0)
+
+    @property
+    def _iterative(self) -> bool:
+        volume, shape, orientation = self.letters
+        return (volume == "V" and shape == "E") or (orientation == "E" and self.letters != "EEE")
+
+    def _solve(self, scatter: np.ndarray, counts: np.ndarray, solver) -> np.ndarray:
+        """Run ``solver(scatter, counts, solvable)`` on the non-empty components; empty ones get their mean.
+
+        ``solvable`` is the boolean mask of the components passed. With variable volumes, a component whose
+        points coincide (no scatter at all, e.g. a singleton of the hierarchical start) is degenerate on its
+        own: its volume goes to 0. It gets a zero covariance, flagged singular by the caller (and
+        re-seeded), and the others are solved without it. Solving it jointly would spread its ``0 / 0``
+        through the shared shape (VEI, VEE, VEV) or axes (VVE) to every component, leaving no healthy one to
+        re-seed from.
         """
         active = counts > 0
         collapsed = active & ~(_total_scatter(scatter) > 0) if self.letters[0] == "V" else np.zeros_like(active)
         solvable = active & ~collapsed
         if solvable.all():
-            return solver(scatter, counts)
+            return solver(scatter, counts, solvable)
         result = np.zeros_like(scatter)
         if not solvable.any():
             return result
-        solved = solver(scatter[solvable], counts[solvable])
+        solved = solver(scatter[solvable], counts[solvable], solvable)
         result[solvable] = solved
         result[~active] = solved.mean(axis=0)
         return result
 
     def __repr__(self):
-        return f"{type(self).__name__}(tol={self.tol!r}, max_iter={self.max_iter!r})"
+        return f"{type(self).__name__}(tol={self.tol!r}, max_iter={self.max_iter!r}, em_tol={self.em_tol!r})"
+
+
+INNER_TOL_FRACTION = 0.01
+"""In an EM run, an iterative M-step stops once an inner iteration would raise the mean log-likelihood by
+less than this fraction of EM's own ``tol``: a smaller gain could not change when EM stops."""
+
+
+def _warm_start(structure: EigenDecomposed, previous: np.ndarray, reg_covar: float) -> InnerStart:
+    """The previous EM iteration's axes and volumes, read back from its (regularised) covariances.
+
+    ``D`` is taken from the eigenvectors of ``sum_k c_k Sigma_k`` with distinct generic weights ``c_k``: all
+    ``Sigma_k = D (C_k + reg I) D^T`` share them, and unlike one component's they are unique unless two
+    axes have the same variances in every component (then any basis of that plane is as good). Returns
+    a cold start where the covariances are not positive definite without the regularisation.
+    """
+    if previous.ndim == 1:  # spherical storage: no iterative model
+        return InnerStart()
+    n_components = previous.shape[0]
+    axes = None
+    if previous.ndim == 2:
+        variances = previous - reg_covar
+    elif structure.letters[2] == "V":
+        variances = np.linalg.eigvalsh(previous) - reg_covar
+    else:
+        weights = 1.0 + np.arange(n_components) / (np.pi * n_components)
+        _, axes = np.linalg.eigh(np.einsum("k,kij->ij", weights, previous))
+        variances = np.diagonal(axes.T @ previous @ axes, axis1=1, axis2=2) - reg_covar
+    if not (np.all(np.isfinite(variances)) and np.all(variances > 0)):
+        return InnerStart()
+    volumes = _geometric_mean(variances) if structure.letters[:2] == "VE" else None
+    return InnerStart(axes, volumes)
 
 
 class SphericalEigen(EigenDecomposed, Spherical):
     """``*II`` models: ``lambda_k I``, stored as one variance per component (K,)."""
 
-    def estimate_covariances(self, scatter, counts, shifts, reg_covar):
+    def _estimate(self, scatter, counts, shifts, reg_covar, start, absolute_tol):
         n_features = shifts.shape[1]
         traces = scatter - counts * np.einsum("kd,kd->k", shifts, shifts)
         volume = self.letters[0]
-        return self._solve(traces, counts, lambda t, n: constrained_variances(
+        return self._solve(traces, counts, lambda t, n, _: constrained_variances(
             np.repeat(t[:, None] / n_features, n_features, axis=1), n, volume, "I")[:, 0]) + reg_covar
 
 
 class DiagonalEigen(EigenDecomposed, Diag):
     """``**I`` models: ``lambda_k A_k``, stored as a vector of variances per component (K, d)."""
 
-    def estimate_covariances(self, scatter, counts, shifts, reg_covar):
+    def _estimate(self, scatter, counts, shifts, reg_covar, start, absolute_tol):
         w = scatter - counts[:, None] * shifts * shifts
         volume, shape = self.letters[:2]
-        return self._solve(w, counts, lambda w_, n: constrained_variances(
-            w_, n, volume, shape, self.tol, self.max_iter)) + reg_covar
+        return self._solve(w, counts, lambda w_, n, solvable: constrained_variances(
+            w_, n, volume, shape, self.tol, self.max_iter, _subset(start, solvable).volumes,
+            absolute_tol)) + reg_covar
 
 
 class DenseEigen(EigenDecomposed, Full):
     """Models with an orientation: dense covariances (K, d, d)."""
 
-    def estimate_covariances(self, scatter, counts, shifts, reg_covar):
+    def _estimate(self, scatter, counts, shifts, reg_covar, start, absolute_tol):
         within = scatter - counts[:, None, None] * shifts[:, :, None] * shifts[:, None, :]
         within = 0.5 * (within + np.swapaxes(within, 1, 2))
-        covariances = self._solve(within, counts, lambda w, n: constrained_covariances(
-            w, n, self.letters, self.tol, self.max_iter))
+        covariances = self._solve(within, counts, lambda w, n, solvable: constrained_covariances(
+            w, n, self.letters, self.tol, self.max_iter, _subset(start, solvable), absolute_tol))
         covariances = 0.5 * (covariances + np.swapaxes(covariances, 1, 2))
         return covariances + reg_covar * np.eye(scatter.shape[1])
+
+
+def _subset(start: InnerStart, solvable: np.ndarray) -> InnerStart:
+    """The warm start of the components being solved."""
+    return InnerStart(start.axes, None if start.volumes is None else start.volumes[solvable])
 
 
 def _equal(letters: str) -> bool:
