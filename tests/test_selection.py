@@ -11,6 +11,7 @@ from threadpoolctl import threadpool_limits
 
 import gaussmix
 from gaussmix import GaussianMixture, select_model
+from gaussmix.selection import SELECTION_DEFAULTS
 from gaussmix.covariance import ALL_MODEL_NAMES
 from gaussmix.datasets import load_faithful
 
@@ -147,7 +148,7 @@ def test_heldout_criterion_matches_a_hand_cross_validation():
     result = select_model(X, n_components=[1, 2, 3], covariance_types=["full"], criterion="heldout", cv=3,
                           random_state=0)
     for record in result.records:
-        model = GaussianMixture(record["n_components"], covariance_type="full", random_state=0)
+        model = GaussianMixture(record["n_components"], covariance_type="full", random_state=0, **SELECTION_DEFAULTS)
         expected = 0.0
         for train, test in KFold(3, shuffle=True, random_state=0).split(X):
             expected += clone(model).fit(X[train]).score_samples(X[test]).sum()
@@ -224,8 +225,11 @@ def test_faithful_kmeans_init_needs_restarts_where_hc_does_not():
     # mclust's EEE,3 (our 'tied'): BIC -2314.3 (tests/mclust_reference.py, FAITHFUL_BIC). mclust's published
     # tables, and our selection over all 14 models against them, are in tests/test_mclust_reference.py.
     X, _ = load_faithful()
-    single = select_model(X, n_components=[3], covariance_types=["tied"], random_state=0)
+    single = select_model(X, n_components=[3], covariance_types=["tied"], random_state=0, init_params="kmeans",
+                          tol=1e-3)
     assert single.records[0]["mclust_bic"] < -2320  # k-means start: a worse local optimum
+    default = select_model(X, n_components=[3], covariance_types=["tied"], random_state=0)  # one hc start
+    assert default.records[0]["mclust_bic"] == pytest.approx(-2314.3, abs=0.1)
     restarts = select_model(X, n_components=[3], covariance_types=["tied"], random_state=0, n_init=10, tol=1e-6)
     assert restarts.records[0]["mclust_bic"] == pytest.approx(-2314.3, abs=0.1)
 

@@ -142,9 +142,12 @@ def _add_fitting(parser, default_k, default_covariance):
     parser.add_argument("--criterion", default="bic", choices=["bic", "icl", "aic", "heldout"],
                         help="selection criterion when several candidates (default bic; heldout: 5-fold "
                              "cross-validated log-likelihood)")
-    parser.add_argument("--n-init", type=int, default=3, help="initialisations per candidate (default 3)")
+    parser.add_argument("--n-init", type=int, default=None,
+                        help="initialisations per candidate (default 3 for one model; 1 for a grid, which starts "
+                             "every candidate from one hierarchical agglomeration, as mclust does)")
     parser.add_argument("--max-iter", type=int, default=500, help="EM iterations at most (default 500)")
-    parser.add_argument("--tol", type=float, default=1e-6, help="per-sample log-likelihood change to stop (default 1e-6)")
+    parser.add_argument("--tol", type=float, default=None,
+                        help="per-sample log-likelihood change to stop (default 1e-6 for one model, 1e-4 for a grid)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
 
 
@@ -161,7 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
         if outputs:
             sub.add_argument("--json", action="store_true", help="print a machine-readable JSON summary")
             sub.add_argument("-q", "--quiet", action="store_true",
-                             help="no progress bar (drawn on a terminal only)" if progress
+                             help="no progress (a bar on a terminal for one model; a line on standard error per "
+                                  "finished candidate for a grid)" if progress
                              else "accepted for symmetry; this command draws no progress bar")
         return sub
 
@@ -313,25 +317,30 @@ def _fit_or_select(arguments, X):
     if ks[-1] > X.shape[0]:
         raise UserError(f"-k {arguments.components}: K={ks[-1]} exceeds the {X.shape[0]} rows of data")
     for name in ("n_init", "max_iter"):
-        if getattr(arguments, name) < 1:
+        if getattr(arguments, name) is not None and getattr(arguments, name) < 1:
             raise UserError(f"--{name.replace('_', '-')} must be at least 1")
-    if arguments.tol < 0:
+    if arguments.tol is not None and arguments.tol < 0:
         raise UserError("--tol must be non-negative")
-    progress = _progress(arguments)
-    options = dict(n_init=arguments.n_init, max_iter=arguments.max_iter, tol=arguments.tol,
-                   random_state=arguments.seed, callback=progress)
-    with progress:
-        if len(ks) == 1 and covariance != "all" and len(covariance) == 1:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)  # convergence shows in the summary instead
-                model = GaussianMixture(ks[0], covariance_type=covariance[0], **options).fit(X)
-            selection = None
-        else:
-            selection = select_model(X, n_components=ks, covariance_types=covariance, criterion=arguments.criterion,
-                                     **options)
-            model = selection.best_estimator_
-    model.set_params(callback=None)
-    return model, selection
+    given = {name: getattr(arguments, name) for name in ("n_init", "tol") if getattr(arguments, name) is not None}
+    if len(ks) == 1 and covariance != "all" and len(covariance) == 1:
+        progress = _progress(arguments)
+        options = dict({"n_init": 3, "tol": 1e-6}, **given, max_iter=arguments.max_iter, random_state=arguments.seed,
+                       callback=progress)
+        with progress, warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # convergence shows in the summary instead
+            model = GaussianMixture(ks[0], covariance_type=covariance[0], **options).fit(X)
+        model.set_params(callback=None)
+        return model, None
+    quiet = getattr(arguments, "quiet", False)
+    selection = select_model(X, n_components=ks, covariance_types=covariance, criterion=arguments.criterion,
+                             max_iter=arguments.max_iter, random_state=arguments.seed,
+                             progress=None if quiet else _print_candidate, **given)
+    return selection.best_estimator_, selection
+
+
+def _print_candidate(report) -> None:
+    """One line per finished candidate on standard error, terminal or not (logs and notebooks show it)."""
+    print(report.line(), file=sys.stderr, flush=True)
 
 
 # ----------------------------------------------------------------------------------------------- commands

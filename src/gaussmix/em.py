@@ -223,12 +223,13 @@ class ParameterEstimate:
 
 def estimate_parameters(stats: SufficientStatistics, params: MixtureParams, structure: CovarianceStructure,
                         reg_covar: float, variance_floor: Optional[np.ndarray] = None,
-                        prior=None) -> ParameterEstimate:
+                        prior=None, strict_collapse: bool = False) -> ParameterEstimate:
     """Maximise the expected complete-data log-likelihood; flag, never raise on, degenerate components.
 
     ``params`` supplies the reference means the statistics were taken about, and the offset. With a
     ``variance_floor`` (n_features,), components whose covariance falls below it in some direction are
-    flagged ``'collapsed'``. With a ``prior`` (:class:`~gaussmix.priors.ConjugatePrior`) the expected
+    flagged ``'collapsed'``; with ``strict_collapse`` the covariance without ``reg_covar`` is tested, so a
+    component held up by the regularisation alone (a spurious maximum) is flagged too. With a ``prior`` (:class:`~gaussmix.priors.ConjugatePrior`) the expected
     complete-data log-posterior is maximised instead (MAP).
     """
     counts = stats.counts
@@ -249,7 +250,7 @@ def estimate_parameters(stats: SufficientStatistics, params: MixtureParams, stru
     else:
         degenerate.update({int(k): "singular" for k in np.flatnonzero(singular) if int(k) not in degenerate})
     if variance_floor is not None and not degenerate:
-        collapsed = structure.collapsed(covariances, variance_floor)
+        collapsed = structure.collapsed(covariances, variance_floor, reg_covar if strict_collapse else 0.0)
         if structure.shared and collapsed.any():
             degenerate.update({k: "collapsed" for k in range(params.n_components)})
         elif not structure.shared:
@@ -341,7 +342,7 @@ def run_em(engine, params: MixtureParams, structure: CovarianceStructure, *, tol
            callback: Optional[Callback] = None, prior=None, resume: Optional[EMState] = None,
            on_iteration: Optional[Callable[[EMState], object]] = None,
            expect: Callable[..., SufficientStatistics] = expect,
-           noise_log_density: Optional[float] = None) -> EMResult:
+           noise_log_density: Optional[float] = None, strict_collapse: bool = False) -> EMResult:
     """Iterate E- and M-steps from ``params`` until the mean log-likelihood changes by less than ``tol``.
 
     Parameters
@@ -352,7 +353,8 @@ def run_em(engine, params: MixtureParams, structure: CovarianceStructure, *, tol
         ``recover(estimate, params) -> params`` called when an M-step finds degenerate components
         (``params`` produced the statistics); without it a :class:`DegenerateComponentError` is raised.
     variance_floor : ndarray of shape (n_features,), optional
-        Flag components that collapse below it (see :func:`estimate_parameters`).
+        Flag components that collapse below it (see :func:`estimate_parameters`, also for
+        ``strict_collapse``).
     callback : callable, optional
         ``callback(iteration, mean_log_likelihood, change)`` after every iteration.
     prior : ConjugatePrior, optional
@@ -395,7 +397,7 @@ def run_em(engine, params: MixtureParams, structure: CovarianceStructure, *, tol
         stats = e_step(params)
         mean_log_likelihood = objective(stats, params)
         trace.append(mean_log_likelihood)
-        estimate = estimate_parameters(stats, params, structure, reg_covar, variance_floor, prior)
+        estimate = estimate_parameters(stats, params, structure, reg_covar, variance_floor, prior, strict_collapse)
         change = mean_log_likelihood - previous
         previous = mean_log_likelihood
         if estimate.degenerate:

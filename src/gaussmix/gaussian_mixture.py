@@ -83,10 +83,14 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
         When a component becomes empty or singular: re-seed it at the worst-explained samples with a
         :class:`~gaussmix.exceptions.DegenerateComponentWarning`, or raise
         :class:`~gaussmix.exceptions.DegenerateComponentError` with advice.
-    detect_collapse : bool, default=True
+    detect_collapse : bool or 'strict', default=True
         Treat a component as degenerate when its variance in some direction falls below ``1e-8`` times
         the data's variance along the features (it sits on one point, on tied values or in a subspace).
         ``reg_covar`` keeps such a component finite, but its likelihood is unbounded and the fit spurious.
+        'strict' tests the covariance before ``reg_covar`` is added, so that a component held up by the
+        regularisation alone is caught however small the floor is next to ``reg_covar`` (what
+        :func:`~gaussmix.select_model` uses, so that no such candidate wins); True leaves a deliberately large
+        ``reg_covar`` (e.g. on images with pixels constant within a class) to do its work.
         Set False for scikit-learn's behaviour.
     chunk_size : int or None, default=None
         Rows per chunk (None: chosen from a memory budget). Results do not depend on it.
@@ -199,8 +203,8 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
         get_structure(self.covariance_type)
         if self.on_degenerate not in ON_DEGENERATE:
             raise ValueError(f"on_degenerate must be one of {list(ON_DEGENERATE)}, got {self.on_degenerate!r}")
-        if not isinstance(self.detect_collapse, (bool, np.bool_)):
-            raise ValueError(f"detect_collapse must be True or False, got {self.detect_collapse!r}")
+        if not (isinstance(self.detect_collapse, (bool, np.bool_)) or self.detect_collapse == "strict"):
+            raise ValueError(f"detect_collapse must be True, False or 'strict', got {self.detect_collapse!r}")
         if self.checkpoint is not None and not isinstance(self.checkpoint, (str, os.PathLike)):
             raise ValueError(f"checkpoint must be a file path or None, got {self.checkpoint!r}")
         if self.missing not in MISSING_POLICIES:
@@ -301,7 +305,8 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
                 result = run_em(engine, start, structure, tol=self.tol, max_iter=self.max_iter,
                                 reg_covar=self.reg_covar, variance_floor=floor, recover=recover, callback=callback,
                                 prior=prior, resume=resume, on_iteration=on_iteration,
-                                expect=expect_with_missing if has_missing else expect, noise_log_density=noise_log_density)
+                                expect=expect_with_missing if has_missing else expect, noise_log_density=noise_log_density,
+                                strict_collapse=self.detect_collapse == "strict")
             except DegenerateComponentError as error:
                 # A restart whose components keep degenerating is dropped if another one succeeds (mclust
                 # reports NA for its single start); with one start, or on_degenerate='raise', it is an error.
@@ -386,7 +391,7 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
             **data_fingerprint(engine, data_variance), "chunk_size": int(engine.chunk_size),
             "n_components": self.n_components, "covariance_type": repr(get_structure(self.covariance_type)),
             "init_params": self.init_params, "n_init": self.n_init, "tol": float(self.tol),
-            "reg_covar": float(self.reg_covar), "random_state": seed, "detect_collapse": bool(self.detect_collapse),
+            "reg_covar": float(self.reg_covar), "random_state": seed, "detect_collapse": self.detect_collapse if isinstance(self.detect_collapse, str) else bool(self.detect_collapse),
             "on_degenerate": self.on_degenerate, "prior": prior, "missing": self.missing, "noise": self.noise,
             "weights_init": value_digest(self.weights_init), "means_init": value_digest(self.means_init),
             "precisions_init": value_digest(self.precisions_init),

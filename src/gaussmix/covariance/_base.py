@@ -246,10 +246,12 @@ class CovarianceStructure(ABC):
         """Full matrices, shape (n_components, n_features, n_features): for sampling and testing."""
 
     # --------------------------------------------------------------------------------- degeneracy
-    def collapsed(self, covariances: np.ndarray, variance_floor: np.ndarray) -> np.ndarray:
+    def collapsed(self, covariances: np.ndarray, variance_floor: np.ndarray, reg_covar: float = 0.0) -> np.ndarray:
         """Components whose covariance is below ``variance_floor`` in some direction, shape (n_components,).
 
-        The covariance is rescaled by ``diag(variance_floor)^{-1/2}`` on both sides; a smallest
+        ``reg_covar`` is taken off the diagonal first: the test is on the estimate itself, so a component
+        held up only by the regularisation (zero scatter in some direction) is caught however small the floor
+        is next to ``reg_covar``. The covariance is rescaled by ``diag(variance_floor)^{-1/2}`` on both sides; a smallest
         eigenvalue below one means the component has (nearly) no extent in some direction relative to
         the data, i.e. it sits on a single point, a set of tied values or a subspace. Features with a
         zero floor (constant in the data) are left out: regularisation is the only remedy there.
@@ -257,7 +259,8 @@ class CovarianceStructure(ABC):
         n_components = covariances.shape[0] if not self.shared else 1
         n_features = variance_floor.shape[0]
         keep = variance_floor > 0
-        dense = self.dense_covariances(covariances, n_components, n_features)[:, keep][:, :, keep]
+        dense = self.dense_covariances(covariances, n_components, n_features)
+        dense = (dense - reg_covar * np.eye(n_features))[:, keep][:, :, keep]
         scale = 1.0 / np.sqrt(variance_floor[keep])
         scaled = dense * scale[:, None] * scale[None, :]
         smallest = np.linalg.eigvalsh(scaled)[:, 0] if scaled.shape[1] else np.full(n_components, np.inf)

@@ -87,11 +87,11 @@ class Diag(CovarianceStructure):
     def dense_covariances(self, covariances, n_components, n_features):
         return np.einsum("kd,de->kde", covariances, np.eye(covariances.shape[1]))
 
-    def collapsed(self, covariances, variance_floor):
-        return axis_aligned_collapsed(covariances, variance_floor)
+    def collapsed(self, covariances, variance_floor, reg_covar=0.0):
+        return axis_aligned_collapsed(covariances, variance_floor, reg_covar)
 
 
-def axis_aligned_collapsed(variances: np.ndarray, variance_floor: np.ndarray) -> np.ndarray:
+def axis_aligned_collapsed(variances: np.ndarray, variance_floor: np.ndarray, reg_covar: float = 0.0) -> np.ndarray:
     """:meth:`CovarianceStructure.collapsed` for axis-aligned covariances, shape (n_components,).
 
     ``variances`` (K, d) for 'diag' or (K,) for 'spherical' are the eigenvalues already: a component has
@@ -99,7 +99,7 @@ def axis_aligned_collapsed(variances: np.ndarray, variance_floor: np.ndarray) ->
     dense K x d x d matrices and no eigen-decomposition.
     """
     keep = variance_floor > 0
-    variances = np.asarray(variances, dtype=np.float64)
+    variances = np.asarray(variances, dtype=np.float64) - reg_covar
     if variances.ndim == 1:
         variances = variances[:, None]
     if not keep.any():

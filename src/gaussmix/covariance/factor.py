@@ -338,15 +338,15 @@ class FactorAnalyzers(CovarianceStructure):
         return dense
 
     # --------------------------------------------------------------------------------- degeneracy
-    def collapsed(self, covariances, variance_floor):
+    def collapsed(self, covariances, variance_floor, reg_covar=0.0):
         # Sigma_k >= Psi_k (Loewner order), so min_i Psi_ki / floor_i bounds the smallest eigenvalue of the
         # rescaled covariance from below: only components failing that cheap bound need the O(d^3) check.
         _, noise = unpack(covariances)
         keep = variance_floor > 0
-        suspicious = np.any(noise[:, keep] < variance_floor[keep], axis=1)
+        suspicious = np.any(noise[:, keep] - reg_covar < variance_floor[keep], axis=1)
         result = np.zeros(covariances.shape[0], dtype=bool)
         if suspicious.any():
-            result[suspicious] = super().collapsed(covariances[suspicious], variance_floor)
+            result[suspicious] = super().collapsed(covariances[suspicious], variance_floor, reg_covar)
         return result
 
     def replace_components(self, covariances, replace, weights):

@@ -59,5 +59,5 @@ class Spherical(CovarianceStructure):
     def dense_covariances(self, covariances, n_components, n_features):
         return covariances[:, None, None] * np.eye(n_features)
 
-    def collapsed(self, covariances, variance_floor):
-        return axis_aligned_collapsed(covariances, variance_floor)
+    def collapsed(self, covariances, variance_floor, reg_covar=0.0):
+        return axis_aligned_collapsed(covariances, variance_floor, reg_covar)
