@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import logging
 import numbers
-import os
 import time
 import warnings
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
@@ -283,12 +283,9 @@ def select_model(X, n_components=range(1, 10), covariance_types="all", criterion
 
 def _workers(n_jobs, n_candidates: int) -> int:
     """Processes for the grid: all available cores by default, never more than candidates."""
-    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if n_jobs is None or n_jobs == -1:
-        n_jobs = available
-    elif n_jobs < 0:
-        n_jobs = max(available + 1 + n_jobs, 1)
-    return max(1, min(n_jobs, n_candidates))
+    from .engines import resolve_n_jobs
+
+    return max(1, min(resolve_n_jobs(-1 if n_jobs is None else n_jobs), n_candidates))
 
 
 def _relative_cost(name: str, count: int, n_features: int) -> float:
@@ -309,28 +306,41 @@ def _fit_grid(X, X_checked, weights, grid, params, splits, workers: int, criteri
     order = sorted(range(len(grid)), key=lambda i: -costs[i])  # stable: ties keep grid order
     tasks = (delayed(_indexed_candidate)(i, X, X_checked, weights, *grid[i], params, splits, workers > 1)
              for i in order)
-    if workers > 1:
-        outcomes = Parallel(n_jobs=workers, return_as="generator_unordered")(tasks)
-    else:
-        outcomes = (task(*args, **kwargs) for task, args, kwargs in tasks)
     records, estimators = [None] * len(grid), [None] * len(grid)
     started, spent, total_cost = time.perf_counter(), 0.0, float(sum(costs))
-    for done, (index, record, estimator) in enumerate(outcomes, start=1):
-        records[index], estimators[index] = record, estimator
-        spent += costs[index]
-        elapsed = time.perf_counter() - started
-        report = CandidateProgress(done, len(grid), record, elapsed, elapsed * (total_cost - spent) / spent, criterion)
-        logger.info("%s", report.line())
-        if progress is not None:
-            progress(report)
+    # In this process (n_jobs=1) one BLAS thread for the whole grid, set once rather than per E-step.
+    with (nullcontext() if workers > 1 else threadpool_limits(1, user_api="blas")):
+        if workers > 1:
+            outcomes = Parallel(n_jobs=workers, return_as="generator_unordered")(tasks)
+        else:
+            outcomes = (task(*args, **kwargs) for task, args, kwargs in tasks)
+        for done, (index, record, estimator) in enumerate(outcomes, start=1):
+            records[index], estimators[index] = record, estimator
+            spent += costs[index]
+            elapsed = time.perf_counter() - started
+            report = CandidateProgress(done, len(grid), record, elapsed, elapsed * (total_cost - spent) / spent,
+                                       criterion)
+            logger.info("%s", report.line())
+            if progress is not None:
+                progress(report)
     return records, estimators
 
 
-def _indexed_candidate(index, X, X_checked, sample_weight, name, count, params, splits, single_threaded):
-    if not single_threaded:
-        return (index, *_fit_candidate(X, X_checked, sample_weight, name, count, params, splits))
-    with threadpool_limits(1):  # one BLAS thread per worker process
-        return (index, *_fit_candidate(X, X_checked, sample_weight, name, count, params, splits))
+def _indexed_candidate(index, X, X_checked, sample_weight, name, count, params, splits, in_worker):
+    if in_worker:
+        _single_threaded_blas()
+    return (index, *_fit_candidate(X, X_checked, sample_weight, name, count, params, splits))
+
+
+_BLAS_LIMITED = False
+
+
+def _single_threaded_blas() -> None:
+    """One BLAS thread in this worker process from now on (set once: threadpoolctl takes milliseconds a call)."""
+    global _BLAS_LIMITED
+    if not _BLAS_LIMITED:
+        threadpool_limits(1)
+        _BLAS_LIMITED = True
 
 
 def _candidate_grid(n_components, covariance_types, n_features: int) -> list[tuple[str, int]]:
@@ -402,8 +412,12 @@ def _fit_candidate(X, X_checked, sample_weight, name, count, params, splits):
 
 def _criteria(estimator: GaussianMixture, X, sample_weight: np.ndarray) -> dict:
     n = float(sample_weight.sum())
-    # One more pass rather than lower_bound_, which becomes the log-posterior when the fit uses a prior.
-    log_likelihood = estimator.score(X, sample_weight=sample_weight) * n
+    # lower_bound_ is the mean log-likelihood of the returned parameters (the fit's final E-step), except with
+    # a prior, where it is the log-posterior: then one more pass.
+    if estimator.prior is None:
+        log_likelihood = estimator.lower_bound_ * n
+    else:
+        log_likelihood = estimator.score(X, sample_weight=sample_weight) * n
     n_parameters = int(estimator._n_parameters())
     bic = -2.0 * log_likelihood + n_parameters * np.log(n)
     log_map = estimator._log_map_responsibilities(X)

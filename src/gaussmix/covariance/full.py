@@ -99,11 +99,14 @@ WHITENED_BLOCK = 2**20
 """Numbers in one block of whitened residuals in the NumPy path (8 MB in float64)."""
 
 
+@functools.lru_cache(maxsize=64)
 def panel_bounds(n_features: int) -> np.ndarray:
     """Coordinate panels of the compiled whitening (see :func:`gaussmix._numba.estep.full_statistics`):
-    one per 8 features, at most four, as equal as possible."""
+    one per 8 features, at most four, as equal as possible. (Cached: asked for at every E-step; read only.)"""
     n_panels = int(np.clip(n_features // 8, 1, 4))
-    return np.round(np.linspace(0, n_features, n_panels + 1)).astype(np.int64)
+    bounds = np.round(np.linspace(0, n_features, n_panels + 1)).astype(np.int64)
+    bounds.setflags(write=False)
+    return bounds
 
 
 def components_per_group(n_components: int, n_features: int, block_rows: int = KERNEL_BLOCK_ROWS,
