@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test test-slow bench bench-quick bench-scale bench-models clean
+.PHONY: demo test test-slow bench bench-quick bench-scale bench-models bench-selection clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ bench-models: $(VENV)/.installed
 	$(PY) benchmarks/bench_missing.py --seeds 5
 	$(PY) benchmarks/experts_heldout.py
 	$(PY) benchmarks/bayes_faithful.py
+
+# The full model-selection grid (14 models x K = 1..9) on the data sets of ../shared/data beside R's
+# Mclust(G = 1:9) in the same run (mclust's columns are left empty where Rscript with mclust is not installed).
+bench-selection: $(VENV)/.installed
+	$(PY) benchmarks/bench_selection_mclust.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .hypothesis gaussmix-demo-report.html

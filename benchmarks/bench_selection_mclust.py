@@ -142,10 +142,13 @@ def main(argv=None) -> int:
         name, _, value = item.partition("=")
         options[name] = ast.literal_eval(value)
     names = [name for name in args.data.split(",") if name]
-    with_r = not args.no_r and mclust_available()
+    installed = mclust_available()
+    with_r = installed and not args.no_r
+    r_status = ("Mclust(X, G = 1:9)" if with_r else "skipped (--no-r)" if installed
+                else "skipped: Rscript with the mclust package is not installed")
     gaussmix.select_model(load("faithful")[:60], n_components=[1, 2], random_state=0)  # warm-up: compile, start workers
     print(f"gaussmix {gaussmix.__version__}, select_model defaults{' + ' + str(options) if options else ''}; "
-          f"mclust: {'Mclust(X, G = 1:9)' if with_r else 'not installed (Rscript with mclust), skipped'}; "
+          f"mclust: {r_status}; "
           f"cores {len(os.sched_getaffinity(0))}; median of {args.repeat}")
     header = (f"{'data':<9} {'n x d':>8} {'mclust s':>9} {'ours s':>7} {'ratio':>6}  {'mclust pick':<22} "
               f"{'our pick':<22} {'spurious':>8} {'cells below':>11} {'failed':>6}")
@@ -178,7 +181,7 @@ def main(argv=None) -> int:
               f"{mclust_pick:<22} {ours['model'] + ',' + str(ours['G']) + ' ' + format(ours['bic'], '.2f'):<22} "
               f"{'yes' if ours['spurious'] else 'no':>8} {below:>11} {ours['failed']:>6}", flush=True)
     print("-" * len(header))
-    if with_r:
+    if with_r and totals["mclust"] > 0:
         share = 100.0 * n_below / max(n_cells, 1)
         print(f"total over {', '.join(n for n in TARGET_DATA if n in names)}: mclust {totals['mclust']:.2f} s, "
               f"gaussmix {totals['ours']:.2f} s, ratio {totals['ours'] / totals['mclust']:.2f} (target <= 0.50)")

@@ -36,8 +36,15 @@ The diagonal problem has closed forms except for shape ``E`` with volume ``V`` (
 alternating ``A = normalise(sum_k w_k / lambda_k)`` and ``lambda_k = sum_j (w_kj / A_j) / (d n_k)``.
 VEE is block-coordinate descent over volumes, shape and axes (one exact step of each per iteration).
 Every iterative step decreases ``F``; iterations stop when the relative decrease is below ``tol`` or after
-``max_iter`` (constructor arguments; defaults 1e-10 and 1000). The inner iteration starts afresh in every
-M-step (from the eigenvectors of the pooled scatter), like mclust's.
+``max_iter`` (constructor arguments; defaults 1e-10 and 1000). That is how a standalone M-step (and EM's first,
+from the start) is solved: cold, from the eigenvectors of the pooled scatter, like mclust's every M-step.
+
+Inside EM (:meth:`EigenDecomposed.with_em_tolerance`) the inner iteration is warm-started from the previous EM
+iteration's axes and volumes, updates the axes by rotation sweeps alone, and stops once an iteration would raise
+the mean log-likelihood by less than :data:`INNER_TOL_FRACTION` of EM's ``tol``. Every step still lowers ``F``
+below its value at the previous parameters, so each M-step is a generalised one and EM stays monotone; what
+remains of the inner optimisation is carried into the next EM iteration instead of being solved to 1e-10 in
+every one (34 s to 1.4 s for the 14-model grid on wine).
 
 MAP estimation passes prior-augmented scatter and counts (see :mod:`gaussmix.priors`); the same code
 then finds the posterior mode.
@@ -226,12 +233,12 @@ def _common_orientation(scatter, counts, volume, shape, tol, max_iter, start, ab
 
     Started from ``start.axes`` (the previous EM iteration's ``D``, whose variances are re-optimised first),
     every step lowers ``F`` from its value at the previous parameters: a generalised M-step however few
-    iterations run.
+    iterations run. Warm starts update ``D`` by rotation sweeps alone; cold ones majorise first.
     """
     axes = start.axes
     if axes is None:
         _, axes = _descending_eigh(scatter.sum(axis=0))
-    largest = np.linalg.eigvalsh(scatter)[:, -1] if shape == "V" else None
+    largest = np.linalg.eigvalsh(scatter)[:, -1] if shape == "V" and start.axes is None else None
     objective = np.inf
     variances = None
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -254,7 +261,10 @@ def _common_orientation(scatter, counts, volume, shape, tol, max_iter, start, ab
             if shape == "E":
                 axes = _shared_shape_axes(scatter, variances)
             else:
-                axes = _majorised_axes(scatter, variances, axes, largest)
+                if start.axes is None:
+                    axes = _majorised_axes(scatter, variances, axes, largest)
+                # Warm, the axes are already close: the exact rotations alone descend as far per step and cost
+                # no SVD (halved the EVE/VVE time of a grid on wine, same maxima).
                 axes = _pairwise_rotated_axes(scatter, variances, axes)
         axes = axes[None] if axes.ndim == 2 else axes
     return np.broadcast_to(axes, scatter.shape), variances
