@@ -72,11 +72,15 @@ class BaseMixture(DensityMixin, BaseEstimator):
                              allow_missing=self._accepts_missing)
         return engine, self._prediction_model(offset)
 
-    def _map(self, X, function) -> np.ndarray:
-        """Row-wise ``function(chunk, model, structure)`` over ``X`` (an array or any chunked source)."""
+    def _map(self, X, function, checked: bool = False) -> np.ndarray:
+        """Row-wise ``function(chunk, model, structure)`` over ``X`` (an array or any chunked source).
+
+        ``checked=True``: ``X`` is an array the caller has validated for this model (no second validation).
+        """
         check_is_fitted(self)
-        X = (check_predict_source(self, X) if is_chunked_source(X)
-             else check_predict_data(self, X, allow_nan=self._accepts_missing))
+        if not checked:
+            X = (check_predict_source(self, X) if is_chunked_source(X)
+                 else check_predict_data(self, X, allow_nan=self._accepts_missing))
         engine, params = self._prediction_engine(X)
         structure = self._structure
         return engine.map(lambda chunk, weights: function(chunk, params, structure))
@@ -166,7 +170,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
         n_samples = n_rows(X)
         return -2.0 * self.score(X) * n_samples + 2 * self._n_parameters()
 
-    def _log_map_responsibilities(self, X) -> np.ndarray:
+    def _log_map_responsibilities(self, X, checked: bool = False) -> np.ndarray:
         """``log max_k p(z = k | x_n)`` of each row, shape (n_samples,): the log-posterior of the MAP label.
 
         Computed as ``max_k log(pi_k N_k) - logsumexp_k log(pi_k N_k)``, accurate when it is near zero.
@@ -177,7 +181,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
             log_prob = weighted_log_density(chunk, params, structure)
             return log_prob.max(axis=1) - logsumexp(log_prob, axis=1)
 
-        return self._map(X, log_map)
+        return self._map(X, log_map, checked)
 
     def icl(self, X) -> float:
         """Integrated completed likelihood: ``bic(X) - 2 sum_n log max_k p(z = k | x_n)`` (lower is better).

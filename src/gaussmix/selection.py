@@ -401,7 +401,7 @@ def _fit_candidate(X, X_checked, sample_weight, name, count, params, splits):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # convergence and re-seeding are recorded in the table instead
             estimator.fit(X, sample_weight=sample_weight)
-            record.update(_criteria(estimator, X, sample_weight))
+            record.update(_criteria(estimator, X_checked, sample_weight))
             if splits is not None:
                 record["heldout_log_likelihood"] = _heldout_log_likelihood(estimator, X_checked, sample_weight, splits)
     except CANDIDATE_FAILURES as error:
@@ -410,7 +410,8 @@ def _fit_candidate(X, X_checked, sample_weight, name, count, params, splits):
     return record, estimator
 
 
-def _criteria(estimator: GaussianMixture, X, sample_weight: np.ndarray) -> dict:
+def _criteria(estimator: GaussianMixture, X: np.ndarray, sample_weight: np.ndarray) -> dict:
+    """The record's criteria; ``X`` is the array select_model validated."""
     n = float(sample_weight.sum())
     # lower_bound_ is the mean log-likelihood of the returned parameters (the fit's final E-step), except with
     # a prior, where it is the log-posterior: then one more pass.
@@ -420,7 +421,7 @@ def _criteria(estimator: GaussianMixture, X, sample_weight: np.ndarray) -> dict:
         log_likelihood = estimator.score(X, sample_weight=sample_weight) * n
     n_parameters = int(estimator._n_parameters())
     bic = -2.0 * log_likelihood + n_parameters * np.log(n)
-    log_map = estimator._log_map_responsibilities(X)
+    log_map = estimator._log_map_responsibilities(X, checked=True)
     return {
         "log_likelihood": float(log_likelihood),
         "n_parameters": n_parameters,

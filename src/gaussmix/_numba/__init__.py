@@ -8,6 +8,8 @@ to use the twins.
 - :mod:`.numerics`: the shared pieces (a vectorisable ``exp``, row normalisation, scatter tiles).
 - :mod:`.estep`: the whole E-step of a chunk for the four base covariance structures, fused.
 - :mod:`.kmeans`: one Lloyd pass over a chunk.
+- :mod:`.linalg`: the M-step's small dense linear algebra over a stack of K matrices (Cholesky factors of
+  precisions, the collapse test, symmetrising the kernels' lower triangles).
 - :mod:`.eigen`: the plane-rotation sweep of mclust's common-orientation M-steps (EVE, VVE).
 """
 
@@ -15,7 +17,8 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["AVAILABLE", "diag_statistics", "full_statistics", "kmeans_chunk_statistics", "rotation_sweep", "spherical_statistics",
+__all__ = ["AVAILABLE", "diag_statistics", "full_statistics", "has_direction_below", "kmeans_chunk_statistics", "precision_factors", "rotation_sweep",
+           "spherical_statistics", "symmetric_from_lower",
            "tied_statistics"]
 
 try:
@@ -30,7 +33,8 @@ AVAILABLE = numba is not None
 if AVAILABLE:
     from .estep import diag_statistics, full_statistics, spherical_statistics, tied_statistics
     from .eigen import rotation_sweep
+    from .linalg import has_direction_below, precision_factors, symmetric_from_lower
     from .kmeans import kmeans_chunk_statistics
 else:
     diag_statistics = full_statistics = spherical_statistics = tied_statistics = kmeans_chunk_statistics = None
-    rotation_sweep = None
+    rotation_sweep = has_direction_below = precision_factors = symmetric_from_lower = None

@@ -7,6 +7,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from .. import _numba
 from .._floating import log_responsibility_floor
 from ..exceptions import zero_density_error
 
@@ -37,6 +38,8 @@ def run_kernel(kernel, chunk: np.ndarray, offset: np.ndarray | None, sample_weig
 
 def lower_to_symmetric(lower: np.ndarray, n_features: int) -> np.ndarray:
     """The symmetric matrices whose lower triangles are ``lower[..., :d, :d]`` (the kernels fill those)."""
+    if _numba.AVAILABLE and lower.ndim == 3 and lower.dtype == np.float64:
+        return _numba.symmetric_from_lower(lower, n_features)
     lower = lower[..., :n_features, :n_features]
     return np.tril(lower) + np.swapaxes(np.tril(lower, -1), -1, -2)
 
@@ -88,8 +91,9 @@ class CovarianceStructure(ABC):
         """``log pi_k + log det U_k - d/2 log 2 pi``, shape (n_components,): the log-density of component
         ``k`` at Mahalanobis distance zero, weighted (a zero weight gives -inf)."""
         n_components, n_features = params.means.shape
-        with np.errstate(divide="ignore"):
-            log_weights = np.log(params.weights)
+        weights = params.weights
+        log_weights = np.full(weights.shape, -np.inf)
+        np.log(weights, out=log_weights, where=weights > 0)  # (not np.errstate: it costs more than the log)
         return (log_weights + self.log_det_precision_cholesky(params.precisions_cholesky, n_components, n_features)
                 - 0.5 * n_features * LOG_2PI)
 
@@ -260,6 +264,9 @@ class CovarianceStructure(ABC):
         n_features = variance_floor.shape[0]
         keep = variance_floor > 0
         dense = self.dense_covariances(covariances, n_components, n_features)
+        if _numba.AVAILABLE:  # a Cholesky factorisation of the scaled matrix minus I, per component, compiled
+            return _numba.has_direction_below(np.ascontiguousarray(dense, dtype=np.float64),
+                                              np.asarray(variance_floor, dtype=np.float64), float(reg_covar))
         dense = (dense - reg_covar * np.eye(n_features))[:, keep][:, :, keep]
         scale = 1.0 / np.sqrt(variance_floor[keep])
         scaled = dense * scale[:, None] * scale[None, :]
