@@ -234,29 +234,36 @@ def estimate_parameters(stats: SufficientStatistics, params: MixtureParams, stru
     """
     counts = stats.counts
     empty = counts <= EMPTY_COMPONENT_FRACTION * stats.weight_sum
-    safe_counts = np.where(empty, 1.0, counts)
-    shifts = np.where(empty[:, None], 0.0, stats.sums / safe_counts[:, None])
+    any_empty = bool(empty.any())  # (the usual case has none: skip the masking, a few microseconds each)
+    if any_empty:
+        shifts = np.where(empty[:, None], 0.0, stats.sums / np.where(empty, 1.0, counts)[:, None])
+    else:
+        shifts = stats.sums / counts[:, None]
     if prior is None:
-        covariances = structure.update_covariances(stats.scatter, np.where(empty, 0.0, counts), shifts, reg_covar,
-                                                   params.covariances)
+        covariances = structure.update_covariances(stats.scatter, np.where(empty, 0.0, counts) if any_empty else counts,
+                                                   shifts, reg_covar, params.covariances)
         weights, means = counts / counts.sum(), params.means + shifts
     else:
         weights, means, covariances = prior.maximize(stats, params, structure, reg_covar)
     precisions_cholesky, singular = structure.cholesky_of_precisions(covariances)
-    degenerate = {int(k): "empty" for k in np.flatnonzero(empty)}
-    if structure.shared:
-        if singular.any():
-            degenerate.update({k: "singular" for k in range(params.n_components) if k not in degenerate})
-    else:
-        degenerate.update({int(k): "singular" for k in np.flatnonzero(singular) if int(k) not in degenerate})
+    degenerate = _flagged(empty, "empty", {}, structure.shared) if any_empty else {}
+    if singular.any():
+        degenerate = _flagged(np.resize(singular, empty.shape), "singular", degenerate, structure.shared)
     if variance_floor is not None and not degenerate:
         collapsed = structure.collapsed(covariances, variance_floor, reg_covar if strict_collapse else 0.0)
-        if structure.shared and collapsed.any():
-            degenerate.update({k: "collapsed" for k in range(params.n_components)})
-        elif not structure.shared:
-            degenerate.update({int(k): "collapsed" for k in np.flatnonzero(collapsed)})
+        if collapsed.any():
+            degenerate = _flagged(np.resize(collapsed, empty.shape), "collapsed", degenerate, structure.shared)
     return ParameterEstimate(weights, means, covariances, precisions_cholesky, params.offset,
                              dict(sorted(degenerate.items())))
+
+
+def _flagged(mask: np.ndarray, reason: str, degenerate: dict, shared: bool) -> dict:
+    """``degenerate`` with the components in ``mask`` added for ``reason`` (earlier reasons kept); for a
+    shared covariance (one for all components) ``mask`` flags every component, except an empty one."""
+    if shared and reason != "empty":
+        mask = np.ones_like(mask)
+    added = {int(k): reason for k in np.flatnonzero(mask) if int(k) not in degenerate}
+    return {**degenerate, **added}
 
 
 def degenerate_error(degenerate: dict, advice: str = "") -> DegenerateComponentError:
