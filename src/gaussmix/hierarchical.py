@@ -92,6 +92,16 @@ def _agglomerate_cached(data: bytes, shape: tuple, alpha: float) -> np.ndarray:
     return _agglomerate(np.frombuffer(data, dtype=np.float64).reshape(shape), alpha)
 
 
+@lru_cache(maxsize=64)
+def _partition(data: bytes, shape: tuple, n_clusters: int) -> np.ndarray:
+    """Labels of the agglomeration of these (centred) rows cut at ``n_clusters``: every model of a grid asks for
+    the same few, so they are computed once (read only)."""
+    rows = np.frombuffer(data, dtype=np.float64).reshape(shape)
+    labels = hc_partition(agglomerate(svd_transform(rows)), shape[0], n_clusters)
+    labels.setflags(write=False)
+    return labels
+
+
 def _agglomerate(Z: np.ndarray, alpha: float) -> np.ndarray:
     m, d = Z.shape
     merges = np.zeros((max(m - 1, 0), 2), dtype=np.intp)
@@ -197,7 +207,7 @@ def hc_statistics(engine, structure, n_components: int, *, random_state,
     if candidates.size > max_samples:
         candidates = np.sort(check_random_state(random_state).choice(candidates, size=max_samples, replace=False))
     rows = np.asarray(engine.rows(candidates), dtype=np.float64)  # centred coordinates
-    labels = hc_partition(agglomerate(svd_transform(rows)), rows.shape[0], n_components)
+    labels = _partition(rows.tobytes(), rows.shape, n_components)
 
     responsibilities = np.zeros((rows.shape[0], n_components))
     responsibilities[np.arange(rows.shape[0]), labels] = 1.0
