@@ -206,3 +206,53 @@ def test_fits_are_bitwise_the_same_whether_kernels_are_compiled_or_loaded_from_c
     compiled, cached = (fresh_interpreter_output(code, **environment) for _ in range(2))
     assert any((tmp_path / "numba-cache").rglob("*.nbc")), "the first run wrote the cache"
     assert compiled.split() == cached.split()
+
+
+@pytest.mark.skipif(not _numba.AVAILABLE, reason="numba is not installed")
+@pytest.mark.parametrize("n_components, n_features", [(1, 1), (3, 4), (5, 9), (40, 17), (2, 33)])
+def test_compiled_m_step_linear_algebra_equals_its_numpy_twins(n_components, n_features):
+    """Precision factors, the collapse test, symmetrising and the full kernel's arguments: compiled against the
+    NumPy code they replace."""
+    from gaussmix.covariance import full
+    from gaussmix.covariance._base import LOG_2PI, CovarianceStructure
+    from gaussmix.params import MixtureParams
+
+    rng = np.random.default_rng(n_components * 100 + n_features)
+    roots = rng.normal(size=(n_components, n_features, n_features + 2))
+    covariances = roots @ roots.transpose(0, 2, 1) / n_features
+    covariances[0] = np.outer(roots[0, :, 0], roots[0, :, 0])  # singular (rank one) unless d = 1
+    factors, singular = _numba.precision_factors(covariances)
+    for k in range(n_components):
+        try:
+            lower = np.linalg.cholesky(covariances[k])
+        except np.linalg.LinAlgError:
+            assert singular[k] and np.array_equal(factors[k], np.eye(n_features))
+            continue
+        assert not singular[k]
+        np.testing.assert_allclose(factors[k], np.linalg.inv(lower).T, rtol=1e-9, atol=1e-12 * np.abs(factors[k]).max())
+
+    floor = np.abs(rng.normal(size=n_features)) * 0.5
+    floor[-1] = 0.0  # a constant feature is left out
+    scale = 1.0 / np.sqrt(floor[:-1])
+    shifted = covariances[:, :-1, :-1] - 0.01 * np.eye(n_features - 1)
+    expected = np.array([np.linalg.eigvalsh(c * scale[:, None] * scale[None, :])[0] < 1.0 if n_features > 1 else False
+                         for c in shifted])
+    assert np.array_equal(_numba.has_direction_below(covariances, floor, 0.01), expected)
+
+    lower = np.tril(rng.normal(size=(n_components, n_features + 3, n_features + 3)))
+    symmetric = _numba.symmetric_from_lower(lower, n_features)
+    twin = np.tril(lower[:, :n_features, :n_features]) + np.swapaxes(np.tril(lower[:, :n_features, :n_features], -1), 1, 2)
+    np.testing.assert_array_equal(symmetric, twin)
+
+    good = np.stack([np.linalg.cholesky(np.linalg.inv(c + np.eye(n_features))).T.copy() for c in covariances])
+    good = np.triu(good)
+    weights = rng.dirichlet(np.ones(n_components))
+    weights[0] = 0.0
+    params = MixtureParams(weights, rng.normal(size=(n_components, n_features)), None, good, np.zeros(n_features))
+    bounds = full.panel_bounds(n_features)
+    group = full.components_per_group(n_components, n_features, cache_bytes=2 * 8 * n_features * 256)
+    packed, whitened, constants = _numba.full_kernel_arguments(good, params.means, weights, bounds, group,
+                                                                -0.5 * n_features * LOG_2PI)
+    np.testing.assert_array_equal(packed, full.pack_factors(good, bounds, group, np.float64))
+    np.testing.assert_allclose(whitened, np.einsum("kd,kde->ke", params.means, good), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(constants, CovarianceStructure.log_weighted_constants(full.Full(), params), rtol=1e-12)

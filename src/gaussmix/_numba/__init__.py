@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["AVAILABLE", "diag_statistics", "full_statistics", "has_direction_below", "kmeans_chunk_statistics", "precision_factors", "rotation_sweep",
+__all__ = ["AVAILABLE", "diag_statistics", "full_statistics", "full_kernel_arguments", "has_direction_below", "kmeans_chunk_statistics", "precision_factors", "rotation_sweep",
            "spherical_statistics", "symmetric_from_lower",
            "tied_statistics"]
 
@@ -33,8 +33,8 @@ AVAILABLE = numba is not None
 if AVAILABLE:
     from .estep import diag_statistics, full_statistics, spherical_statistics, tied_statistics
     from .eigen import rotation_sweep
-    from .linalg import has_direction_below, precision_factors, symmetric_from_lower
+    from .linalg import full_kernel_arguments, has_direction_below, precision_factors, symmetric_from_lower
     from .kmeans import kmeans_chunk_statistics
 else:
     diag_statistics = full_statistics = spherical_statistics = tied_statistics = kmeans_chunk_statistics = None
-    rotation_sweep = has_direction_below = precision_factors = symmetric_from_lower = None
+    rotation_sweep = has_direction_below = precision_factors = symmetric_from_lower = full_kernel_arguments = None

@@ -98,3 +98,39 @@ def symmetric_from_lower(lower, n_features):  # pragma: no cover - compiled
                 result[k, i, j] = lower[k, i, j]
                 result[k, j, i] = lower[k, i, j]
     return result
+
+
+@njit(nogil=True, cache=True)
+def full_kernel_arguments(precisions_cholesky, means, weights, bounds, group, constant):  # pragma: no cover - compiled
+    """``(packed factors, whitened means, log constants)`` of the full E-step kernel in one call: the layout of
+    :func:`gaussmix.covariance.full.pack_factors`, ``U_k^T m_k`` and ``log pi_k + log det U_k + constant``."""
+    n_components, n_features, _ = precisions_cholesky.shape
+    size = 0
+    for first in range(0, n_components, group):
+        members = min(group, n_components - first)
+        for p in range(bounds.shape[0] - 1):
+            size += members * (bounds[p + 1] - bounds[p]) * bounds[p + 1]
+    packed = np.empty(size)
+    position = 0
+    for first in range(0, n_components, group):
+        members = min(group, n_components - first)
+        for p in range(bounds.shape[0] - 1):
+            start, end = bounds[p], bounds[p + 1]
+            for g in range(members):
+                for j in range(start, end):
+                    for i in range(end):
+                        packed[position] = precisions_cholesky[first + g, i, j]
+                        position += 1
+    whitened = np.zeros((n_components, n_features))
+    log_constants = np.empty(n_components)
+    for k in range(n_components):
+        for j in range(n_features):
+            value = 0.0
+            for i in range(j + 1):  # U_k is upper triangular
+                value += means[k, i] * precisions_cholesky[k, i, j]
+            whitened[k, j] = value
+        log_det = 0.0
+        for j in range(n_features):
+            log_det += np.log(precisions_cholesky[k, j, j])
+        log_constants[k] = (np.log(weights[k]) if weights[k] > 0 else -np.inf) + log_det + constant
+    return packed, whitened, log_constants
