@@ -191,6 +191,8 @@ def save_checkpoint(path, checkpoint: FitCheckpoint) -> Path:
         "finished": [[int(n_iter), bool(converged)] for n_iter, converged in checkpoint.finished],
     }
     arrays = {**_params_arrays("state_", state.params), "random_keys": np.asarray(keys)}
+    if state.entering is not None:  # the parameters before the latest M-step (to undo it if it lowered the objective)
+        arrays.update(_params_arrays("entering_", state.entering))
     if best is not None:
         arrays.update(_params_arrays("best_", best.params))
     return write_npz_atomically(path, meta, arrays)
@@ -215,8 +217,10 @@ def load_checkpoint(path) -> FitCheckpoint:
                              f"which reads format {FORMAT_VERSION}; delete the file to start afresh")
         state_meta, best_meta, random_meta = meta["state"], meta["best"], meta["random_state"]
         previous = -np.inf if state_meta["previous"] is None else float(state_meta["previous"])
+        entering = _params_from("entering_", arrays) if "entering_weights" in arrays else None
         state = EMState(_params_from("state_", arrays), tuple(state_meta["trace"]), previous,
-                        int(state_meta["n_iter"]), int(state_meta["n_reseeded"]), bool(state_meta["converged"]))
+                        int(state_meta["n_iter"]), int(state_meta["n_reseeded"]), bool(state_meta["converged"]),
+                        entering)
         best = None if best_meta is None else EMResult(
             _params_from("best_", arrays), float(best_meta["log_likelihood"]), list(best_meta["trace"]),
             int(best_meta["n_iter"]), bool(best_meta["converged"]), int(best_meta["n_reseeded"]))

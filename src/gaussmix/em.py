@@ -334,6 +334,9 @@ class EMState:
     n_reseeded : int
     converged : bool
         True once the change fell below ``tol``; only the final E-step remains.
+    entering : MixtureParams or None
+        The parameters entering the latest iteration (their objective is ``trace[-1]``), kept so that an
+        M-step that lowered the objective can be undone; None at the start and after a re-seed.
     """
 
     params: MixtureParams
@@ -342,6 +345,7 @@ class EMState:
     n_iter: int = 0
     n_reseeded: int = 0
     converged: bool = False
+    entering: Optional[MixtureParams] = None
 
 
 def run_em(engine, params: MixtureParams, structure: CovarianceStructure, *, tol: float, max_iter: int,
@@ -349,8 +353,14 @@ def run_em(engine, params: MixtureParams, structure: CovarianceStructure, *, tol
            callback: Optional[Callback] = None, prior=None, resume: Optional[EMState] = None,
            on_iteration: Optional[Callable[[EMState], object]] = None,
            expect: Callable[..., SufficientStatistics] = expect,
-           noise_log_density: Optional[float] = None, strict_collapse: bool = False) -> EMResult:
+           noise_log_density: Optional[float] = None, strict_collapse: bool = False,
+           previous_objective: float = -np.inf) -> EMResult:
     """Iterate E- and M-steps from ``params`` until the mean log-likelihood changes by less than ``tol``.
+
+    The trace never goes down (for ``tol > 0``): an M-step after which the objective is lower than before it
+    (by rounding at convergence, or where ``reg_covar`` makes the M-step inexact) is undone and the run stops,
+    converged if the decrease is below ``tol``, and the returned parameters are never worse than any in the
+    trace. ``tol=0`` runs exactly ``max_iter`` iterations (scikit-learn's meaning), rounding and all.
 
     Parameters
     ----------
@@ -380,6 +390,10 @@ def run_em(engine, params: MixtureParams, structure: CovarianceStructure, *, tol
     noise_log_density : float, optional
         ``-log V`` of a uniform noise component (mclust's Poisson noise). ``params.weights`` then sum to
         ``1 - pi_0`` and must leave ``pi_0 > 0``; each M-step sets ``pi_0`` to the noise share of the weight.
+    previous_objective : float, default=-inf
+        The objective the first iteration's change is measured from: a warm start passes the last trace value
+        of the fit it continues (scikit-learn's ``warm_start``), so that a fit of one iteration at a time
+        detects convergence.
     """
 
     def e_step(current: MixtureParams) -> SufficientStatistics:
@@ -396,14 +410,21 @@ def run_em(engine, params: MixtureParams, structure: CovarianceStructure, *, tol
         return stats.mean_log_likelihood + prior.log_density(current, structure) / stats.weight_sum
 
     structure = structure.with_em_tolerance(tol)  # iterative M-steps: warm starts, inner tolerance tied to tol
-    state = resume if resume is not None else EMState(params)
+    monotone = tol > 0
+    state = resume if resume is not None else EMState(params, previous=previous_objective)
     params, trace, previous = state.params, list(state.trace), state.previous
-    n_iter, n_reseeded, converged = state.n_iter, state.n_reseeded, state.converged
+    n_iter, n_reseeded, converged, entering = state.n_iter, state.n_reseeded, state.converged, state.entering
     while not converged and n_iter < max_iter:
-        n_iter += 1
         stats = e_step(params)
         mean_log_likelihood = objective(stats, params)
+        if monotone and entering is not None and mean_log_likelihood < previous:
+            # The last M-step lowered the objective: keep the parameters before it and stop.
+            params, entering = entering, None
+            converged = previous - mean_log_likelihood < tol
+            break
+        n_iter += 1
         trace.append(mean_log_likelihood)
+        entering = params
         estimate = estimate_parameters(stats, params, structure, reg_covar, variance_floor, prior, strict_collapse)
         change = mean_log_likelihood - previous
         previous = mean_log_likelihood
@@ -415,6 +436,7 @@ def run_em(engine, params: MixtureParams, structure: CovarianceStructure, *, tol
             # The new parameters did not come from an M-step: convergence is judged afresh from them.
             previous = -np.inf
             change = np.inf
+            entering = None
         else:
             params = estimate.to_params()
         if noise_log_density is not None:  # the M-step normalised the Gaussian weights: give the noise its share
@@ -424,6 +446,8 @@ def run_em(engine, params: MixtureParams, structure: CovarianceStructure, *, tol
             callback(n_iter, mean_log_likelihood, change)
         converged = abs(change) < tol
         if on_iteration is not None:
-            on_iteration(EMState(params, tuple(trace), previous, n_iter, n_reseeded, converged))
+            on_iteration(EMState(params, tuple(trace), previous, n_iter, n_reseeded, converged, entering))
     final = objective(e_step(params), params)
+    if monotone and entering is not None and final < trace[-1]:  # the last M-step lowered the objective: undo it
+        params, final = entering, trace[-1]
     return EMResult(params, final, trace, n_iter, converged, n_reseeded)

@@ -306,7 +306,9 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
                                 reg_covar=self.reg_covar, variance_floor=floor, recover=recover, callback=callback,
                                 prior=prior, resume=resume, on_iteration=on_iteration,
                                 expect=expect_with_missing if has_missing else expect, noise_log_density=noise_log_density,
-                                strict_collapse=self.detect_collapse == "strict")
+                                strict_collapse=self.detect_collapse == "strict",
+                                # warm: convergence is judged against the last iteration of the fit continued
+                                previous_objective=self.lower_bounds_[-1] if warm and self.lower_bounds_ else -np.inf)
             except DegenerateComponentError as error:
                 # A restart whose components keep degenerating is dropped if another one succeeds (mclust
                 # reports NA for its single start); with one start, or on_degenerate='raise', it is an error.
