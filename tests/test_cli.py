@@ -386,8 +386,11 @@ def test_force_overwrites_and_npy_roundtrip(fitted, capsys, monkeypatch):
 
 
 # ------------------------------------------------------------------------------------- interrupted writes
+# The child restores Python's SIGINT handler: a test runner started as a background job (nohup, `cmd &`) passes
+# its children SIGINT ignored, while a command typed at a terminal gets the default, KeyboardInterrupt.
 INTERRUPTED_WRITER = textwrap.dedent("""
-    import sys, time
+    import signal, sys, time
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     import gaussmix._tabular as tabular
 
     def slow_csv(stream, names, arrays, block=65536):
