@@ -12,7 +12,7 @@ from ._validation import check_int, check_predict_data, check_sample_weight
 from .covariance import CovarianceStructure, get_structure
 from ._sources import check_predict_source, n_rows
 from .engines import is_chunked_source, make_engine
-from .missing import marginal_log_responsibilities, marginal_weighted_log_density
+from .missing import marginal_labels, marginal_log_responsibilities, marginal_weighted_log_density
 from .params import MixtureParams
 
 __all__ = ["BaseMixture", "progress_callback"]
@@ -125,8 +125,8 @@ class BaseMixture(DensityMixin, BaseEstimator):
     def predict(self, X) -> np.ndarray:
         """Most probable component of each row, shape (n_samples,); ``-1`` for the noise component (given
         the observed features of rows with NaN, when ``missing='em'``)."""
-        weighted_log_density = self._weighted_log_density()
-        labels = self._map(X, lambda chunk, params, structure: weighted_log_density(chunk, params, structure).argmax(axis=1))
+        noise = self._noise_log_density()
+        labels = self._map(X, lambda chunk, params, structure: marginal_labels(chunk, params, structure, noise))
         if self._noise_log_density() is not None:
             labels[labels == self.weights_.shape[0]] = -1
         return labels

@@ -249,12 +249,70 @@ def marginal_weighted_log_density(chunk: np.ndarray, params: MixtureParams, stru
 
 def marginal_log_responsibilities(chunk: np.ndarray, params: MixtureParams, structure: CovarianceStructure,
                                   dtype=None, noise_log_density: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """``(log p(x_o), p(k | x_o))`` per row: the NaN-aware :func:`gaussmix.em.log_responsibilities`."""
-    responsibilities = marginal_weighted_log_density(chunk, params, structure, noise_log_density)
+    """``(log p(x_o), p(k | x_o))`` per row: the NaN-aware :func:`gaussmix.em.log_responsibilities`.
+
+    A row whose density underflows under every component (an extreme outlier, e.g. at 1e160) gets
+    ``log p = -inf`` and the responsibilities of its limit (:func:`limit_responsibilities`); the other rows
+    are unaffected.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is an underflowed density: handled below
+        responsibilities = marginal_weighted_log_density(chunk, params, structure, noise_log_density)
     if dtype is not None:
         responsibilities = responsibilities.astype(dtype, copy=False)
-    log_norm = _normalise_rows(responsibilities)
+    beyond = ~np.isfinite(responsibilities.max(axis=1))
+    if not beyond.any():
+        return _normalise_rows(responsibilities), responsibilities
+    log_norm = np.full(chunk.shape[0], -np.inf)
+    within = ~beyond
+    if within.any():
+        inside = responsibilities[within]
+        log_norm[within] = _normalise_rows(inside)
+        responsibilities[within] = inside
+    responsibilities[beyond] = limit_responsibilities(chunk[beyond], params, structure, responsibilities.shape[1])
     return log_norm, responsibilities
+
+
+def marginal_labels(chunk: np.ndarray, params: MixtureParams, structure: CovarianceStructure,
+                    noise_log_density: float | None = None) -> np.ndarray:
+    """Most probable component of each row (the limit's for rows of zero density under every component)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        log_prob = marginal_weighted_log_density(chunk, params, structure, noise_log_density)
+    labels = log_prob.argmax(axis=1)
+    beyond = ~np.isfinite(log_prob.max(axis=1))
+    if beyond.any():
+        labels[beyond] = limit_responsibilities(chunk[beyond], params, structure, log_prob.shape[1]).argmax(axis=1)
+    return labels
+
+
+def limit_responsibilities(rows: np.ndarray, params: MixtureParams, structure: CovarianceStructure,
+                           n_columns: int) -> np.ndarray:
+    """Responsibilities of rows so far out that every component's density underflows, shape (n, n_columns).
+
+    Along the ray ``x = s y`` (``y`` the row divided by its largest coordinate), ``log pi_k N(x | mu_k, Sigma_k)
+    = -s^2 / 2 ||U_k^T (y - mu_k / s)||^2 + O(s)``: as ``s`` grows the component with the smallest scaled
+    Mahalanobis distance takes all the responsibility (ties: the larger ``log pi_k + log det U_k``). A row with a
+    missing value, or non-finite coordinates, keeps the prior weights instead.
+    """
+    result = np.zeros((rows.shape[0], n_columns))
+    weights = np.zeros(n_columns)
+    weights[:params.n_components] = params.weights
+    weights /= weights.sum()
+    result[:] = weights
+    usable = np.all(np.isfinite(rows), axis=1)
+    if usable.any():
+        values = np.asarray(rows[usable], dtype=np.float64)
+        scale = np.max(np.abs(values), axis=1, keepdims=True)
+        scale = np.where(scale > 0, scale, 1.0)
+        distances = np.stack([structure.squared_mahalanobis(values[i:i + 1] / scale[i], params.means / scale[i],
+                                                            params.precisions_cholesky)[0]
+                              for i in range(values.shape[0])])
+        tie_break = structure.log_weighted_constants(params)
+        nearest = np.argmin(np.where(np.isclose(distances, distances.min(axis=1, keepdims=True), rtol=1e-12, atol=0.0),
+                                     -tie_break, np.inf), axis=1)
+        limit = np.zeros((values.shape[0], n_columns))
+        limit[np.arange(values.shape[0]), nearest] = 1.0
+        result[usable] = limit
+    return result
 
 
 def _incomplete_statistics(chunk: np.ndarray, sample_weight: np.ndarray, params: MixtureParams,
