@@ -97,6 +97,7 @@ def _split_heaviest(estimate, structure, degenerate, healthy_weights):
         eigenvalues, eigenvectors = np.linalg.eigh(dense[donor])
         means[component] = means[donor] + np.sqrt(max(eigenvalues[-1], 0.0)) * eigenvectors[:, -1]
         weights[component] = weights[donor] = weights[donor] / 2
+        dense[component] = dense[donor]  # a later split may take this one as its donor
         if not structure.shared:
             covariances[component] = covariances[donor]
     return means, covariances, weights

@@ -107,6 +107,9 @@ def _agglomerate(Z: np.ndarray, alpha: float) -> np.ndarray:
     merges = np.zeros((max(m - 1, 0), 2), dtype=np.intp)
     if m < 2:
         return merges
+    if d == 0:  # every row the same point (no direction left after the SVD transform): any order is as good
+        merges[:, 1] = np.arange(m - 1, 0, -1)
+        return merges
     centred = Z - Z.mean(axis=0)
     omega = max(alpha * float(np.sum(centred * centred)) / (m * d), np.finfo(np.float64).tiny)
 
