@@ -28,7 +28,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -36,7 +35,7 @@ from typing import Optional
 import numpy as np
 
 from .em import EMResult, EMState
-from .io import write_npz_atomically
+from .io import _without_pickle_advice, write_npz_atomically
 from .params import MixtureParams
 
 __all__ = ["FitCheckpoint", "save_checkpoint", "load_checkpoint", "data_fingerprint", "value_digest",
@@ -229,5 +228,5 @@ def load_checkpoint(path) -> FitCheckpoint:
         finished = tuple((int(n_iter), bool(converged)) for n_iter, converged in meta["finished"])
         return FitCheckpoint(meta["fingerprint"], int(meta["run"]), state, best, random_state, int(meta["max_iter"]),
                              finished)
-    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError) as error:
-        raise ValueError(f"{path} is not a readable gaussmix checkpoint ({error})") from None
+    except Exception as error:  # noqa: BLE001 - whatever the damage, the file is not a checkpoint we can resume from
+        raise ValueError(f"{path} is not a readable gaussmix checkpoint ({_without_pickle_advice(error)})") from None

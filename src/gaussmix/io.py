@@ -20,7 +20,6 @@ triangular), and refuses anything else with :class:`~gaussmix.exceptions.ModelFi
 from __future__ import annotations
 
 import json
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -124,11 +123,14 @@ def load(path):
             contents = {name: archive[name] for name in archive.files}
     except FileNotFoundError:
         raise ModelFileError(f"model file not found: {path}") from None
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
-        raise ModelFileError(f"{path} is not a gaussmix model file (unreadable archive: {error})") from None
+    except IsADirectoryError:
+        raise ModelFileError(f"{path} is a directory, not a gaussmix model file") from None
+    except Exception as error:  # noqa: BLE001 - any failure to parse untrusted bytes means a damaged or foreign file
+        raise ModelFileError(f"{path} is not a gaussmix model file (unreadable archive: "
+                             f"{_without_pickle_advice(error)})") from None
     try:
         meta = json.loads(str(contents.pop("__meta__")))
-    except (KeyError, json.JSONDecodeError, TypeError) as error:
+    except (KeyError, json.JSONDecodeError, TypeError, ValueError) as error:
         raise ModelFileError(f"{path} is not a gaussmix model file (no valid metadata: {error})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelFileError(f"{path} is not a gaussmix model file (format tag missing)")
@@ -146,9 +148,17 @@ def load(path):
     from . import GaussianMixture, KMeans
 
     estimator_class = {"GaussianMixture": GaussianMixture, "KMeans": KMeans}[kind]
+    params = meta.get("params", {})
+    if not isinstance(params, dict):
+        raise ModelFileError(f"{path}: invalid metadata (params is not a mapping)")
     try:
-        model = estimator_class(**meta.get("params", {}))
-    except TypeError as error:
+        model = estimator_class(**params)
+        # The same checks as fit's, so that a tampered value (max_iter="abc") is refused here, not later.
+        if kind == "KMeans":
+            model._check_parameters(int(attributes_n_features(meta)))
+        else:
+            model._check_parameters()
+    except (TypeError, ValueError) as error:
         raise ModelFileError(f"{path}: invalid estimator parameters ({error})") from None
     attributes = meta.get("attributes", {})
     if not isinstance(attributes, dict):
@@ -164,11 +174,56 @@ def load(path):
     for name, value in attributes.items():
         if name == "feature_names_in_":
             value = np.asarray(value, dtype=object)
+        elif not _SCALAR_TYPES[name](value):
+            raise ModelFileError(f"{path}: invalid metadata ({name} = {value!r} is not {_SCALAR_DESCRIPTIONS[name]})")
         setattr(model, name, value)
     for name in _ARRAYS[kind]:
         setattr(model, name, contents[name])
     _validate(model, kind, path)
     return model
+
+
+def attributes_n_features(meta: dict) -> int:
+    """``n_features_in_`` from a model file's metadata (checked to be a positive integer)."""
+    value = (meta.get("attributes") or {}).get("n_features_in_") if isinstance(meta.get("attributes"), dict) else None
+    if not _is_int(value) or value < 1:
+        raise ValueError(f"n_features_in_ = {value!r} is not a positive integer")
+    return value
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and bool(np.isfinite(value))
+
+
+_SCALAR_TYPES = {
+    "converged_": lambda v: isinstance(v, bool),
+    "n_iter_": lambda v: _is_int(v) and v >= 0,
+    "n_reseeded_": lambda v: _is_int(v) and v >= 0,
+    "n_features_in_": lambda v: _is_int(v) and v >= 1,
+    "lower_bound_": _is_number,
+    "inertia_": lambda v: _is_number(v) and v >= 0,
+    "lower_bounds_": lambda v: isinstance(v, list) and all(_is_number(x) for x in v),
+    "noise_weight_": lambda v: _is_number(v) and 0 <= v < 1,
+    "noise_volume_": lambda v: v is None or (_is_number(v) and v > 0),
+}
+_SCALAR_DESCRIPTIONS = {
+    "converged_": "true or false", "n_iter_": "a non-negative integer", "n_reseeded_": "a non-negative integer",
+    "n_features_in_": "a positive integer", "lower_bound_": "a finite number", "inertia_": "a non-negative number",
+    "lower_bounds_": "a list of finite numbers", "noise_weight_": "a number in [0, 1)",
+    "noise_volume_": "a positive number or null",
+}
+
+
+def _without_pickle_advice(error: Exception) -> str:
+    """numpy's error text, minus its advice to allow pickles (never safe for a file of unknown origin)."""
+    text = str(error)
+    if "allow_pickle" in text:
+        return "it holds Python objects (pickled data), which gaussmix never writes and does not load"
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 def _validate(model, kind, path):
@@ -191,6 +246,10 @@ def _validate(model, kind, path):
         centers = model.cluster_centers_
         if centers.shape != (model.n_clusters, model.n_features_in_):
             fail(f"cluster_centers_ has shape {centers.shape}, expected ({model.n_clusters}, {model.n_features_in_})")
+        labels = model.labels_
+        if labels.ndim != 1 or labels.dtype.kind not in "iu" or (labels.size and (labels.min() < 0
+                                                                                  or labels.max() >= model.n_clusters)):
+            fail(f"labels_ are not integers in [0, n_clusters = {model.n_clusters})")
         return
     weights, means = model.weights_, model.means_
     if means.ndim != 2 or weights.shape != (means.shape[0],) or means.shape[0] != model.n_components:
@@ -203,8 +262,9 @@ def _validate(model, kind, path):
         fail("noise_volume_ is not a positive number")
     if not (isinstance(noise_weight, (int, float)) and 0.0 <= noise_weight < 1.0):
         fail("noise_weight_ is not in [0, 1)")
-    if np.any(weights < 0) or not np.isclose(weights.sum() + noise_weight, 1.0, atol=1e-8):
-        fail("weights_ are not a probability vector")
+    # Saved weights sum to one within a few rounding steps; 1 + 5e-6 is a tampered or damaged file.
+    if np.any(weights < 0) or abs(weights.sum() + noise_weight - 1.0) > 1e-10 * max(1, weights.shape[0]):
+        fail(f"weights_ are not a probability vector (they sum to {weights.sum() + noise_weight!r})")
     try:
         structure = get_structure(model.covariance_type)
     except ValueError as error:
