@@ -10,13 +10,13 @@ Public names::
     open_dataset                     .npy / Parquet / CSV / iterable sources for out-of-core fits
     save, load                       versioned, pickle-free model files
     from_sklearn                     a fitted sklearn GaussianMixture as a gaussmix one (and .to_sklearn())
-    DegenerateComponentError, DegenerateComponentWarning, DataError, ModelFileError, PruningWarning
+    DegenerateComponentError, DegenerateComponentWarning, DataError, ModelFileError, PruningWarning, ScaleWarning
 """
 
 __version__ = "0.1.0"
 
 from .exceptions import (ConvergenceWarning, DataError, DegenerateComponentError, DegenerateComponentWarning,
-                         ModelFileError, PruningWarning)
+                         ModelFileError, PruningWarning, ScaleWarning)
 from .bayesian_mixture import BayesianGaussianMixture
 from .convert import from_sklearn
 from .experts import MixtureOfExperts
@@ -40,6 +40,7 @@ __all__ = [
     "MixtureOfFactorAnalyzers",
     "ModelFileError",
     "PruningWarning",
+    "ScaleWarning",
     "SelectionResult",
     "__version__",
     "from_sklearn",

@@ -12,7 +12,7 @@ from ._validation import check_int, check_predict_data, check_sample_weight
 from .covariance import CovarianceStructure, get_structure
 from ._sources import check_predict_source, n_rows
 from .engines import is_chunked_source, make_engine
-from .missing import marginal_labels, marginal_log_responsibilities, marginal_weighted_log_density
+from .missing import marginal_log_responsibilities, marginal_weighted_log_density, most_probable
 from .params import MixtureParams
 
 __all__ = ["BaseMixture", "progress_callback"]
@@ -125,8 +125,14 @@ class BaseMixture(DensityMixin, BaseEstimator):
     def predict(self, X) -> np.ndarray:
         """Most probable component of each row, shape (n_samples,); ``-1`` for the noise component (given
         the observed features of rows with NaN, when ``missing='em'``)."""
-        noise = self._noise_log_density()
-        labels = self._map(X, lambda chunk, params, structure: marginal_labels(chunk, params, structure, noise))
+        weighted_log_density = self._weighted_log_density()
+
+        def labels_of(chunk, params, structure):
+            with np.errstate(over="ignore", invalid="ignore"):  # overflowing rows are handled by most_probable
+                log_prob = weighted_log_density(chunk, params, structure)
+            return most_probable(log_prob, chunk, params, structure)
+
+        labels = self._map(X, labels_of)
         if self._noise_log_density() is not None:
             labels[labels == self.weights_.shape[0]] = -1
         return labels

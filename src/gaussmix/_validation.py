@@ -117,3 +117,48 @@ def check_iteration_parameters(estimator, init_methods) -> None:
     check_n_jobs(estimator.n_jobs)
     if estimator.callback is not None and not callable(estimator.callback):
         raise ValueError(f"callback must be callable or None, got {estimator.callback!r}")
+
+
+SWAMPING_FRACTION = 1e-3
+"""``reg_covar`` above this fraction of a feature's variance is reported (:class:`~gaussmix.exceptions.ScaleWarning`):
+it adds that much variance to every component along the feature, enough to blur clusters together."""
+
+
+def check_data_scale(variance: np.ndarray, reg_covar: float, feature_names=None) -> None:
+    """Refuse data whose second moments overflow, and warn where the absolute ``reg_covar`` swamps a feature.
+
+    Parameters
+    ----------
+    variance : ndarray of shape (n_features,)
+        The data's (weighted) variance of each feature.
+    reg_covar : float
+        The absolute regularisation added to every covariance's diagonal.
+    feature_names : array of str, optional
+        For the messages.
+
+    Raises
+    ------
+    DataError
+        When a variance is not finite: values near 1e154 or beyond square to more than double precision holds.
+    """
+    from .exceptions import DataError, ScaleWarning
+
+    def name(j):
+        return repr(str(feature_names[j])) if feature_names is not None else str(j)
+
+    overflowed = np.flatnonzero(~np.isfinite(variance))
+    if overflowed.size:
+        raise DataError(f"the data are too large for double precision: the squares of feature {name(overflowed[0])}"
+                        " overflow (values near 1e154 or beyond); divide the data by a power of ten first")
+    positive = np.flatnonzero(variance > 0)
+    if reg_covar > 0 and positive.size:
+        smallest = positive[np.argmin(variance[positive])]
+        if reg_covar > SWAMPING_FRACTION * variance[smallest]:
+            import warnings
+
+            warnings.warn(
+                f"reg_covar={reg_covar:g} is {reg_covar / variance[smallest]:.3g} times the variance of feature "
+                f"{name(smallest)} ({variance[smallest]:.3g}): the regularisation, an absolute variance, will blur the "
+                f"clusters along it. Rescale the data (e.g. standardise it), or give reg_covar on the data's scale, "
+                f"e.g. reg_covar={1e-6 * variance[smallest]:.3g} (1e-6 times that variance).", ScaleWarning,
+                stacklevel=4)

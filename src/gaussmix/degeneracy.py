@@ -91,7 +91,7 @@ def _split_heaviest(estimate, structure, degenerate, healthy_weights):
     means = estimate.means.copy()
     weights = healthy_weights.copy()
     covariances = estimate.covariances.copy()
-    dense = structure.dense_covariances(estimate.covariances, n_components, n_features)
+    dense = np.array(structure.dense_covariances(estimate.covariances, n_components, n_features))  # (a writable copy)
     for component in np.flatnonzero(degenerate):
         donor = int(np.argmax(weights))
         eigenvalues, eigenvectors = np.linalg.eigh(dense[donor])

@@ -46,11 +46,13 @@ def feature_variance(engine) -> np.ndarray:
 
     The chunks are centred by the engine's offset, so the raw moments do not cancel catastrophically.
     """
-    moments = engine.reduce(lambda chunk, w: np.concatenate([[w.sum()], w @ chunk, w @ (chunk * chunk)]))
-    n_features = engine.n_features
-    total, first, second = moments[0], moments[1:1 + n_features], moments[1 + n_features:]
-    mean = first / total
-    return np.maximum(second / total - mean * mean, 0.0)
+    # Squares beyond double precision become inf (callers refuse such data: _validation.check_data_scale).
+    with np.errstate(over="ignore", invalid="ignore"):
+        moments = engine.reduce(lambda chunk, w: np.concatenate([[w.sum()], w @ chunk, w @ (chunk * chunk)]))
+        n_features = engine.n_features
+        total, first, second = moments[0], moments[1:1 + n_features], moments[1 + n_features:]
+        mean = first / total
+        return np.maximum(second / total - mean * mean, 0.0)
 
 
 def variance_floor(engine, relative: float = COLLAPSE_RELATIVE_VARIANCE) -> np.ndarray:

@@ -19,9 +19,14 @@ __all__ = [
 ]
 
 
-def zero_density_error() -> FloatingPointError:
+class ZeroDensityError(FloatingPointError):
+    """A training sample has zero density under every component, or its density overflowed: the fit cannot
+    assign it. (Prediction gives such a row log-density -inf instead.)"""
+
+
+def zero_density_error() -> ZeroDensityError:
     """What the E-step raises for a sample of zero density under every component (not a user error)."""
-    return FloatingPointError(
+    return ZeroDensityError(
         "a sample has zero density under every component (or the density overflowed); "
         "the data may contain extreme outliers relative to the fitted covariances"
     )
@@ -72,6 +77,10 @@ class DegenerateComponentError(ValueError):
 
 class DegenerateComponentWarning(UserWarning):
     """A degenerate component was re-seeded and the fit went on."""
+
+
+class ScaleWarning(UserWarning):
+    """The data's scale makes the absolute ``reg_covar`` swamp its structure (advice on how to fix it)."""
 
 
 class PruningWarning(UserWarning):

@@ -13,7 +13,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 
 from ._base import BaseMixture, progress_callback
-from ._validation import check_iteration_parameters, check_nonnegative_float, check_predict_data, check_sample_weight
+from ._validation import (check_data_scale, check_iteration_parameters, check_nonnegative_float, check_predict_data,
+                          check_sample_weight)
 from .checkpoint import (FitCheckpoint, data_fingerprint, fingerprint_differences, load_checkpoint,
                          max_iter_conflict, save_checkpoint, value_digest)
 from .covariance import get_structure
@@ -255,6 +256,7 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
         if has_missing:
             self._check_missing_supported()  # known only now for a source
         data_variance = summary.variance if summary is not None else feature_variance(engine)
+        check_data_scale(data_variance, self.reg_covar, getattr(self, "feature_names_in_", None))
         log_volume = None if self.noise is None else noise_log_volume(self.noise, data, sample_weight)
         noise_log_density = None if log_volume is None else -log_volume
         prior = resolve_prior(self.prior, data, self.n_components, sample_weight)

@@ -268,18 +268,19 @@ def marginal_log_responsibilities(chunk: np.ndarray, params: MixtureParams, stru
         inside = responsibilities[within]
         log_norm[within] = _normalise_rows(inside)
         responsibilities[within] = inside
-    responsibilities[beyond] = limit_responsibilities(chunk[beyond], params, structure, responsibilities.shape[1])
+    if isinstance(params, MixtureParams):
+        responsibilities[beyond] = limit_responsibilities(chunk[beyond], params, structure, responsibilities.shape[1])
+    else:  # (a variational posterior has no single point estimate to take the limit of)
+        responsibilities[beyond] = 1.0 / responsibilities.shape[1]
     return log_norm, responsibilities
 
 
-def marginal_labels(chunk: np.ndarray, params: MixtureParams, structure: CovarianceStructure,
-                    noise_log_density: float | None = None) -> np.ndarray:
-    """Most probable component of each row (the limit's for rows of zero density under every component)."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        log_prob = marginal_weighted_log_density(chunk, params, structure, noise_log_density)
+def most_probable(log_prob: np.ndarray, chunk: np.ndarray, params, structure: CovarianceStructure) -> np.ndarray:
+    """Most probable component of each row from its weighted log-densities ``log_prob`` (n, K); for rows of zero
+    density under every component, the limit's (:func:`limit_responsibilities`, Gaussian mixtures only)."""
     labels = log_prob.argmax(axis=1)
     beyond = ~np.isfinite(log_prob.max(axis=1))
-    if beyond.any():
+    if beyond.any() and isinstance(params, MixtureParams):
         labels[beyond] = limit_responsibilities(chunk[beyond], params, structure, log_prob.shape[1]).argmax(axis=1)
     return labels
 

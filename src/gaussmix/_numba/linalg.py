@@ -73,6 +73,11 @@ def has_direction_below(dense, floor, reg_covar):  # pragma: no cover - compiled
     m = keep.shape[0]
     result = np.zeros(n_components, dtype=np.bool_)
     scaled = np.empty((m, m))
+    # 1 / sqrt(floor_i) apart, never sqrt(floor_i floor_j): the product under- or overflows for data at 1e-150
+    # or 1e150, where each factor is still representable.
+    inverse_root = np.empty(m)
+    for a in range(m):
+        inverse_root[a] = 1.0 / np.sqrt(floor[keep[a]])
     for k in range(n_components):
         for a in range(m):
             i = keep[a]
@@ -81,7 +86,7 @@ def has_direction_below(dense, floor, reg_covar):  # pragma: no cover - compiled
                 value = dense[k, i, j]
                 if i == j:
                     value -= reg_covar
-                scaled[a, b] = value / np.sqrt(floor[i] * floor[j])
+                scaled[a, b] = value * inverse_root[a] * inverse_root[b]
             scaled[a, a] -= 1.0
         result[k] = not _cholesky_in_place(scaled)
     return result
