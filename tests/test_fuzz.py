@@ -2,7 +2,9 @@
 and outputs, or raises one of the library's own errors or a ValueError that says what is wrong.
 
 The draws cover every covariance structure and start, sample weights, duplicated rows, tied (rounded) values,
-large offsets, tiny and huge scales, and missing values, on 1 to 50 rows in 1 to 6 dimensions.
+large offsets, tiny and huge scales, and missing values, on 1 to 50 rows in 1 to 6 dimensions. The examples are
+derandomised, so CI runs the same ones every time; ``pytest tests/test_fuzz.py --hypothesis-seed=N`` explores
+others (it found the overflow and conditioning crashes fixed with it).
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ def assert_finite(name, value):
     assert not np.any(np.isnan(value)), f"NaN in {name}"
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=250, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(problem=problems())
 def test_random_problems_fit_or_raise_a_clear_error(problem):
     X, weights, options = problem

@@ -62,10 +62,8 @@ def condition_components(means: np.ndarray, covariances: np.ndarray, observed: n
     -------
     ComponentConditionals
 
-    Raises
-    ------
-    numpy.linalg.LinAlgError
-        If a component's observed block ``Sigma_oo`` is not positive definite.
+    A component whose observed block ``Sigma_oo`` is not positive definite (rounding, for a nearly singular
+    covariance) gets ``log_marginal = -inf``: it explains none of these rows.
     """
     observed = np.asarray(observed, dtype=bool)
     values = np.asarray(values, dtype=np.float64)
@@ -80,8 +78,13 @@ def _condition(means, covariances, observed, values) -> ComponentConditionals:
     n_rows, n_observed = values.shape
     cov_om = covariances[:, observed][:, :, remaining]
     cov_mm = covariances[:, remaining][:, :, remaining]
-    # Batched over components; a principal block of a positive definite matrix is positive definite.
-    lower = np.linalg.cholesky(covariances[:, observed][:, :, observed])
+    # Batched over components; a principal block of a positive definite matrix is positive definite, except
+    # where rounding decides it for a nearly singular one: such a component cannot explain these rows at all.
+    blocks = covariances[:, observed][:, :, observed]
+    try:
+        lower, unusable = np.linalg.cholesky(blocks), None
+    except np.linalg.LinAlgError:
+        lower, unusable = _cholesky_or_identity(blocks)
     # One batched solve with L_k for all components and both right-hand sides, z = L^{-1} (x_o - mu_o) and
     # A = L^{-1} Sigma_om: a loop of per-component triangular solves spends ~20x longer in Python overhead
     # on the small blocks of a missingness pattern (LU on a triangular matrix costs the same O(o^3)).
@@ -93,7 +96,21 @@ def _condition(means, covariances, observed, values) -> ComponentConditionals:
     conditional_means = means[None, :, remaining] + (whitened.transpose(0, 2, 1) @ regression).transpose(1, 0, 2)
     covariance = cov_mm - regression.transpose(0, 2, 1) @ regression
     conditional_covariances = 0.5 * (covariance + covariance.transpose(0, 2, 1))
+    if unusable is not None:
+        log_marginal[:, unusable] = -np.inf
     return ComponentConditionals(log_marginal, conditional_means, conditional_covariances)
+
+
+def _cholesky_or_identity(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cholesky factors of the blocks that have one, the identity for the others, and which those are."""
+    lower = np.empty_like(blocks)
+    unusable = np.zeros(blocks.shape[0], dtype=bool)
+    for k, block in enumerate(blocks):
+        try:
+            lower[k] = np.linalg.cholesky(block)
+        except np.linalg.LinAlgError:
+            lower[k], unusable[k] = np.eye(block.shape[0]), True
+    return lower, unusable
 
 
 def conditional_mixture_weights(log_weights: np.ndarray, log_marginal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

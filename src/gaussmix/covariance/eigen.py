@@ -285,6 +285,8 @@ def _majorised_axes(scatter, variances, axes, largest):
     inverse = 1.0 / variances
     bound = float(inverse.max(axis=1) @ largest)
     target = bound * axes - np.sum((scatter @ axes) * inverse[:, None, :], axis=0)  # mu D - sum_k W_k D Psi_k
+    if not np.all(np.isfinite(target)):  # a variance so small that 1 / C overflows: leave D to the rotations
+        return axes
     left, _, right = np.linalg.svd(target)
     return left @ right
 
@@ -396,6 +398,8 @@ class EigenDecomposed:
         through the shared shape (VEI, VEE, VEV) or axes (VVE) to every component, leaving no healthy one to
         re-seed from.
         """
+        if not np.all(np.isfinite(scatter)):  # overflowed statistics (data near the limits of double precision)
+            return np.full_like(scatter, np.nan)  # flagged singular by the caller; no iterative solver meets NaN
         active = counts > 0
         collapsed = active & ~(_total_scatter(scatter) > 0) if self.letters[0] == "V" else np.zeros_like(active)
         solvable = active & ~collapsed
