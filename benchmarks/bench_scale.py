@@ -194,9 +194,14 @@ def dask_overhead(n: int, d: int, k: int, iterations: int, processes: bool) -> d
             distributed.wait(Xd)
         timed_fit(Xd, k, 1, init)  # warm-up: workers import gaussmix
         on_dask = timed_fit(Xd, k, iterations, init)
+        # Peak memory of each worker process (its share of the persisted array included) and of this client.
+        workers = client.run(peak_rss_mb) if processes else {}
+        on_dask["worker_peak_rss_mb"] = sorted(workers.values())
+        on_dask["client_peak_rss_mb"] = peak_rss_mb()
     difference = float(np.max(np.abs(np.asarray(on_dask["means"]) - np.asarray(memory["means"]))
                        / np.abs(np.asarray(memory["means"]))))
     return {"n": n, "d": d, "k": k, "iterations": iterations, "worker_processes": processes, "memory": memory,
+            "array_mb": X.nbytes / 2**20,
             "dask": on_dask, "overhead_seconds_per_iteration": on_dask["seconds_per_pass"] - memory["seconds_per_pass"],
             "max_relative_difference_of_means": difference}
 
@@ -223,6 +228,9 @@ def print_table(result: dict) -> None:
     print(f"{'engine':<22}{'s / iteration':>14}")
     print(f"{'in memory':<22}{dask['memory']['seconds_per_pass']:>14.3f}")
     print(f"{'dask':<22}{dask['dask']['seconds_per_pass']:>14.3f}")
+    if dask["dask"].get("worker_peak_rss_mb"):
+        print(f"Dask peak RSS: workers {', '.join(f'{mb:.0f}' for mb in dask['dask']['worker_peak_rss_mb'])} MB "
+              f"(each holds half of the {dask['array_mb']:.0f} MB array), client {dask['dask']['client_peak_rss_mb']:.0f} MB")
     print(f"Dask overhead per iteration: {dask['overhead_seconds_per_iteration']:+.3f} s "
           f"({dask['dask']['seconds_per_pass'] / dask['memory']['seconds_per_pass']:.2f} x in memory); "
           f"max relative difference of the means: {dask['max_relative_difference_of_means']:.1e}")
