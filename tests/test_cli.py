@@ -443,3 +443,49 @@ def test_interrupted_model_save_keeps_the_old_model(fitted, capsys, monkeypatch)
     assert status == 130 and "interrupted" in err
     assert Path("model.npz").read_bytes() == before
     assert not list(Path(".").glob(".model.npz.*"))
+
+
+# ------------------------------------------------------------------------------ choosing and leaving out columns
+@pytest.fixture
+def labelled(tmp_path):
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(size=(60, 3)), rng.normal(size=(60, 3)) + 4.0])
+    label = np.repeat([0, 1], 60)
+    path = tmp_path / "labelled.csv"
+    with open(path, "w") as file:
+        file.write("a,b,c,label\n")
+        for row, value in zip(X, label):
+            file.write(",".join(f"{v:.17g}" for v in row) + f",{value}\n")
+    return tmp_path, path
+
+
+def test_drop_leaves_a_column_out_and_a_label_column_is_pointed_out(labelled):
+    folder, path = labelled
+    kept = gaussmix("fit", path.name, "-k", "2", "--drop", "label", "-o", "dropped.npz", "--json", cwd=folder)
+    assert json.loads(kept.stdout)["columns"] == ["a", "b", "c"]
+    assert "looks like class labels" not in kept.stderr
+    naive = gaussmix("fit", path.name, "-k", "2", "-o", "naive.npz", "--json", cwd=folder)
+    assert json.loads(naive.stdout)["columns"] == ["a", "b", "c", "label"]
+    assert "column 'label' looks like class labels" in naive.stderr and "--drop label" in naive.stderr
+
+
+@pytest.mark.parametrize("columns, drop, expected", [
+    ("0-2", None, ["a", "b", "c"]), ("1-3", "label", ["b", "c"]), ("0,2-3", None, ["a", "c", "label"]),
+    (None, "0-1", ["c", "label"]),
+])
+def test_column_ranges_and_drop_combine(labelled, columns, drop, expected):
+    folder, path = labelled
+    arguments = ["fit", path.name, "-k", "1", "-o", "m.npz", "--force", "--json"]
+    arguments += ["--columns", columns] if columns else []
+    arguments += ["--drop", drop] if drop else []
+    assert json.loads(gaussmix(*arguments, cwd=folder).stdout)["columns"] == expected
+
+
+@pytest.mark.parametrize("arguments, words", [
+    (["--columns", "0-9"], ["column range 0-9", "0-3"]), (["--drop", "0-3"], ["no column left"]),
+    (["--drop", "height"], ["no column named 'height'"]),
+])
+def test_bad_column_choices_are_user_errors(labelled, arguments, words):
+    folder, path = labelled
+    completed = gaussmix("fit", path.name, "-k", "1", "-o", "m.npz", *arguments, cwd=folder, check=False)
+    assert_user_error(completed, *words)

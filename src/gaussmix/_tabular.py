@@ -13,6 +13,7 @@ file is never replaced unless ``force=True``.
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 from typing import Callable, NamedTuple, Sequence
 
@@ -50,7 +51,7 @@ class Table(NamedTuple):
 
 
 def load_table(path, columns: Sequence[str | int] | None = None, *,
-               fitted_names: Sequence[str] | None = None) -> Table:
+               fitted_names: Sequence[str] | None = None, drop: Sequence[str | int] | None = None) -> Table:
     """Read a numeric table.
 
     Parameters
@@ -58,11 +59,14 @@ def load_table(path, columns: Sequence[str | int] | None = None, *,
     path : str or Path
         ``.csv`` (header detected), ``.parquet`` (needs pyarrow) or ``.npy`` (1-D or 2-D, memory-mapped).
     columns : sequence of str or int, optional
-        Columns to keep, by name (needs a header) or by 0-based index; default all.
+        Columns to keep, by name (needs a header), by 0-based index or by an inclusive range of indices such as
+        ``"0-12"``; default all.
     fitted_names : sequence of str, optional
         The columns a model was fitted on (its ``feature_names_in_``). Without ``columns``, a file that
         names its columns gives these, by name and in this order (extra columns are ignored); a missing
         one is an error naming it. A file without names is taken as it is.
+    drop : sequence of str or int, optional
+        Columns to leave out (names, indices or ranges, as for ``columns``), after ``columns`` chose.
 
     Returns
     -------
@@ -80,6 +84,11 @@ def load_table(path, columns: Sequence[str | int] | None = None, *,
         indices = _fitted_columns(path, names, list(fitted_names))
     else:
         indices = _select_columns(path, names, columns)
+    if drop:
+        dropped = set(_select_columns(path, names, drop))
+        indices = [i for i in indices if i not in dropped]
+        if not indices:
+            raise TableError(f"{path}: no column left after dropping {', '.join(map(str, drop))}")
     X = np.column_stack([_float_column(path, table[:, i], names[i]) for i in indices])
     return Table(X, [names[i] for i in indices], named)
 
@@ -173,6 +182,13 @@ def _select_columns(path: Path, names: list[str], columns) -> list[int]:
         return list(range(len(names)))
     indices = []
     for column in columns:
+        span = _RANGE.match(column) if isinstance(column, str) and column not in names else None
+        if span:
+            first, last = int(span.group(1)), int(span.group(2))
+            if first > last or last >= len(names):
+                raise TableError(f"{path}: column range {column} is not within 0-{len(names) - 1}")
+            indices.extend(range(first, last + 1))
+            continue
         if isinstance(column, str) and column.lstrip("-").isdigit() and column not in names:
             column = int(column)
         if isinstance(column, (int, np.integer)):
@@ -185,6 +201,9 @@ def _select_columns(path: Path, names: list[str], columns) -> list[int]:
             raise TableError(f"{path}: no column named {column!r}; columns are {', '.join(names)}")
     return indices
 
+
+_RANGE = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*$")
+"""An inclusive range of 0-based column indices, ``A-B``."""
 
 _MISSING = {"", "na", "nan", "n/a", "null", "none", "?"}
 

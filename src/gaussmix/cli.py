@@ -124,7 +124,9 @@ MODEL_COLUMNS = "the columns the model was fitted on, by name, when both the mod
 
 def _add_data(parser, columns_default="all"):
     parser.add_argument("data", help="CSV (header detected), Parquet or NPY file")
-    parser.add_argument("--columns", help=f"comma-separated column names or 0-based indices (default: {columns_default})")
+    parser.add_argument("--columns", help="comma-separated column names, 0-based indices or index ranges such as 0-12 "
+                                           f"(default: {columns_default})")
+    parser.add_argument("--drop", help="columns to leave out, as for --columns (e.g. --drop label)")
 
 
 def _add_output(parser, required=True, help="output file (.csv, .parquet or .npy)"):
@@ -227,7 +229,23 @@ def _read(arguments, fitted_names=None):
     by name from a file that names its columns (unless ``--columns`` says otherwise)."""
     from ._tabular import load_table
 
-    return load_table(arguments.data, _columns(arguments.columns), fitted_names=fitted_names)
+    table = load_table(arguments.data, _columns(arguments.columns), fitted_names=fitted_names,
+                       drop=_columns(getattr(arguments, "drop", None)))
+    if fitted_names is None:
+        _note_label_columns(table.names)
+    return table
+
+
+LABEL_NAMES = {"label", "labels", "class", "target", "y", "species", "cluster", "group"}
+"""Column names that usually hold known classes rather than a measurement."""
+
+
+def _note_label_columns(names) -> None:
+    """Say so on standard error when a column named like class labels is about to be fitted as a feature."""
+    suspects = [name for name in names if str(name).strip().lower() in LABEL_NAMES]
+    if suspects:
+        print(f"gaussmix: note: column {suspects[0]!r} looks like class labels and is used as a feature; "
+              f"leave it out with --drop {suspects[0]}", file=sys.stderr)
 
 
 def _load_model(path, command: str, mixture_only: bool = False):
