@@ -249,3 +249,14 @@ def test_kmeans_bad_parameters(X, params, match):
     with pytest.raises(ValueError, match=match):
         kmeans.fit(X)
     assert not hasattr(kmeans, "cluster_centers_")
+
+
+def test_nan_in_x_names_missing_em():
+    from gaussmix import GaussianMixture
+    from gaussmix.exceptions import DataError
+
+    X = np.random.default_rng(0).normal(size=(30, 2))
+    X[3, 1] = np.nan
+    with pytest.raises(DataError, match="missing='em'"):
+        GaussianMixture(2).fit(X)
+    GaussianMixture(2, missing="em", random_state=0).fit(X)  # and with it, the fit goes through

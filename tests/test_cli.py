@@ -489,3 +489,45 @@ def test_bad_column_choices_are_user_errors(labelled, arguments, words):
     folder, path = labelled
     completed = gaussmix("fit", path.name, "-k", "1", "-o", "m.npz", *arguments, cwd=folder, check=False)
     assert_user_error(completed, *words)
+
+
+# ----------------------------------------------------------------------------------------- missing values
+@pytest.fixture
+def with_missing(tmp_path):
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(size=(80, 3)), rng.normal(size=(80, 3)) + 5.0])
+    X[rng.random(X.shape) < 0.08] = np.nan
+    X[np.isnan(X).all(axis=1), 0] = 0.0  # every row keeps an observed value
+    path = tmp_path / "missing.csv"
+    path.write_text("a,b,c\n" + "".join(",".join("" if np.isnan(v) else repr(float(v)) for v in row) + "\n"
+                                        for row in X))
+    return tmp_path, path, X
+
+
+def test_a_missing_value_names_the_option_that_fits_it(with_missing):
+    folder, path, _ = with_missing
+    completed = gaussmix("fit", path.name, "-k", "2", "-o", "m.npz", cwd=folder, check=False)
+    assert_user_error(completed, "missing value", "--missing em")
+
+
+def test_missing_em_fits_predicts_and_scores_rows_with_missing_values(with_missing):
+    folder, path, X = with_missing
+    fitted = json.loads(gaussmix("fit", path.name, "-k", "2", "--missing", "em", "-o", "m.npz", "--json",
+                                 cwd=folder).stdout)
+    assert fitted["n_samples"] == X.shape[0]
+    gaussmix("predict", "m.npz", path.name, "-o", "labels.csv", cwd=folder)
+    labels = np.loadtxt(folder / "labels.csv", delimiter=",", skiprows=1)[:, 0]
+    truth = np.repeat([0, 1], 80)
+    assert max(np.mean(labels == truth), np.mean(labels != truth)) > 0.95
+    scored = json.loads(gaussmix("score", "m.npz", path.name, "--json", cwd=folder).stdout)
+    assert scored["log_likelihood"] == pytest.approx(fitted["log_likelihood"], rel=1e-9)
+    selected = gaussmix("select", path.name, "-k", "1-2", "--covariance", "VVV,EII", "--missing", "em", "-q",
+                        cwd=folder)
+    assert "Failed candidates (NA): 0" in selected.stdout
+
+
+def test_a_numpy_array_file_given_as_a_model_is_a_user_error(tmp_path):
+    (tmp_path / "faithful.csv").write_bytes(FAITHFUL.read_bytes())
+    np.save(tmp_path / "array.npy", np.ones((3, 2)))
+    completed = gaussmix("predict", "array.npy", "faithful.csv", "-o", "x.csv", cwd=tmp_path, check=False)
+    assert_user_error(completed, "NumPy array file", "not a gaussmix model file")

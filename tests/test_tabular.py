@@ -25,7 +25,7 @@ def test_csv_with_and_without_header(tmp_path):
 @pytest.mark.parametrize("first_row", ["1,NA", "NA,2", "nan,2", "1,", "?,?"])
 def test_a_first_row_with_a_missing_value_is_data_not_a_header(tmp_path, first_row):
     (tmp_path / "plain.csv").write_text(first_row + "\n3,4\n5,6\n")
-    with pytest.raises(TableError, match="has a missing or infinite value \\(data row 1\\)"):
+    with pytest.raises(TableError, match="has a missing value \\(data row 1\\); use --missing em"):
         read_table(tmp_path / "plain.csv")
 
 

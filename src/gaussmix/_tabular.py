@@ -51,7 +51,8 @@ class Table(NamedTuple):
 
 
 def load_table(path, columns: Sequence[str | int] | None = None, *,
-               fitted_names: Sequence[str] | None = None, drop: Sequence[str | int] | None = None) -> Table:
+               fitted_names: Sequence[str] | None = None, drop: Sequence[str | int] | None = None,
+               allow_missing: bool = False) -> Table:
     """Read a numeric table.
 
     Parameters
@@ -67,6 +68,9 @@ def load_table(path, columns: Sequence[str | int] | None = None, *,
         one is an error naming it. A file without names is taken as it is.
     drop : sequence of str or int, optional
         Columns to leave out (names, indices or ranges, as for ``columns``), after ``columns`` chose.
+    allow_missing : bool, default=False
+        Missing values (empty, ``NA``, ``NaN``, ...; a Parquet null) become NaN instead of an error (for
+        ``missing='em'``); infinities are always an error.
 
     Returns
     -------
@@ -89,7 +93,7 @@ def load_table(path, columns: Sequence[str | int] | None = None, *,
         indices = [i for i in indices if i not in dropped]
         if not indices:
             raise TableError(f"{path}: no column left after dropping {', '.join(map(str, drop))}")
-    X = np.column_stack([_float_column(path, table[:, i], names[i]) for i in indices])
+    X = np.column_stack([_float_column(path, table[:, i], names[i], allow_missing) for i in indices])
     return Table(X, [names[i] for i in indices], named)
 
 
@@ -208,8 +212,9 @@ _RANGE = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*$")
 _MISSING = {"", "na", "nan", "n/a", "null", "none", "?"}
 
 
-def _float_column(path: Path, values: np.ndarray, name: str) -> np.ndarray:
-    """One column as finite float64; errors name the column and the first bad row (1-based data row)."""
+def _float_column(path: Path, values: np.ndarray, name: str, allow_missing: bool = False) -> np.ndarray:
+    """One column as finite float64 (NaN for missing values if ``allow_missing``); errors name the column and the
+    first bad row (1-based data row)."""
     if values.dtype == object:  # CSV text: the usual spellings of a missing value become NaN, reported below
         values = np.array([np.nan if str(v).strip().lower() in _MISSING else v for v in values], dtype=object)
     try:
@@ -217,11 +222,13 @@ def _float_column(path: Path, values: np.ndarray, name: str) -> np.ndarray:
     except (TypeError, ValueError):
         bad = next(row for row, value in enumerate(values) if not _is_number(str(value)))
         raise TableError(f"{path}: column {name!r} is not numeric (data row {bad + 1}: {str(values[bad])!r})") from None
-    finite = np.isfinite(column)
+    finite = np.isfinite(column) | (allow_missing & np.isnan(column))
     if not finite.all():
         bad = int(np.flatnonzero(~finite)[0])
-        raise TableError(f"{path}: column {name!r} has a missing or infinite value (data row {bad + 1}); "
-                         "remove or impute such rows first")
+        if np.isnan(column[bad]):
+            raise TableError(f"{path}: column {name!r} has a missing value (data row {bad + 1}); use --missing em "
+                             "to fit with missing values (EM over the observed features), or remove or impute them")
+        raise TableError(f"{path}: column {name!r} has an infinite value (data row {bad + 1}); remove such rows first")
     return column
 
 

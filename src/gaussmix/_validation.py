@@ -30,8 +30,14 @@ def check_fit_data(estimator, X, *, min_samples: int, what: str = "n_components"
     With ``allow_nan`` NaN (a missing value) passes; infinity never does.
     """
     check_in_memory(estimator, X)
-    X = validate_data(estimator, X, dtype=[np.float64, np.float32], ensure_min_samples=1,
-                      ensure_all_finite="allow-nan" if allow_nan else True)
+    try:
+        X = validate_data(estimator, X, dtype=[np.float64, np.float32], ensure_min_samples=1,
+                          ensure_all_finite="allow-nan" if allow_nan else True)
+    except ValueError as error:
+        if not allow_nan and "NaN" in str(error) and "missing" in estimator.get_params():
+            raise DataError("Input X contains NaN (missing values); pass missing='em' to fit with them (EM over "
+                            "each row's observed features), or remove or impute them") from None
+        raise
     if allow_nan and np.isinf(X).any():
         raise ValueError("Input X contains infinity; only NaN marks a missing value")
     if X.shape[0] < min_samples:

@@ -151,6 +151,9 @@ def _add_fitting(parser, default_k, default_covariance):
     parser.add_argument("--tol", type=float, default=None,
                         help="per-sample log-likelihood change to stop (default 1e-6 for one model, 1e-4 for a grid)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--missing", choices=["error", "em"], default="error",
+                        help="missing values (empty, NA, NaN fields): an error (default), or em: fit with them, "
+                             "EM over each row's observed features")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -224,13 +227,16 @@ def _version() -> str:
 
 
 # ------------------------------------------------------------------------------------------------ helpers
-def _read(arguments, fitted_names=None):
+def _read(arguments, fitted_names=None, allow_missing=None):
     """The data file as a :class:`~gaussmix._tabular.Table`; ``fitted_names``: a model's column names, taken
-    by name from a file that names its columns (unless ``--columns`` says otherwise)."""
+    by name from a file that names its columns (unless ``--columns`` says otherwise). Missing values are allowed
+    with ``--missing em`` (or ``allow_missing``: a model fitted with them)."""
     from ._tabular import load_table
 
+    if allow_missing is None:
+        allow_missing = getattr(arguments, "missing", "error") == "em"
     table = load_table(arguments.data, _columns(arguments.columns), fitted_names=fitted_names,
-                       drop=_columns(getattr(arguments, "drop", None)))
+                       drop=_columns(getattr(arguments, "drop", None)), allow_missing=allow_missing)
     if fitted_names is None:
         _note_label_columns(table.names)
     return table
@@ -343,7 +349,7 @@ def _fit_or_select(arguments, X):
     if len(ks) == 1 and covariance != "all" and len(covariance) == 1:
         progress = _progress(arguments)
         options = dict({"n_init": 3, "tol": 1e-6}, **given, max_iter=arguments.max_iter, random_state=arguments.seed,
-                       callback=progress)
+                       callback=progress, missing=arguments.missing)
         with progress, warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # convergence shows in the summary instead
             model = GaussianMixture(ks[0], covariance_type=covariance[0], **options).fit(X)
@@ -351,7 +357,7 @@ def _fit_or_select(arguments, X):
         return model, None
     quiet = getattr(arguments, "quiet", False)
     selection = select_model(X, n_components=ks, covariance_types=covariance, criterion=arguments.criterion,
-                             max_iter=arguments.max_iter, random_state=arguments.seed,
+                             max_iter=arguments.max_iter, random_state=arguments.seed, missing=arguments.missing,
                              progress=None if quiet else _print_candidate, **given)
     return selection.best_estimator_, selection
 
@@ -387,7 +393,7 @@ def run_predict(arguments) -> int:
 
     path = _check_output(arguments, (".csv", ".parquet", ".npy"))
     model, fitted_names = _load_model(arguments.model, "predict")
-    table = _read(arguments, fitted_names)
+    table = _read(arguments, fitted_names, allow_missing=getattr(model, "missing", "error") == "em")
     X = table.X
     if _is_kmeans(model):  # hard assignments: no probabilities
         labels = model.predict(X)
@@ -418,7 +424,7 @@ def run_predict(arguments) -> int:
 
 def run_score(arguments) -> int:
     model, fitted_names = _load_model(arguments.model, "score")
-    X = _read(arguments, fitted_names).X
+    X = _read(arguments, fitted_names, allow_missing=getattr(model, "missing", "error") == "em").X
     n_samples = X.shape[0]
     if _is_kmeans(model):
         inertia = -float(model.score(X))  # KMeans.score is minus the distortion, as in scikit-learn

@@ -119,12 +119,18 @@ def load(path):
     """Read a model written by :func:`save`; every array is validated before the model is returned."""
     path = Path(path)
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        archive = np.load(path, allow_pickle=False)
+        if not isinstance(archive, np.lib.npyio.NpzFile):  # a .npy array: data, not a model archive
+            raise ModelFileError(f"{path} is a NumPy array file, not a gaussmix model file (models are .npz "
+                                 "archives written by `gaussmix fit -o` or gaussmix.save)")
+        with archive:
             contents = {name: archive[name] for name in archive.files}
     except FileNotFoundError:
         raise ModelFileError(f"model file not found: {path}") from None
     except IsADirectoryError:
         raise ModelFileError(f"{path} is a directory, not a gaussmix model file") from None
+    except ModelFileError:
+        raise
     except Exception as error:  # noqa: BLE001 - any failure to parse untrusted bytes means a damaged or foreign file
         raise ModelFileError(f"{path} is not a gaussmix model file (unreadable archive: "
                              f"{_without_pickle_advice(error)})") from None

@@ -250,7 +250,8 @@ def select_model(X, n_components=range(1, 10), covariance_types="all", criterion
     ValueError
         For bad arguments (before any fitting), or when every candidate failed.
     """
-    X_checked = check_array(X, dtype=[np.float64, np.float32], ensure_min_samples=2)
+    X_checked = check_array(X, dtype=[np.float64, np.float32], ensure_min_samples=2,
+                            ensure_all_finite="allow-nan" if estimator_params.get("missing") == "em" else True)
     weights = check_sample_weight(sample_weight, X_checked.shape[0])
     grid = _candidate_grid(n_components, covariance_types, X_checked.shape[1])
     if criterion not in CRITERIA:
