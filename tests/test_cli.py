@@ -531,3 +531,17 @@ def test_a_numpy_array_file_given_as_a_model_is_a_user_error(tmp_path):
     np.save(tmp_path / "array.npy", np.ones((3, 2)))
     completed = gaussmix("predict", "array.npy", "faithful.csv", "-o", "x.csv", cwd=tmp_path, check=False)
     assert_user_error(completed, "NumPy array file", "not a gaussmix model file")
+
+
+def test_dash_output_writes_the_table_to_standard_output_and_the_summary_to_standard_error(fitted):
+    folder, _ = fitted
+    predicted = gaussmix("predict", "model.npz", "faithful.csv", "-o", "-", cwd=folder)
+    lines = predicted.stdout.splitlines()
+    assert lines[0].startswith("label,probability_0") and len(lines) == 273
+    assert "rows per component" in predicted.stderr and "rows per component" not in predicted.stdout
+    gaussmix("predict", "model.npz", "faithful.csv", "-o", "dash-labels.csv", cwd=folder)
+    assert predicted.stdout == (folder / "dash-labels.csv").read_text()
+    sampled = gaussmix("sample", "model.npz", "-n", "5", "--seed", "0", "-o", "-", cwd=folder)
+    assert len(sampled.stdout.splitlines()) == 6
+    refused = gaussmix("fit", "faithful.csv", "-k", "2", "-o", "-", cwd=folder, check=False)
+    assert_user_error(refused, "-o -", "name a file")

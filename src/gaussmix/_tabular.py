@@ -261,8 +261,15 @@ def atomic_write(path, write: Callable, *, force: bool = False, binary: bool = T
 def write_table(path, columns: dict[str, np.ndarray], *, force: bool = False) -> Path:
     """Write named 1-D columns of equal length as CSV (with a header), Parquet or NPY (a 2-D float array).
 
-    NPY has no column names: the columns are stacked in the given order as float64.
+    NPY has no column names: the columns are stacked in the given order as float64. ``path="-"`` writes CSV to
+    standard output.
     """
+    if str(path) == "-":
+        import sys
+
+        _write_csv(sys.stdout, list(columns), [np.asarray(array) for array in columns.values()])
+        sys.stdout.flush()
+        return Path("-")
     path = Path(path)
     suffix = _suffix(path, "output")
     names = list(columns)

@@ -285,9 +285,17 @@ def _save_model(model, path: Path, force: bool, table) -> None:
         raise UserError(f"{path} already exists; use --force to overwrite it") from None
 
 
+STANDARD_OUTPUT = "-"
+"""``-o -``: a table (predict, sample) written as CSV to standard output; the summary then goes to standard error."""
+
+
 def _check_output(arguments, suffixes):
     from ._tabular import check_output_path
 
+    if arguments.output == STANDARD_OUTPUT:
+        if ".csv" not in suffixes:
+            raise UserError(f"-o -: this command writes a {' or '.join(suffixes)} file, not text; name a file")
+        return STANDARD_OUTPUT
     path = Path(arguments.output)
     if path.suffix.lower() not in suffixes:
         raise UserError(f"{path}: output must end in {' or '.join(suffixes)}")
@@ -308,10 +316,12 @@ def _progress(arguments):
 
 
 def _emit(arguments, summary: dict, lines: list[str]) -> None:
+    # With -o - the table took standard output: the summary goes to standard error.
+    stream = sys.stderr if getattr(arguments, "output", None) == STANDARD_OUTPUT else sys.stdout
     if arguments.json:
-        print(json.dumps(summary, indent=2, default=_json_default))
+        print(json.dumps(summary, indent=2, default=_json_default), file=stream)
     else:
-        print("\n".join(lines))
+        print("\n".join(lines), file=stream)
 
 
 def _json_default(value):
