@@ -545,3 +545,21 @@ def test_dash_output_writes_the_table_to_standard_output_and_the_summary_to_stan
     assert len(sampled.stdout.splitlines()) == 6
     refused = gaussmix("fit", "faithful.csv", "-k", "2", "-o", "-", cwd=folder, check=False)
     assert_user_error(refused, "-o -", "name a file")
+
+
+def test_tsv_files_and_an_explicit_separator_read_like_csv(tmp_path):
+    text = FAITHFUL.read_text(encoding="utf-8")
+    (tmp_path / "faithful.csv").write_text(text)
+    (tmp_path / "faithful.tsv").write_text(text.replace(",", "\t"))
+    (tmp_path / "piped.csv").write_text(text.replace(",", "|"))
+    runs = [gaussmix("fit", name, "-k", "2", "-o", f"{name}.npz", "--json", *extra, cwd=tmp_path)
+            for name, extra in (("faithful.csv", []), ("faithful.tsv", []), ("piped.csv", ["--sep", "|"]))]
+    fits = [json.loads(run.stdout) for run in runs]
+    assert fits[0]["columns"] == fits[1]["columns"] == fits[2]["columns"] == ["eruptions", "waiting"]
+    assert fits[0]["log_likelihood"] == fits[1]["log_likelihood"] == fits[2]["log_likelihood"]
+    gaussmix("predict", "faithful.csv.npz", "faithful.tsv", "-o", "labels.tsv", cwd=tmp_path)
+    header = (tmp_path / "labels.tsv").read_text().splitlines()[0]
+    assert header == "label\tprobability_0\tprobability_1"
+    np.save(tmp_path / "data.npy", np.ones((4, 2)))
+    refused = gaussmix("fit", "data.npy", "-k", "1", "--sep", ";", "-o", "x.npz", cwd=tmp_path, check=False)
+    assert_user_error(refused, "--sep", "text files")

@@ -77,3 +77,15 @@ def test_a_swamping_reg_covar_is_reported_with_the_value_to_use():
     with warnings.catch_warnings():
         warnings.simplefilter("error", ScaleWarning)
         gaussmix.GaussianMixture(2, random_state=0).fit(X)  # unit scale: nothing to report
+
+
+def test_a_constant_feature_is_named_in_a_warning():
+    X, _ = two_blobs()
+    X = np.column_stack([X, np.full(len(X), 3.0)])
+    with pytest.warns(ScaleWarning, match=r"feature 2 is constant .* depend on reg_covar"):
+        gaussmix.GaussianMixture(2, random_state=0).fit(X)
+    import pandas as pd
+
+    frame = pd.DataFrame(X, columns=["width", "height", "site"])
+    with pytest.warns(ScaleWarning, match="feature 'site' is constant"):
+        gaussmix.GaussianMixture(2, random_state=0).fit(frame)

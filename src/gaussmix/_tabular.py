@@ -23,7 +23,8 @@ from . import _atomic
 
 __all__ = ["TableError", "Table", "load_table", "read_table", "write_table", "atomic_write", "check_output_path", "TABLE_SUFFIXES"]
 
-TABLE_SUFFIXES = (".csv", ".parquet", ".npy")
+TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".npy")
+"""Table files by ending; ``.tsv`` is CSV separated by tabs."""
 
 
 class TableError(ValueError):
@@ -52,7 +53,7 @@ class Table(NamedTuple):
 
 def load_table(path, columns: Sequence[str | int] | None = None, *,
                fitted_names: Sequence[str] | None = None, drop: Sequence[str | int] | None = None,
-               allow_missing: bool = False) -> Table:
+               allow_missing: bool = False, sep: str | None = None) -> Table:
     """Read a numeric table.
 
     Parameters
@@ -68,6 +69,9 @@ def load_table(path, columns: Sequence[str | int] | None = None, *,
         one is an error naming it. A file without names is taken as it is.
     drop : sequence of str or int, optional
         Columns to leave out (names, indices or ranges, as for ``columns``), after ``columns`` chose.
+    sep : str, optional
+        The field separator of a text file (default: a tab for ``.tsv``, else sniffed among ``,`` ``;`` tab and
+        space).
     allow_missing : bool, default=False
         Missing values (empty, ``NA``, ``NaN``, ...; a Parquet null) become NaN instead of an error (for
         ``missing='em'``); infinities are always an error.
@@ -80,8 +84,12 @@ def load_table(path, columns: Sequence[str | int] | None = None, *,
     suffix = _suffix(path, "input")
     if not path.is_file():
         raise TableError(f"{path}: no such file")
-    reader = {".csv": _read_csv, ".parquet": _read_parquet, ".npy": _read_npy}[suffix]
-    table, names, named = reader(path)
+    if suffix in (".csv", ".tsv"):
+        table, names, named = _read_csv(path, sep if sep is not None else ("\t" if suffix == ".tsv" else None))
+    elif sep is not None:
+        raise TableError(f"{path}: a separator (--sep) is for text files (.csv, .tsv), not {suffix}")
+    else:
+        table, names, named = {".parquet": _read_parquet, ".npy": _read_npy}[suffix](path)
     if table.shape[0] == 0:
         raise TableError(f"{path}: the file has no data rows")
     if not columns and fitted_names is not None and named:
@@ -112,16 +120,21 @@ def _fitted_columns(path: Path, names: list[str], fitted_names: list[str]) -> li
     return [names.index(name) for name in fitted_names]
 
 
-def _read_csv(path: Path) -> tuple[np.ndarray, list[str], bool]:
+def _read_csv(path: Path, sep: str | None = None) -> tuple[np.ndarray, list[str], bool]:
+    if sep is not None and len(sep) != 1:
+        raise TableError(f"--sep must be one character, got {sep!r}")
     try:
         with path.open(newline="", encoding="utf-8-sig") as stream:
             sample = stream.read(65536)
             stream.seek(0)
-            try:
-                dialect = csv.Sniffer().sniff(sample, delimiters=",;\t ")
-            except csv.Error:
-                dialect = csv.excel
-            rows = [row for row in csv.reader(stream, dialect) if any(field.strip() for field in row)]
+            if sep is not None:
+                rows = [row for row in csv.reader(stream, delimiter=sep) if any(field.strip() for field in row)]
+            else:
+                try:
+                    dialect = csv.Sniffer().sniff(sample, delimiters=",;\t ")
+                except csv.Error:
+                    dialect = csv.excel
+                rows = [row for row in csv.reader(stream, dialect) if any(field.strip() for field in row)]
     except UnicodeDecodeError:
         raise TableError(f"{path}: not a text CSV file (cannot decode it as UTF-8)") from None
     if not rows:
@@ -274,8 +287,10 @@ def write_table(path, columns: dict[str, np.ndarray], *, force: bool = False) ->
     suffix = _suffix(path, "output")
     names = list(columns)
     arrays = [np.asarray(columns[name]) for name in names]
-    if suffix == ".csv":
-        return atomic_write(path, lambda stream: _write_csv(stream, names, arrays), force=force, binary=False)
+    if suffix in (".csv", ".tsv"):
+        delimiter = "\t" if suffix == ".tsv" else ","
+        return atomic_write(path, lambda stream: _write_csv(stream, names, arrays, delimiter=delimiter), force=force,
+                            binary=False)
     if suffix == ".npy":
         matrix = np.column_stack([array.astype(np.float64) for array in arrays])
         return atomic_write(path, lambda stream: np.save(stream, matrix, allow_pickle=False), force=force)
@@ -288,8 +303,8 @@ def write_table(path, columns: dict[str, np.ndarray], *, force: bool = False) ->
     return atomic_write(path, lambda stream: pq.write_table(table, stream), force=force)
 
 
-def _write_csv(stream, names: list[str], arrays: list[np.ndarray], block: int = 65536) -> None:
-    writer = csv.writer(stream, lineterminator="\n")
+def _write_csv(stream, names: list[str], arrays: list[np.ndarray], block: int = 65536, delimiter: str = ",") -> None:
+    writer = csv.writer(stream, lineterminator="\n", delimiter=delimiter)
     writer.writerow(names)
     # Integers as integers; floats as the shortest text that reads back to the same float64 (repr).
     formats = [int if array.dtype.kind in "iub" else float for array in arrays]

@@ -125,6 +125,10 @@ def check_iteration_parameters(estimator, init_methods) -> None:
         raise ValueError(f"callback must be callable or None, got {estimator.callback!r}")
 
 
+NEAR_CONSTANT = 1e-14
+"""A feature whose variance is at most this fraction of the largest feature variance counts as constant (its
+values differ in the last digits only)."""
+
 SWAMPING_FRACTION = 1e-3
 """``reg_covar`` above this fraction of a feature's variance is reported (:class:`~gaussmix.exceptions.ScaleWarning`):
 it adds that much variance to every component along the feature, enough to blur clusters together."""
@@ -156,12 +160,20 @@ def check_data_scale(variance: np.ndarray, reg_covar: float, feature_names=None)
     if overflowed.size:
         raise DataError(f"the data are too large for double precision: the squares of feature {name(overflowed[0])}"
                         " overflow (values near 1e154 or beyond); divide the data by a power of ten first")
-    positive = np.flatnonzero(variance > 0)
+    import warnings
+
+    constant = np.flatnonzero(variance <= NEAR_CONSTANT * max(float(variance.max(initial=0.0)), np.finfo(float).tiny))
+    if constant.size and constant.size < variance.size:
+        listed = ", ".join(name(j) for j in constant[:5]) + (" ..." if constant.size > 5 else "")
+        warnings.warn(f"feature{'s' if constant.size > 1 else ''} {listed} {'are' if constant.size > 1 else 'is'} "
+                      "constant (or nearly): every component's variance there is reg_covar alone, so the "
+                      "log-likelihood, BIC and AIC depend on reg_covar rather than on the data; leave "
+                      f"{'them' if constant.size > 1 else 'it'} out (the command line's --drop)", ScaleWarning,
+                      stacklevel=4)
+    positive = np.flatnonzero(variance > NEAR_CONSTANT * max(float(variance.max(initial=0.0)), np.finfo(float).tiny))
     if reg_covar > 0 and positive.size:
         smallest = positive[np.argmin(variance[positive])]
         if reg_covar > SWAMPING_FRACTION * variance[smallest]:
-            import warnings
-
             warnings.warn(
                 f"reg_covar={reg_covar:g} is {reg_covar / variance[smallest]:.3g} times the variance of feature "
                 f"{name(smallest)} ({variance[smallest]:.3g}): the regularisation, an absolute variance, will blur the "

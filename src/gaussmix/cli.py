@@ -123,10 +123,11 @@ MODEL_COLUMNS = "the columns the model was fitted on, by name, when both the mod
 
 
 def _add_data(parser, columns_default="all"):
-    parser.add_argument("data", help="CSV (header detected), Parquet or NPY file")
+    parser.add_argument("data", help="CSV or TSV (header detected), Parquet or NPY file")
     parser.add_argument("--columns", help="comma-separated column names, 0-based indices or index ranges such as 0-12 "
                                            f"(default: {columns_default})")
     parser.add_argument("--drop", help="columns to leave out, as for --columns (e.g. --drop label)")
+    parser.add_argument("--sep", help="field separator of a text file (default: tab for .tsv, else detected)")
 
 
 def _add_output(parser, required=True, help="output file (.csv, .parquet or .npy)"):
@@ -235,8 +236,11 @@ def _read(arguments, fitted_names=None, allow_missing=None):
 
     if allow_missing is None:
         allow_missing = getattr(arguments, "missing", "error") == "em"
+    separator = getattr(arguments, "sep", None)
+    if separator is not None:
+        separator = {"\\t": "\t", "tab": "\t", "space": " "}.get(separator, separator)
     table = load_table(arguments.data, _columns(arguments.columns), fitted_names=fitted_names,
-                       drop=_columns(getattr(arguments, "drop", None)), allow_missing=allow_missing)
+                       drop=_columns(getattr(arguments, "drop", None)), allow_missing=allow_missing, sep=separator)
     if fitted_names is None:
         _note_label_columns(table.names)
     return table
@@ -401,7 +405,7 @@ def run_fit(arguments) -> int:
 def run_predict(arguments) -> int:
     from ._tabular import write_table
 
-    path = _check_output(arguments, (".csv", ".parquet", ".npy"))
+    path = _check_output(arguments, (".csv", ".tsv", ".parquet", ".npy"))
     model, fitted_names = _load_model(arguments.model, "predict")
     table = _read(arguments, fitted_names, allow_missing=getattr(model, "missing", "error") == "em")
     X = table.X
@@ -454,7 +458,7 @@ def run_score(arguments) -> int:
 def run_sample(arguments) -> int:
     from ._tabular import write_table
 
-    path = _check_output(arguments, (".csv", ".parquet", ".npy"))
+    path = _check_output(arguments, (".csv", ".tsv", ".parquet", ".npy"))
     if arguments.n_samples < 1:
         raise UserError("-n must be at least 1")
     model, fitted_names = _load_model(arguments.model, "sample", mixture_only=True)
