@@ -393,7 +393,7 @@ INTERRUPTED_WRITER = textwrap.dedent("""
     signal.signal(signal.SIGINT, signal.default_int_handler)
     import gaussmix._tabular as tabular
 
-    def slow_csv(stream, names, arrays, block=65536):
+    def slow_csv(stream, names, arrays, block=65536, delimiter=","):
         stream.write("label,half-written\\n" * 1000)
         stream.flush()
         print("writing", flush=True)
