@@ -128,13 +128,13 @@ def _read_csv(path: Path, sep: str | None = None) -> tuple[np.ndarray, list[str]
             sample = stream.read(65536)
             stream.seek(0)
             if sep is not None:
-                rows = [row for row in csv.reader(stream, delimiter=sep) if any(field.strip() for field in row)]
+                reader = csv.reader(stream, delimiter=sep)
             else:
                 try:
-                    dialect = csv.Sniffer().sniff(sample, delimiters=",;\t ")
+                    reader = csv.reader(stream, csv.Sniffer().sniff(sample, delimiters=",;\t "))
                 except csv.Error:
-                    dialect = csv.excel
-                rows = [row for row in csv.reader(stream, dialect) if any(field.strip() for field in row)]
+                    reader = csv.reader(stream, csv.excel)
+            rows = [row for row in reader if any(field.strip() for field in row)]
     except UnicodeDecodeError:
         raise TableError(f"{path}: not a text CSV file (cannot decode it as UTF-8)") from None
     if not rows:

@@ -162,7 +162,8 @@ def check_data_scale(variance: np.ndarray, reg_covar: float, feature_names=None)
                         " overflow (values near 1e154 or beyond); divide the data by a power of ten first")
     import warnings
 
-    constant = np.flatnonzero(variance <= NEAR_CONSTANT * max(float(variance.max(initial=0.0)), np.finfo(float).tiny))
+    near_constant = variance <= NEAR_CONSTANT * max(float(variance.max(initial=0.0)), np.finfo(float).tiny)
+    constant = np.flatnonzero(near_constant)
     if constant.size and constant.size < variance.size:
         listed = ", ".join(name(j) for j in constant[:5]) + (" ..." if constant.size > 5 else "")
         warnings.warn(f"feature{'s' if constant.size > 1 else ''} {listed} {'are' if constant.size > 1 else 'is'} "
@@ -170,7 +171,7 @@ def check_data_scale(variance: np.ndarray, reg_covar: float, feature_names=None)
                       "log-likelihood, BIC and AIC depend on reg_covar rather than on the data; leave "
                       f"{'them' if constant.size > 1 else 'it'} out (the command line's --drop)", ScaleWarning,
                       stacklevel=4)
-    positive = np.flatnonzero(variance > NEAR_CONSTANT * max(float(variance.max(initial=0.0)), np.finfo(float).tiny))
+    positive = np.flatnonzero(~near_constant)
     if reg_covar > 0 and positive.size:
         smallest = positive[np.argmin(variance[positive])]
         if reg_covar > SWAMPING_FRACTION * variance[smallest]:

@@ -239,11 +239,8 @@ def _read(arguments, fitted_names=None, allow_missing=None):
     separator = getattr(arguments, "sep", None)
     if separator is not None:
         separator = {"\\t": "\t", "tab": "\t", "space": " "}.get(separator, separator)
-    table = load_table(arguments.data, _columns(arguments.columns), fitted_names=fitted_names,
-                       drop=_columns(getattr(arguments, "drop", None)), allow_missing=allow_missing, sep=separator)
-    if fitted_names is None:
-        _note_label_columns(table.names)
-    return table
+    return load_table(arguments.data, _columns(arguments.columns), fitted_names=fitted_names,
+                      drop=_columns(getattr(arguments, "drop", None)), allow_missing=allow_missing, sep=separator)
 
 
 LABEL_NAMES = {"label", "labels", "class", "target", "y", "species", "cluster", "group"}
@@ -345,10 +342,14 @@ def _model_summary(model, X) -> dict:
             "converged": bool(model.converged_), "n_iter": int(model.n_iter_), "weights": model.weights_.tolist()}
 
 
-def _fit_or_select(arguments, X):
-    """One model for a single candidate, else ``select_model``; returns (model, selection or None)."""
+def _fit_or_select(arguments, table):
+    """One model for a single candidate, else ``select_model``, on ``table`` (read by :func:`_read`); returns
+    (model, selection or None)."""
     from .gaussian_mixture import GaussianMixture
     from .selection import select_model
+
+    X = table.X
+    _note_label_columns(table.names)
 
     ks = parse_components(arguments.components)
     covariance = parse_covariance(arguments.covariance)
@@ -386,7 +387,7 @@ def run_fit(arguments) -> int:
     path = _check_output(arguments, (".npz",))
     table = _read(arguments)
     X, names = table.X, table.names
-    model, selection = _fit_or_select(arguments, X)
+    model, selection = _fit_or_select(arguments, table)
     _save_model(model, path, arguments.force, table)
     summary = {"model": str(path), "columns": names, **_model_summary(model, X)}
     lines = [f"fitted {model.covariance_type}, K={model.n_components} to {X.shape[0]} rows x {X.shape[1]} columns "
@@ -481,7 +482,7 @@ def run_select(arguments) -> int:
     if len(parse_components(arguments.components)) == 1 and covariance != "all" and len(covariance) == 1:
         raise UserError("select needs several candidates: give a range of K (-k 1-9) or several covariance types")
     table = _read(arguments)
-    model, selection = _fit_or_select(arguments, table.X)
+    model, selection = _fit_or_select(arguments, table)
     if path is not None:
         _save_model(model, path, arguments.force, table)
     summary = {"criterion": selection.criterion, "best": selection.best_params_, "records": selection.records,
@@ -509,7 +510,7 @@ def run_report(arguments) -> int:
         selection = None
     else:
         table = _read(arguments)
-        model, selection = _fit_or_select(arguments, table.X)
+        model, selection = _fit_or_select(arguments, table)
     X = table.X
     write_report(path, model, X, selection=selection, feature_names=table.names, source=str(arguments.data),
                  title=f"gaussmix report: {Path(arguments.data).name}", force=arguments.force)

@@ -161,7 +161,7 @@ def load(path):
         model = estimator_class(**params)
         # The same checks as fit's, so that a tampered value (max_iter="abc") is refused here, not later.
         if kind == "KMeans":
-            model._check_parameters(int(attributes_n_features(meta)))
+            model._check_parameters(_attributes_n_features(meta))
         else:
             model._check_parameters()
     except (TypeError, ValueError) as error:
@@ -180,8 +180,8 @@ def load(path):
     for name, value in attributes.items():
         if name == "feature_names_in_":
             value = np.asarray(value, dtype=object)
-        elif not _SCALAR_TYPES[name](value):
-            raise ModelFileError(f"{path}: invalid metadata ({name} = {value!r} is not {_SCALAR_DESCRIPTIONS[name]})")
+        elif not _SCALAR_CHECKS[name][0](value):
+            raise ModelFileError(f"{path}: invalid metadata ({name} = {value!r} is not {_SCALAR_CHECKS[name][1]})")
         setattr(model, name, value)
     for name in _ARRAYS[kind]:
         setattr(model, name, contents[name])
@@ -189,7 +189,7 @@ def load(path):
     return model
 
 
-def attributes_n_features(meta: dict) -> int:
+def _attributes_n_features(meta: dict) -> int:
     """``n_features_in_`` from a model file's metadata (checked to be a positive integer)."""
     value = (meta.get("attributes") or {}).get("n_features_in_") if isinstance(meta.get("attributes"), dict) else None
     if not _is_int(value) or value < 1:
@@ -205,22 +205,16 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and bool(np.isfinite(value))
 
 
-_SCALAR_TYPES = {
-    "converged_": lambda v: isinstance(v, bool),
-    "n_iter_": lambda v: _is_int(v) and v >= 0,
-    "n_reseeded_": lambda v: _is_int(v) and v >= 0,
-    "n_features_in_": lambda v: _is_int(v) and v >= 1,
-    "lower_bound_": _is_number,
-    "inertia_": lambda v: _is_number(v) and v >= 0,
-    "lower_bounds_": lambda v: isinstance(v, list) and all(_is_number(x) for x in v),
-    "noise_weight_": lambda v: _is_number(v) and 0 <= v < 1,
-    "noise_volume_": lambda v: v is None or (_is_number(v) and v > 0),
-}
-_SCALAR_DESCRIPTIONS = {
-    "converged_": "true or false", "n_iter_": "a non-negative integer", "n_reseeded_": "a non-negative integer",
-    "n_features_in_": "a positive integer", "lower_bound_": "a finite number", "inertia_": "a non-negative number",
-    "lower_bounds_": "a list of finite numbers", "noise_weight_": "a number in [0, 1)",
-    "noise_volume_": "a positive number or null",
+_SCALAR_CHECKS = {  # name -> (test, what a valid value is)
+    "converged_": (lambda v: isinstance(v, bool), "true or false"),
+    "n_iter_": (lambda v: _is_int(v) and v >= 0, "a non-negative integer"),
+    "n_reseeded_": (lambda v: _is_int(v) and v >= 0, "a non-negative integer"),
+    "n_features_in_": (lambda v: _is_int(v) and v >= 1, "a positive integer"),
+    "lower_bound_": (_is_number, "a finite number"),
+    "inertia_": (lambda v: _is_number(v) and v >= 0, "a non-negative number"),
+    "lower_bounds_": (lambda v: isinstance(v, list) and all(_is_number(x) for x in v), "a list of finite numbers"),
+    "noise_weight_": (lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
+    "noise_volume_": (lambda v: v is None or (_is_number(v) and v > 0), "a positive number or null"),
 }
 
 

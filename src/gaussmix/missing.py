@@ -268,32 +268,32 @@ def marginal_log_responsibilities(chunk: np.ndarray, params: MixtureParams, stru
         inside = responsibilities[within]
         log_norm[within] = _normalise_rows(inside)
         responsibilities[within] = inside
-    if isinstance(params, MixtureParams):
-        responsibilities[beyond] = limit_responsibilities(chunk[beyond], params, structure, responsibilities.shape[1])
-    else:  # (a variational posterior has no single point estimate to take the limit of)
-        responsibilities[beyond] = 1.0 / responsibilities.shape[1]
+    responsibilities[beyond] = limit_responsibilities(chunk[beyond], params, structure, responsibilities.shape[1])
     return log_norm, responsibilities
 
 
 def most_probable(log_prob: np.ndarray, chunk: np.ndarray, params, structure: CovarianceStructure) -> np.ndarray:
     """Most probable component of each row from its weighted log-densities ``log_prob`` (n, K); for rows of zero
-    density under every component, the limit's (:func:`limit_responsibilities`, Gaussian mixtures only)."""
+    density under every component, the limit's (:func:`limit_responsibilities`)."""
     labels = log_prob.argmax(axis=1)
     beyond = ~np.isfinite(log_prob.max(axis=1))
-    if beyond.any() and isinstance(params, MixtureParams):
+    if beyond.any():
         labels[beyond] = limit_responsibilities(chunk[beyond], params, structure, log_prob.shape[1]).argmax(axis=1)
     return labels
 
 
-def limit_responsibilities(rows: np.ndarray, params: MixtureParams, structure: CovarianceStructure,
-                           n_columns: int) -> np.ndarray:
+def limit_responsibilities(rows: np.ndarray, params, structure: CovarianceStructure, n_columns: int) -> np.ndarray:
     """Responsibilities of rows so far out that every component's density underflows, shape (n, n_columns).
 
     Along the ray ``x = s y`` (``y`` the row divided by its largest coordinate), ``log pi_k N(x | mu_k, Sigma_k)
     = -s^2 / 2 ||U_k^T (y - mu_k / s)||^2 + O(s)``: as ``s`` grows the component with the smallest scaled
     Mahalanobis distance takes all the responsibility (ties: the larger ``log pi_k + log det U_k``). A row with a
-    missing value, or non-finite coordinates, keeps the prior weights instead.
+    missing value, or non-finite coordinates, keeps the prior weights instead; under a variational posterior
+    (``params`` not a :class:`MixtureParams`: no point estimate to take the limit of) every component gets an
+    equal share.
     """
+    if not isinstance(params, MixtureParams):
+        return np.full((rows.shape[0], n_columns), 1.0 / n_columns)
     result = np.zeros((rows.shape[0], n_columns))
     weights = np.zeros(n_columns)
     weights[:params.n_components] = params.weights

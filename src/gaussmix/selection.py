@@ -286,16 +286,17 @@ def _workers(n_jobs, n_candidates: int) -> int:
     """Processes for the grid: all available cores by default, never more than candidates."""
     from .engines import resolve_n_jobs
 
-    return max(1, min(resolve_n_jobs(-1 if n_jobs is None else n_jobs), n_candidates))
+    return max(1, min(resolve_n_jobs(n_jobs), n_candidates))
 
 
 def _relative_cost(name: str, count: int, n_features: int) -> float:
-    """A rough relative cost of fitting one candidate: the order in which to start them (longest first)."""
+    """A rough relative cost of fitting one candidate: the order in which to start them (longest first).
+
+    Components times the numbers one covariance holds (d^2, d or 1), four times that for an iterative M-step.
+    """
     structure = get_structure(name)
-    letters = getattr(structure, "letters", "VVV")
-    dense = letters[2] != "I"
-    iterative = (letters[:2] == "VE") or (letters[2] == "E" and letters != "EEE")
-    return count * (n_features * n_features if dense else n_features) * (4.0 if iterative else 1.0) + 1.0
+    per_covariance = int(np.prod(structure.covariance_shape(1, n_features)))  # of one component
+    return count * per_covariance * (4.0 if structure.iterative_m_step else 1.0) + 1.0
 
 
 def _fit_grid(X, X_checked, weights, grid, params, splits, workers: int, criterion: str, progress):
@@ -305,11 +306,11 @@ def _fit_grid(X, X_checked, weights, grid, params, splits, workers: int, criteri
     n_features = X_checked.shape[1]
     costs = [_relative_cost(name, count, n_features) for name, count in grid]
     order = sorted(range(len(grid)), key=lambda i: -costs[i])  # stable: ties keep grid order
-    tasks = (delayed(_indexed_candidate)(i, X, X_checked, weights, *grid[i], params, splits, workers > 1)
-             for i in order)
+    tasks = (delayed(_indexed_candidate)(i, X, X_checked, weights, *grid[i], params, splits) for i in order)
     records, estimators = [None] * len(grid), [None] * len(grid)
     started, spent, total_cost = time.perf_counter(), 0.0, float(sum(costs))
-    # In this process (n_jobs=1) one BLAS thread for the whole grid, set once rather than per E-step.
+    # In this process (n_jobs=1) one BLAS thread for the whole grid, set once rather than per E-step; joblib's
+    # worker processes start with one BLAS thread each (its inner_max_num_threads: cores // workers).
     with (nullcontext() if workers > 1 else threadpool_limits(1, user_api="blas")):
         if workers > 1:
             outcomes = Parallel(n_jobs=workers, return_as="generator_unordered")(tasks)
@@ -327,21 +328,8 @@ def _fit_grid(X, X_checked, weights, grid, params, splits, workers: int, criteri
     return records, estimators
 
 
-def _indexed_candidate(index, X, X_checked, sample_weight, name, count, params, splits, in_worker):
-    if in_worker:
-        _single_threaded_blas()
+def _indexed_candidate(index, X, X_checked, sample_weight, name, count, params, splits):
     return (index, *_fit_candidate(X, X_checked, sample_weight, name, count, params, splits))
-
-
-_BLAS_LIMITED = False
-
-
-def _single_threaded_blas() -> None:
-    """One BLAS thread in this worker process from now on (set once: threadpoolctl takes milliseconds a call)."""
-    global _BLAS_LIMITED
-    if not _BLAS_LIMITED:
-        threadpool_limits(1)
-        _BLAS_LIMITED = True
 
 
 def _candidate_grid(n_components, covariance_types, n_features: int) -> list[tuple[str, int]]:

@@ -273,6 +273,10 @@ class CovarianceStructure(ABC):
         smallest = np.linalg.eigvalsh(scaled)[:, 0] if scaled.shape[1] else np.full(n_components, np.inf)
         return smallest < 1.0
 
+    iterative_m_step: ClassVar[bool] = False
+    """True when the M-step is itself an iteration (mclust's VEI, VEE, EVE, VVE, VEV): its cost per EM iteration is
+    several times a closed form's, and :meth:`with_em_tolerance` warm-starts it."""
+
     shared: ClassVar[bool] = False
     """True when one covariance is shared by all components (nothing per component to re-seed)."""
 

@@ -235,10 +235,9 @@ def _common_orientation(scatter, counts, volume, shape, tol, max_iter, start, ab
     every step lowers ``F`` from its value at the previous parameters: a generalised M-step however few
     iterations run. Warm starts update ``D`` by rotation sweeps alone; cold ones majorise first.
     """
-    axes = start.axes
-    if axes is None:
-        _, axes = _descending_eigh(scatter.sum(axis=0))
-    largest = np.linalg.eigvalsh(scatter)[:, -1] if shape == "V" and start.axes is None else None
+    cold = start.axes is None
+    axes = _descending_eigh(scatter.sum(axis=0))[1] if cold else start.axes
+    largest = np.linalg.eigvalsh(scatter)[:, -1] if shape == "V" and cold else None
     objective = np.inf
     variances = None
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -261,7 +260,7 @@ def _common_orientation(scatter, counts, volume, shape, tol, max_iter, start, ab
             if shape == "E":
                 axes = _shared_shape_axes(scatter, variances)
             else:
-                if start.axes is None:
+                if cold:
                     axes = _majorised_axes(scatter, variances, axes, largest)
                 # Warm, the axes are already close: the exact rotations alone descend as far per step and cost
                 # no SVD (halved the EVE/VVE time of a grid on wine, same maxima).
@@ -375,7 +374,7 @@ class EigenDecomposed:
         and EM stays monotone however few inner iterations run. Their number is tied to EM's tolerance
         (:meth:`with_em_tolerance`); without one, or at initialisation, the M-step is solved to ``tol``.
         """
-        if previous is None or self.em_tol is None or not self._iterative:
+        if previous is None or self.em_tol is None or not self.iterative_m_step:
             return self.estimate_covariances(scatter, counts, shifts, reg_covar)
         return self._estimate(scatter, counts, shifts, reg_covar, _warm_start(self, previous, reg_covar),
                               INNER_TOL_FRACTION * 2.0 * self.em_tol * float(counts.sum()))
@@ -384,9 +383,9 @@ class EigenDecomposed:
         return self._estimate(scatter, counts, shifts, reg_covar, InnerStart(), 0.0)
 
     @property
-    def _iterative(self) -> bool:
+    def iterative_m_step(self) -> bool:
         volume, shape, orientation = self.letters
-        return (volume == "V" and shape == "E") or (orientation == "E" and self.letters != "EEE")
+        return (volume == "V" and shape == "E") or orientation == "E"  # (EEE is Tied: closed form)
 
     def _solve(self, scatter: np.ndarray, counts: np.ndarray, solver) -> np.ndarray:
         """Run ``solver(scatter, counts, solvable)`` on the non-empty components; empty ones get their mean.
