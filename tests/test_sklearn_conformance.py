@@ -1,11 +1,13 @@
-"""scikit-learn's own mixture tests, run against gaussmix (docs/sklearn-differences.md).
+"""scikit-learn's own mixture and k-means tests, run against gaussmix (docs/sklearn-differences.md).
 
-The test modules that scikit-learn installs (``sklearn/mixture/tests``) run in a child pytest with
-``sklearn.mixture.GaussianMixture`` and ``BayesianGaussianMixture`` pointed at gaussmix's classes
-(tests/sklearn_redirect.py); scikit-learn's conftest supplies its fixtures (``global_random_seed``,
-``global_dtype``). Every test runs, including ones added by later scikit-learn versions; a failure is allowed only
-for the deliberate differences below, each with its reason, and anything else fails this test with the child's
-report. Tests that scikit-learn itself skips (the array-API ones without an array library) stay skipped.
+The test modules that scikit-learn installs (``sklearn/mixture/tests`` and ``sklearn/cluster/tests/test_k_means.py``)
+run in a child pytest with ``sklearn.mixture.GaussianMixture``, ``BayesianGaussianMixture`` and
+``sklearn.cluster.KMeans`` pointed at gaussmix's classes (tests/sklearn_redirect.py, tests/sklearn_redirect_kmeans.py);
+scikit-learn's conftest supplies its fixtures (``global_random_seed``, ``global_dtype``). Every test runs,
+including ones added by later scikit-learn versions; a failure is allowed only for the deliberate differences
+below, each with its reason, and anything else fails this test with the child's report. Tests that scikit-learn
+itself skips (the array-API ones without an array library) stay skipped, and so do the ``MiniBatchKMeans``
+parametrisations of the k-means tests (gaussmix has no mini-batch k-means; those run scikit-learn's own class).
 """
 
 from __future__ import annotations
@@ -43,12 +45,37 @@ DELIBERATE_DIFFERENCES = {
 }
 """Test function name -> why it fails against gaussmix on purpose (its parametrisations included)."""
 
+KMEANS_DELIBERATE_DIFFERENCES = {
+    "test_wrong_params": "message wording: 'Expected n_samples >= n_clusters (at least 101 samples), got "
+                         "n_samples=100' and 'init array must be finite with shape (n_clusters, n_features) = "
+                         "(3, 5), got shape (2, 5)' (the same for the centres an init callable returns)",
+    "test_sample_weight_init": "calls the private method _init_centroids (gaussmix seeds through kmeans_plusplus "
+                               "and KMeans(init=...); sample weights in seeding are tested in tests/test_kmeans.py)",
+    "test_sample_weight_zero": "calls the private method _init_centroids (zero-weight rows are never chosen as "
+                               "seeds: tests/test_kmeans.py)",
+}
+"""The same for ``sklearn/cluster/tests/test_k_means.py`` against :class:`gaussmix.KMeans`."""
 
-def _installed_mixture_tests() -> Path:
-    folder = Path(sklearn.__file__).resolve().parent / "mixture" / "tests"
-    if not any(folder.glob("test_*.py")):
+
+def _installed_tests(*parts: str) -> Path:
+    """The installed scikit-learn test folder or module at ``sklearn/<parts>`` (skip if it was not installed)."""
+    path = Path(sklearn.__file__).resolve().parent.joinpath(*parts)
+    if not (path.is_file() or any(path.glob("test_*.py"))):
         pytest.skip(f"this scikit-learn ({sklearn.__version__}) was installed without its tests")
-    return folder
+    return path
+
+
+def _run_redirected(tests: Path, plugin: str, tmp_path: Path) -> tuple[dict, subprocess.CompletedProcess]:
+    """Run scikit-learn's ``tests`` in a child pytest under the redirect ``plugin``; outcomes by test id."""
+    report = tmp_path / "report.xml"
+    env = {**ENV, "PYTHONPATH": f"{TESTS}{':' + ENV['PYTHONPATH'] if ENV.get('PYTHONPATH') else ''}"}
+    rootdir = tests if tests.is_dir() else tests.parent
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", plugin, "-p", "no:cacheprovider", "-q", "-rf",
+         f"--junitxml={report}", "--rootdir", str(rootdir), str(tests)],
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600, check=False)
+    assert report.exists(), completed.stdout[-4000:] + completed.stderr[-4000:]
+    return _outcomes(report), completed
 
 
 def _outcomes(report: Path) -> dict:
@@ -70,15 +97,7 @@ def _function(test_id: str) -> str:
 
 
 def test_scikit_learns_mixture_tests_pass_but_for_deliberate_differences(tmp_path):
-    folder = _installed_mixture_tests()
-    report = tmp_path / "report.xml"
-    env = {**ENV, "PYTHONPATH": f"{TESTS}{':' + ENV['PYTHONPATH'] if ENV.get('PYTHONPATH') else ''}"}
-    completed = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "sklearn_redirect", "-p", "no:cacheprovider", "-q", "-rf",
-         f"--junitxml={report}", "--rootdir", str(folder), str(folder)],
-        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600, check=False)
-    assert report.exists(), completed.stdout[-4000:] + completed.stderr[-4000:]
-    outcomes = _outcomes(report)
+    outcomes, completed = _run_redirected(_installed_tests("mixture", "tests"), "sklearn_redirect", tmp_path)
     passed = [test for test, outcome in outcomes.items() if outcome == "passed"]
     failed = sorted(test for test, outcome in outcomes.items() if outcome == "failed")
     unexpected = [test for test in failed if _function(test) not in DELIBERATE_DIFFERENCES]
@@ -93,10 +112,36 @@ def test_scikit_learns_mixture_tests_pass_but_for_deliberate_differences(tmp_pat
         assert all(outcomes[test] == "passed" for test in ran), behaviour  # issue 21's two real behaviours
 
 
+def _tests_minibatch(test_id: str) -> bool:
+    """A parametrisation or test of scikit-learn's own MiniBatchKMeans, which the redirect leaves alone."""
+    return "minibatch" in test_id.lower()
+
+
+def test_scikit_learns_kmeans_tests_pass_but_for_deliberate_differences(tmp_path):
+    outcomes, completed = _run_redirected(_installed_tests("cluster", "tests", "test_k_means.py"),
+                                          "sklearn_redirect_kmeans", tmp_path)
+    ours = {test: outcome for test, outcome in outcomes.items() if not _tests_minibatch(test)}
+    passed = [test for test, outcome in ours.items() if outcome == "passed"]
+    failed = sorted(test for test, outcome in ours.items() if outcome == "failed")
+    unexpected = [test for test in failed if _function(test) not in KMEANS_DELIBERATE_DIFFERENCES]
+    assert not unexpected, (f"scikit-learn {sklearn.__version__}'s k-means tests fail against gaussmix.KMeans beyond "
+                            f"the deliberate differences: {unexpected}\n\n{completed.stdout[-8000:]}")
+    assert len(passed) >= 150, completed.stdout[-4000:]
+    # The behaviours issue 21 names, each run and passed (dense and sparse, both algorithms, float32).
+    for behaviour in ("test_kmeans_results", "test_kmeans_elkan_results", "test_predict_dense_sparse",
+                      "test_float_precision", "test_kmeans_copyx", "test_feature_names_out", "test_n_init_auto",
+                      "test_kmeans_relocated_clusters", "test_all_init"):
+        ran = [test for test in ours if _function(test) == behaviour]
+        assert ran and all(ours[test] == "passed" for test in ran), behaviour
+
+
 def test_the_redirect_reaches_gaussmix(tmp_path):
     """A check of the harness itself: under the plugin, scikit-learn's name is gaussmix's class."""
-    probe = ("import sklearn_redirect, sklearn.mixture, gaussmix; "
+    probe = ("import sklearn_redirect, sklearn_redirect_kmeans, sklearn.mixture, sklearn.cluster, gaussmix; "
              "assert sklearn.mixture.GaussianMixture is gaussmix.GaussianMixture; "
-             "assert sklearn.mixture.BayesianGaussianMixture is gaussmix.BayesianGaussianMixture")
+             "assert sklearn.mixture.BayesianGaussianMixture is gaussmix.BayesianGaussianMixture; "
+             "import sklearn.cluster._kmeans as k; "
+             "assert sklearn.cluster.KMeans is gaussmix.KMeans and k.KMeans is gaussmix.KMeans; "
+             "assert sklearn.cluster.MiniBatchKMeans is k.MiniBatchKMeans")
     env = {**ENV, "PYTHONPATH": f"{TESTS}{':' + ENV['PYTHONPATH'] if ENV.get('PYTHONPATH') else ''}"}
     subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, check=True, timeout=120)

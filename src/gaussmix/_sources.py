@@ -40,7 +40,8 @@ class TrainingData(NamedTuple):
 
 def fit_engine(estimator, X, sample_weight, *, n_components: int, what: str = "n_components",
                min_positive: int | None = None, engine: str = "auto", chunk_size=None, n_jobs=None,
-               allow_missing: bool = False, check_shape: Callable[[int, int], None] | None = None) -> TrainingData:
+               allow_missing: bool = False, accept_sparse: bool = False,
+               check_shape: Callable[[int, int], None] | None = None) -> TrainingData:
     """Validate training data of any kind, set ``n_features_in_`` (and ``feature_names_in_``), make its engine.
 
     Every check runs before the engine is made (which, for a source, reads its first chunk; for Dask
@@ -65,6 +66,9 @@ def fit_engine(estimator, X, sample_weight, *, n_components: int, what: str = "n
     allow_missing : bool
         The data may hold missing values: NaN in arrays, and also nulls and empty fields in files (the
         engine then reads them as NaN); otherwise any of them is a DataError.
+    accept_sparse : bool
+        A SciPy sparse matrix is accepted (as CSR, on a :class:`~gaussmix.engines.sparse.SparseEngine`);
+        otherwise it is refused with scikit-learn's message.
     check_shape : callable, optional
         ``check_shape(n_samples, n_features)``: the estimator's own checks that need the data's shape
         (parameters given per feature, per row); called before the engine is made.
@@ -82,7 +86,8 @@ def fit_engine(estimator, X, sample_weight, *, n_components: int, what: str = "n
     if is_chunked_source(X):
         return _source_training_data(estimator, X, sample_weight, what=what, min_positive=min_positive,
                                      check_shape=check_shape, **options)
-    X = check_fit_data(estimator, X, min_samples=max(2, n_components), what=what, allow_nan=allow_missing)
+    X = check_fit_data(estimator, X, min_samples=max(2, n_components), what=what, allow_nan=allow_missing,
+                       accept_sparse=accept_sparse)
     weights = check_sample_weight(sample_weight, X.shape[0])
     _check_positive_weights(weights, what, n_components, min_positive)
     if check_shape is not None:
@@ -143,4 +148,4 @@ def n_rows(X) -> int:
     """Number of rows of an array-like or a chunked source."""
     if is_chunked_source(X):
         return _shape(open_source(X))[0]
-    return np.asarray(X).shape[0]
+    return X.shape[0] if hasattr(X, "shape") else np.asarray(X).shape[0]

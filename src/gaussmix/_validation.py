@@ -24,14 +24,16 @@ def check_in_memory(estimator, X) -> None:
 
 
 def check_fit_data(estimator, X, *, min_samples: int, what: str = "n_components",
-                   allow_nan: bool = False) -> np.ndarray:
+                   allow_nan: bool = False, accept_sparse: bool = False) -> np.ndarray:
     """Validate training data: 2-D, numeric, finite, float32/float64, at least ``min_samples`` rows.
 
-    With ``allow_nan`` NaN (a missing value) passes; infinity never does.
+    With ``allow_nan`` NaN (a missing value) passes; infinity never does. With ``accept_sparse`` a SciPy
+    sparse matrix passes as CSR (other estimators name the problem: sparse data are refused).
     """
     check_in_memory(estimator, X)
     try:
         X = validate_data(estimator, X, dtype=[np.float64, np.float32], ensure_min_samples=1,
+                          accept_sparse="csr" if accept_sparse else False,
                           ensure_all_finite="allow-nan" if allow_nan else True)
     except ValueError as error:
         if not allow_nan and "NaN" in str(error) and "missing" in estimator.get_params():
@@ -47,11 +49,12 @@ def check_fit_data(estimator, X, *, min_samples: int, what: str = "n_components"
     return X
 
 
-def check_predict_data(estimator, X, allow_nan: bool = False) -> np.ndarray:
+def check_predict_data(estimator, X, allow_nan: bool = False, accept_sparse: bool = False) -> np.ndarray:
     """Validate data for a fitted estimator: same number of features as at fit time, finite (or NaN
-    with ``allow_nan``; never infinite)."""
+    with ``allow_nan``; never infinite); sparse as CSR with ``accept_sparse``."""
     check_in_memory(estimator, X)
     X = validate_data(estimator, X, dtype=[np.float64, np.float32], reset=False,
+                      accept_sparse="csr" if accept_sparse else False,
                       ensure_all_finite="allow-nan" if allow_nan else True)
     if allow_nan and np.isinf(X).any():
         raise ValueError("Input X contains infinity; only NaN marks a missing value")

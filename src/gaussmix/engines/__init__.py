@@ -8,6 +8,7 @@ engine         data                                             a pass
                Parquet, CSV, a re-iterable of arrays            order
 ``dask``       a ``dask.array``                                 a task per block on the workers, added in
                                                                 a tree
+(sparse)       a SciPy CSR matrix in RAM (k-means only)         as ``memory``, chunks never centred
 =============  ===============================================  ==========================================
 
 :func:`make_engine` picks the engine from the type of ``X`` (``engine='auto'``) or as told.
@@ -24,11 +25,12 @@ from ..exceptions import DataError
 from .dask import DaskEngine, is_dask_array
 from .memory import InMemoryEngine, auto_chunk_size, resolve_chunk_size, resolve_n_jobs
 from .ooc import ArrayDataset, Dataset, OutOfCoreEngine, open_dataset
+from .sparse import SparseEngine, is_sparse
 
 __all__ = ["ENGINES", "INIT_SAMPLE_SIZE", "DaskEngine", "Dataset", "InMemoryEngine", "OutOfCoreEngine",
            "auto_chunk_size", "engine_kind", "initialisation_engine", "is_chunked_source", "is_iterable_of_chunks",
            "make_engine",
-           "open_dataset", "open_source", "resolve_chunk_size", "resolve_n_jobs"]
+           "open_dataset", "open_source", "resolve_chunk_size", "resolve_n_jobs", "SparseEngine", "is_sparse"]
 
 ENGINES = ("auto", "memory", "ooc", "dask")
 
@@ -97,7 +99,14 @@ def make_engine(X, sample_weight=None, *, engine: str = "auto", chunk_size: int 
     allow_missing : bool, default=False
         NaN in a source or dask array is a missing value (``missing='em'``), not an error; in-memory
         arrays are validated by the estimators.
+
+    A SciPy sparse matrix gets a :class:`~gaussmix.engines.sparse.SparseEngine`, which never centres
+    (``offset`` is ignored: its offset is zero, and callers go through ``engine.offset``/``engine.centred``).
     """
+    if is_sparse(X):
+        if engine not in ("auto", "memory"):
+            raise DataError(f"engine={engine!r} cannot read a sparse matrix; use engine='memory' (or 'auto')")
+        return SparseEngine(X, sample_weight, chunk_size=chunk_size, n_jobs=n_jobs, n_components=n_components)
     kind = engine_kind(X, engine)
     X = open_source(X)
     options = dict(offset=offset, chunk_size=chunk_size, n_jobs=n_jobs, n_components=n_components)
