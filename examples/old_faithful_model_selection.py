@@ -1,7 +1,8 @@
 """Old Faithful: choose the covariance structure and K by BIC, like R's Mclust(faithful).
 
 covariance_types='all' tries mclust's 14 models, as Mclust does; both pick EEE (one covariance shared by all
-components, scikit-learn's 'tied') with 3 components, BIC -2314.3 in mclust's sign (2 log L - p log n).
+components, scikit-learn's 'tied') with 3 components, BIC 2314.3 (-2 log L + p log n, lower is better; mclust
+prints it negated, -2314.3).
 
 Run:  python examples/old_faithful_model_selection.py [OUTPUT_DIR]
 Writes OUTPUT_DIR/old_faithful_bic.png and OUTPUT_DIR/old_faithful_clusters.png.
@@ -25,10 +26,10 @@ def main(output_dir="."):
                                    random_state=0, max_iter=500, tol=1e-6)
     print(result.summary())
     best = result.best_estimator_
-    print(f"\nchosen: {result.best_params_}, BIC {best.bic(X):.2f} (mclust sign {-best.bic(X):.2f})")
+    print(f"\nchosen: {result.best_params_}, BIC (lower is better) {best.bic(X):.2f}")
 
     output = Path(output_dir)
-    ax = plotting.plot_criterion(result.records, criterion="bic", mclust_sign=True)
+    ax = plotting.plot_criterion(result.records, criterion="bic")
     ax.figure.savefig(output / "old_faithful_bic.png", dpi=90, bbox_inches="tight")
     ax = plotting.plot_clusters(best, X, feature_names=names)
     ax.figure.savefig(output / "old_faithful_clusters.png", dpi=90, bbox_inches="tight")

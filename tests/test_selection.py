@@ -2,6 +2,8 @@
 held-out likelihood and ICL (mclust's choices on real data: test_mclust_reference.py)."""
 
 
+import warnings
+
 import joblib
 import numpy as np
 import pytest
@@ -10,8 +12,8 @@ from sklearn.model_selection import KFold
 from threadpoolctl import threadpool_limits
 
 import gaussmix
-from gaussmix import GaussianMixture, select_model
-from gaussmix.selection import SELECTION_DEFAULTS
+from gaussmix import ConvergenceWarning, GaussianMixture, select_model
+from gaussmix.selection import SELECTION_DEFAULTS, CandidateProgress
 from gaussmix.covariance import ALL_MODEL_NAMES
 from gaussmix.datasets import load_faithful
 
@@ -100,7 +102,7 @@ def test_failed_candidates_are_recorded_with_a_reason_not_raised():
     assert "n_samples" in failed["reason"]
     assert failed["bic"] is None and failed["log_likelihood"] is None
     assert result.best_params_["n_components"] in (1, 2)
-    assert "NA" in result.summary()
+    assert "failed" in result.summary() and "n_samples" in result.summary()  # the cell and its reason
 
 
 def test_degenerate_candidate_is_recorded_as_failed():
@@ -174,7 +176,7 @@ def test_table_and_summary(small_result):
     assert isinstance(table, pd.DataFrame)
     assert len(table) == 6 and set(table.columns) == KEYS
     summary = result.summary()
-    assert "mclust" in summary and "*" in summary
+    assert "lower is better" in summary and "*" in summary
     assert "full,2" in summary
 
 
@@ -238,3 +240,53 @@ def test_all_models_on_one_dimensional_data_are_e_and_v():
     x = np.random.default_rng(0).normal(size=(300, 1)) * np.repeat([1.0, 3.0], 150)[:, None]
     result = select_model(x, n_components=[1, 2], covariance_types="all", random_state=0)
     assert sorted({record["covariance_type"] for record in result.records}) == ["E", "V"]
+
+
+# ----------------------------------------------------- one sign, one meaning of '*' (issue 17, item 2)
+def summary_cells(summary):
+    """{(covariance type, K): cell} of ``SelectionResult.summary()``."""
+    lines = summary.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("   K"))
+    types = lines[header].split()[1:]
+    cells = {}
+    for line in lines[header + 1:]:
+        if not line.strip():
+            break
+        k, *values = line.split()
+        cells.update({(name, int(k)): value for name, value in zip(types, values)})
+    return cells
+
+
+def test_summary_and_progress_use_scikit_learns_sign(small_result):
+    X, result = small_result
+    summary = result.summary()
+    assert summary.splitlines()[0] == "BIC = -2 log L + p log n (lower is better)"
+    cells = summary_cells(summary)
+    for record in result.records:
+        assert cells[record["covariance_type"], record["n_components"]].rstrip("*!") == f"{record['bic']:.2f}"
+    chosen = (result.best_params_["covariance_type"], result.best_params_["n_components"])
+    assert [key for key, value in cells.items() if "*" in value] == [chosen]
+    assert result.best_record["bic"] == pytest.approx(result.best_estimator_.bic(X), rel=1e-9)
+    line = CandidateProgress(1, 6, result.best_record, 1.0, 2.0, "bic").line()
+    assert f"BIC {result.best_record['bic']:.1f}" in line and "not converged" not in line
+
+
+def test_chosen_model_that_did_not_converge_is_marked_and_warned():
+    X = two_elongated_blobs(n=80)
+    with pytest.warns(ConvergenceWarning, match=r"chosen model \(full, K=2\) did not converge"):
+        result = select_model(X, n_components=[2], covariance_types=["full", "diag"], random_state=0,
+                              max_iter=1, tol=0.0, n_jobs=1)
+    assert not result.best_record["converged"]
+    cells = summary_cells(result.summary())
+    assert cells["full", 2].endswith("*!") and cells["diag", 2].endswith("!") and "*" not in cells["diag", 2]
+    assert "! did not converge" in result.summary()
+    line = CandidateProgress(1, 2, result.best_record, 1.0, 0.0, "bic").line()
+    assert line.endswith("(not converged)  0:01 elapsed, ~0:00 left")
+
+
+def test_no_warning_when_the_chosen_model_converged():
+    X = two_elongated_blobs(n=80)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        result = select_model(X, n_components=[1, 2], covariance_types=["full"], random_state=0, n_jobs=1)
+    assert result.best_record["converged"]

@@ -20,7 +20,7 @@ from gaussmix import GaussianMixture, select_model
 from gaussmix.exceptions import DegenerateComponentError, DegenerateComponentWarning
 from gaussmix.selection import SELECTION_DEFAULTS
 
-LINE = re.compile(r"^\[\s*(\d+)/(\d+)\] (\w+) K=(\d+)  (BIC -?\d+\.\d|failed \(\w+\))  \d+:\d\d elapsed, ~\d+:\d\d left$")
+LINE = re.compile(r"^\[\s*(\d+)/(\d+)\] (\w+) K=(\d+)  (BIC -?\d+\.\d( \(not converged\))?|failed \(\w+\))  \d+:\d\d elapsed, ~\d+:\d\d left$")
 
 
 def spurious(estimator, X) -> bool:

@@ -345,6 +345,7 @@ def _model_summary(model, X) -> dict:
 def _fit_or_select(arguments, table):
     """One model for a single candidate, else ``select_model``, on ``table`` (read by :func:`_read`); returns
     (model, selection or None)."""
+    from .exceptions import ConvergenceWarning
     from .gaussian_mixture import GaussianMixture
     from .selection import select_model
 
@@ -369,17 +370,49 @@ def _fit_or_select(arguments, table):
             warnings.simplefilter("ignore", UserWarning)  # convergence shows in the summary instead
             model = GaussianMixture(ks[0], covariance_type=covariance[0], **options).fit(X)
         model.set_params(callback=None)
+        _warn_if_not_converged(model, arguments)
         return model, None
     quiet = getattr(arguments, "quiet", False)
-    selection = select_model(X, n_components=ks, covariance_types=covariance, criterion=arguments.criterion,
-                             max_iter=arguments.max_iter, random_state=arguments.seed, missing=arguments.missing,
-                             progress=None if quiet else _print_candidate, **given)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # said below in the command line's own words
+        selection = select_model(X, n_components=ks, covariance_types=covariance, criterion=arguments.criterion,
+                                 max_iter=arguments.max_iter, random_state=arguments.seed, missing=arguments.missing,
+                                 progress=None if quiet else _print_candidate, **given)
+    _warn_if_not_converged(selection.best_estimator_, arguments)
     return selection.best_estimator_, selection
+
+
+def _warn_if_not_converged(model, arguments) -> None:
+    """One line on standard error when the model the command goes on with did not converge."""
+    if not model.converged_:
+        print(f"gaussmix: warning: the chosen model ({model.covariance_type}, K={model.n_components}) did not converge "
+              f"in {model.n_iter_} iterations; its log-likelihood and BIC may still improve: raise --max-iter "
+              f"(now {arguments.max_iter}) or --tol", file=sys.stderr)
 
 
 def _print_candidate(report) -> None:
     """One line per finished candidate on standard error, terminal or not (logs and notebooks show it)."""
     print(report.line(), file=sys.stderr, flush=True)
+
+
+BIC_LOWER_IS_BETTER = "BIC (lower is better)"
+
+
+def _selection_json(selection) -> dict:
+    """The selection part of ``--json``: the records, the chosen candidate and the sign of each criterion field."""
+    from .selection import RECORD_SIGNS
+
+    return {"criterion": selection.criterion, "best": selection.best_params_, "signs": RECORD_SIGNS,
+            "records": selection.records}
+
+
+def _chosen_line(selection) -> str:
+    """``chosen by BIC (lower is better): tied, K=3 (2314.30)``: the number in the table's ``*`` cell."""
+    from .selection import CRITERION_KEYS, criterion_label
+
+    record = selection.best_record
+    return (f"chosen by {criterion_label(selection.criterion)}: {record['covariance_type']}, "
+            f"K={record['n_components']} ({record[CRITERION_KEYS[selection.criterion]]:.2f})")
 
 
 # ----------------------------------------------------------------------------------------------- commands
@@ -392,12 +425,12 @@ def run_fit(arguments) -> int:
     summary = {"model": str(path), "columns": names, **_model_summary(model, X)}
     lines = [f"fitted {model.covariance_type}, K={model.n_components} to {X.shape[0]} rows x {X.shape[1]} columns "
              f"({', '.join(names)})",
-             f"  log-likelihood {summary['log_likelihood']:.4f}, BIC {summary['bic']:.2f}, "
+             f"  log-likelihood {summary['log_likelihood']:.4f}, {BIC_LOWER_IS_BETTER} {summary['bic']:.2f}, "
              f"converged={summary['converged']} after {summary['n_iter']} iterations",
              f"  weights {np.array2string(model.weights_, precision=4)}",
              f"saved {path}"]
     if selection is not None:
-        summary["selection"] = {"criterion": selection.criterion, "records": selection.records}
+        summary["selection"] = _selection_json(selection)
         lines = [selection.summary(), ""] + lines
     _emit(arguments, summary, lines)
     return 0
@@ -451,7 +484,7 @@ def run_score(arguments) -> int:
         summary = {"n_samples": int(n_samples), "mean_log_likelihood": mean, "log_likelihood": mean * n_samples,
                    "bic": float(model.bic(X)), "aic": float(model.aic(X))}
         line = (f"{n_samples} rows: log-likelihood {summary['log_likelihood']:.4f} ({mean:.6f} per row), "
-                f"BIC {summary['bic']:.2f}, AIC {summary['aic']:.2f}")
+                f"{BIC_LOWER_IS_BETTER} {summary['bic']:.2f}, AIC {summary['aic']:.2f}")
     _emit(arguments, summary, [line])
     return 0
 
@@ -485,10 +518,8 @@ def run_select(arguments) -> int:
     model, selection = _fit_or_select(arguments, table)
     if path is not None:
         _save_model(model, path, arguments.force, table)
-    summary = {"criterion": selection.criterion, "best": selection.best_params_, "records": selection.records,
-               "model": str(path) if path else None}
-    lines = [selection.summary(), "",
-             f"best by {selection.criterion.upper()}: {model.covariance_type}, K={model.n_components}"]
+    summary = {**_selection_json(selection), "model": str(path) if path else None}
+    lines = [selection.summary(), "", _chosen_line(selection)]
     if path is not None:
         lines.append(f"saved {path}")
     _emit(arguments, summary, lines)
@@ -515,7 +546,8 @@ def run_report(arguments) -> int:
     write_report(path, model, X, selection=selection, feature_names=table.names, source=str(arguments.data),
                  title=f"gaussmix report: {Path(arguments.data).name}", force=arguments.force)
     _emit(arguments, {"report": str(path), **_model_summary(model, X)},
-          [f"chosen {model.covariance_type}, K={model.n_components}; wrote {path}"])
+          [f"chosen {model.covariance_type}, K={model.n_components} ({BIC_LOWER_IS_BETTER} {model.bic(X):.2f}); "
+           f"wrote {path}"])
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+
 import numpy as np
 
 from .covariance import STRUCTURE_NAMES
@@ -25,27 +26,13 @@ def run_demo(max_components: int = 6, random_state: int = 0, stream=None) -> Sel
 
     say(f"gaussmix demo: Old Faithful geyser, {X.shape[0]} eruptions x {X.shape[1]} features ({', '.join(names)})")
     say()
-    say("BIC (lower is better; mclust reports -BIC) for each covariance structure and K:")
     selection = select_model(X, n_components=range(1, max_components + 1), covariance_types=STRUCTURE_NAMES,
                              criterion="bic", random_state=random_state, n_init=5, tol=1e-6, max_iter=500)
-    cells = {(record["covariance_type"], record["n_components"]): record for record in selection.records}
-    say("  K " + "".join(f"{name:>14}" for name in STRUCTURE_NAMES))
-    for n_components in range(1, max_components + 1):
-        row = f"{n_components:>3} "
-        for name in STRUCTURE_NAMES:
-            record = cells[(name, n_components)]
-            if record["failed"]:
-                row += f"{'failed':>13}!"
-            else:
-                row += f"{record['bic']:>13.2f}{' ' if record['converged'] else '*'}"
-        say(row)
-    say("  (* = not converged; failed! = components kept collapsing onto tied values or single points,")
-    say("   so no valid fit)")
+    say(selection.summary())  # the table `gaussmix select` prints, in the same sign and with the same marks
     model = selection.best_estimator_
-    bic = model.bic(X)
     say()
-    say(f"Chosen by BIC: covariance_type={model.covariance_type!r}, K={model.n_components}, "
-        f"BIC={bic:.2f} (mclust sign: {-bic:.2f})")
+    say(f"Chosen by BIC (lower is better): covariance_type={model.covariance_type!r}, K={model.n_components}, "
+        f"BIC {selection.best_record['bic']:.2f}")
     say(f"  log-likelihood {model.lower_bound_ * X.shape[0]:.3f} ({model.lower_bound_:.6f} per sample), "
         f"{model._n_parameters()} free parameters, converged={model.converged_} in {model.n_iter_} iterations")
     say()

@@ -267,9 +267,11 @@ def plot_criterion(records: Sequence[dict], *, criterion: str = "bic", ax=None, 
     records : sequence of dict
         ``select_model(...).records``: each with ``covariance_type``, ``n_components``, ``failed`` and the
         criterion's value (``bic``, ``icl``, ``aic``, ``mclust_bic`` ...; lower is better except for
-        ``mclust_bic`` and ``heldout_log_likelihood``).
-    mclust_sign : bool
-        Plot ``-criterion`` (mclust's convention: higher is better) for bic/icl/aic.
+        ``mclust_bic`` and ``heldout_log_likelihood``). Candidates that did not converge (``converged`` False)
+        are drawn as hollow markers.
+    mclust_sign : bool, default=False
+        Plot ``-criterion`` (mclust's convention: higher is better) for bic/icl/aic, to set beside R's plots.
+        The rest of gaussmix (tables, report) shows scikit-learn's sign: lower is better.
     """
     ax = _axes(ax)
     higher_is_better = criterion in {"mclust_bic", "heldout_log_likelihood"}
@@ -281,8 +283,15 @@ def plot_criterion(records: Sequence[dict], *, criterion: str = "bic", ax=None, 
     markers = "os^vD<>pPh*X8d"
     for index, structure in enumerate(structures):
         rows = sorted((r for r in usable if r["covariance_type"] == structure), key=lambda r: r["n_components"])
-        ax.plot([r["n_components"] for r in rows], [sign * r[criterion] for r in rows],
-                marker=markers[index % len(markers)], linewidth=1.2, markersize=5, label=structure)
+        line, = ax.plot([r["n_components"] for r in rows], [sign * r[criterion] for r in rows],
+                        marker=markers[index % len(markers)], linewidth=1.2, markersize=5, label=structure)
+        stalled = [r for r in rows if r.get("converged") is False]
+        if stalled:  # a hollow marker on top: the line's colour, a white face
+            ax.plot([r["n_components"] for r in stalled], [sign * r[criterion] for r in stalled], linestyle="none",
+                    marker=line.get_marker(), markersize=5, markerfacecolor="white", markeredgecolor=line.get_color())
+    if any(r.get("converged") is False for r in usable):
+        ax.plot([], [], linestyle="none", marker="o", markerfacecolor="white", markeredgecolor="0.3",
+                label="hollow: not converged")
     best = (max if higher_is_better else min)(usable, key=lambda r: r[criterion])
     ax.plot(best["n_components"], sign * best[criterion], "o", markersize=14, markerfacecolor="none",
             markeredgecolor="red", markeredgewidth=2, label=f"best: {best['covariance_type']}, K={best['n_components']}")

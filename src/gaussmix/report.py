@@ -33,6 +33,7 @@ th { background: #eef3f9; }
 td.name, th.name { text-align: left; }
 td.best { background: #fff2c4; font-weight: bold; }
 td.failed { color: #a33; }
+caption { caption-side: top; text-align: left; font-weight: bold; padding: .2em 0; }
 figure { display: inline-block; margin: .6em 1em .6em 0; vertical-align: top; }
 figure img { max-width: 100%; border: 1px solid #ddd; }
 figcaption { font-size: .9em; color: #555; }
@@ -56,9 +57,10 @@ def _number(value, digits: int = 4) -> str:
     return f"{float(value):.{digits}f}"
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]], highlight: tuple[int, int] | None = None) -> str:
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], highlight: tuple[int, int] | None = None,
+           caption: str = "") -> str:
     """An HTML table; the first column is a name (left-aligned); ``highlight`` = (row, column) of one cell to
-    mark (the chosen model). Cells are escaped here."""
+    mark (the chosen model). Cells and caption are escaped here."""
     head = "".join(f'<th class="{"name" if i == 0 else ""}">{_escape(h)}</th>' for i, h in enumerate(header))
     body = []
     for r, row in enumerate(rows):
@@ -67,7 +69,8 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], highlight: tupl
             css = " ".join(name for name, wanted in (("name", c == 0), ("best", (r, c) == highlight)) if wanted)
             cells.append(f'<td class="{css}">{_escape(cell)}</td>')
         body.append(f"<tr>{''.join(cells)}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    caption = f"<caption>{_escape(caption)}</caption>" if caption else ""
+    return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
 def _png(figure) -> str:
@@ -93,15 +96,15 @@ def _data_section(X: np.ndarray, names: list[str], source: str) -> str:
 
 
 def _selection_section(selection) -> str:
+    from .selection import CRITERION_KEYS, FAILED_TEXT, MARKS_LEGEND, candidate_marks, criterion_label
+
     if selection is None:
         return "<h2>Model selection</h2><p>No selection was run: a single model was fitted.</p>"
-    criterion = selection.criterion
-    column = "heldout_log_likelihood" if criterion == "heldout" else criterion
-    records = selection.records
+    column = CRITERION_KEYS[selection.criterion]
+    records, chosen = selection.records, selection.best_record
     structures = list(dict.fromkeys(r["covariance_type"] for r in records))
     ks = sorted({r["n_components"] for r in records})
     by_key = {(r["covariance_type"], r["n_components"]): r for r in records}
-    best = (selection.best_params_["covariance_type"], selection.best_params_["n_components"])
     cells = []
     for k in ks:
         row = [str(k)]
@@ -109,20 +112,24 @@ def _selection_section(selection) -> str:
             record = by_key.get((structure, k))
             if record is None:
                 row.append("")
-            elif record.get("failed"):
-                row.append("failed")
             else:
-                row.append(_number(record.get(column), 2) + (" *" if (structure, k) == best else ""))
+                value = FAILED_TEXT if record["failed"] else _number(record[column], 2)
+                marks = candidate_marks(record, record is chosen)
+                row.append(f"{value} {marks}" if marks else value)
         cells.append(row)
-    table = _table(["K"] + structures, cells, highlight=(ks.index(best[1]), 1 + structures.index(best[0])))
-    failed = [r for r in records if r.get("failed")]
-    reasons = "".join(f"<li>{_escape(r['covariance_type'])}, K={r['n_components']}: {_escape(r.get('reason', ''))}</li>"
+    best = (chosen["covariance_type"], chosen["n_components"])
+    label = criterion_label(selection.criterion, formula=True)
+    table = _table([f"K \\ {criterion_label(selection.criterion)}"] + structures, cells,
+                   highlight=(ks.index(best[1]), 1 + structures.index(best[0])), caption=label)
+    failed = [r for r in records if r["failed"]]
+    reasons = "".join(f"<li>{_escape(r['covariance_type'])}, K={r['n_components']}: {_escape(r['reason'])}</li>"
                       for r in failed)
-    higher = column in {"mclust_bic", "heldout_log_likelihood"}
-    name = "held-out log-likelihood (5-fold cross-validation)" if criterion == "heldout" else criterion.upper()
-    return (f"<h2>Model selection</h2><p>{_escape(name)} of every candidate "
-            f"({'higher' if higher else 'lower'} is better; * marks the chosen model, "
-            f"<b>{_escape(best[0])}, K={best[1]}</b>).</p>" + table
+    warning = ("" if chosen["converged"] else
+               f'<p class="note">The chosen model did not converge in {chosen["n_iter"]} iterations: its likelihood '
+               "and criterion may still improve. Fit again with a larger <code>max_iter</code> (or <code>tol</code>).</p>")
+    return (f"<h2>Model selection</h2><p>{_escape(label)} of every candidate; the chosen model is "
+            f"<b>{_escape(best[0])}, K={best[1]}</b>.</p>" + warning + table
+            + f'<p class="meta">{_escape(MARKS_LEGEND)}</p>'
             + (f"<p>Candidates that failed:</p><ul>{reasons}</ul>" if failed else ""))
 
 
@@ -169,14 +176,13 @@ def _trace_section(model) -> str:
 
 def _plots(model, X: np.ndarray, selection, names: list[str]) -> list[str]:
     from . import plotting
+    from .selection import criterion_label
 
     figures = []
     if selection is not None:
-        figures.append(_figure(plotting.plot_criterion(selection.records, criterion="bic", mclust_sign=True).figure,
-                               "BIC across K and covariance structures (mclust's sign: higher is better)"))
-        if any(r.get("icl") is not None for r in selection.records):
-            figures.append(_figure(plotting.plot_criterion(selection.records, criterion="icl", mclust_sign=True).figure,
-                                   "ICL across K and covariance structures (mclust's sign)"))
+        for criterion in ("bic", "icl"):  # the signs of the table above
+            figures.append(_figure(plotting.plot_criterion(selection.records, criterion=criterion).figure,
+                                   f"{criterion_label(criterion)} across K and covariance structures"))
     if X.shape[1] == 1:
         figures.append(_figure(plotting.plot_histogram(model, X, feature_names=names).figure,
                                "Histogram with component densities"))

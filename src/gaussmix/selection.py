@@ -12,6 +12,10 @@ free parameters; ``log L`` the maximised log-likelihood)::
     icl        =  bic - 2 sum_n w_n log max_k z_nk   lower is better; mclust's icl() is -icl
     aic        = -2 log L + 2 p              lower is better
 
+Everything the package shows (summaries, progress lines, the command line, its JSON, the report and its
+plots) uses scikit-learn's sign, the one of ``GaussianMixture.bic()``, and says so in each heading
+(:func:`criterion_label`). ``mclust_bic`` is only a record field, for comparing numbers with R.
+
 ``icl`` penalises the BIC by the entropy of the hard (MAP) classification, exactly as mclust's
 ``icl()`` does (``bic + 2 * sum(C * log(z))`` in mclust's sign, with ``C`` the MAP indicator matrix).
 """
@@ -34,14 +38,50 @@ from threadpoolctl import threadpool_limits
 
 from ._validation import check_int, check_n_jobs, check_sample_weight
 from .covariance import get_structure, model_names
-from .exceptions import DataError, DegenerateComponentError
+from .exceptions import ConvergenceWarning, DataError, DegenerateComponentError
 from .gaussian_mixture import GaussianMixture
 
-__all__ = ["CRITERIA", "SELECTION_DEFAULTS", "CandidateProgress", "SelectionResult", "select_model"]
+__all__ = ["CRITERIA", "MARKS_LEGEND", "RECORD_SIGNS", "SELECTION_DEFAULTS", "CandidateProgress", "SelectionResult",
+           "candidate_marks", "criterion_label", "select_model"]
 
 logger = logging.getLogger("gaussmix.selection")
 
 CRITERIA = ("bic", "icl", "aic", "heldout")
+
+CRITERION_KEYS = {"bic": "bic", "icl": "icl", "aic": "aic", "heldout": "heldout_log_likelihood"}
+"""The record key holding each criterion's value."""
+
+_SHOWN = {  # criterion: (name, formula, which way is better)
+    "bic": ("BIC", "-2 log L + p log n", "lower"),
+    "icl": ("ICL", "BIC - 2 sum log max_k z_nk", "lower"),
+    "aic": ("AIC", "-2 log L + 2 p", "lower"),
+    "heldout": ("held-out log-likelihood", "cross-validated", "higher"),
+}
+
+
+def criterion_label(criterion: str, formula: bool = False) -> str:
+    """How every table, line and plot axis names a criterion: ``'BIC (lower is better)'``, and with ``formula``
+    ``'BIC = -2 log L + p log n (lower is better)'``."""
+    name, definition, better = _SHOWN[criterion]
+    joiner = ", " if criterion == "heldout" else " = "
+    return f"{name}{joiner + definition if formula else ''} ({better} is better)"
+
+
+RECORD_SIGNS = {
+    "bic": "-2 log L + p log n (lower is better)",
+    "mclust_bic": "-bic, mclust's sign (higher is better; for comparing with R only)",
+    "icl": "bic - 2 sum log max_k z_nk (lower is better)",
+    "aic": "-2 log L + 2 p (lower is better)",
+    "heldout_log_likelihood": "cross-validated held-out log-likelihood (higher is better)",
+}
+"""Each criterion field of a record and its sign: written beside the records in the command line's JSON."""
+
+CHOSEN_MARK = "*"
+NOT_CONVERGED_MARK = "!"
+FAILED_TEXT = "failed"
+MARKS_LEGEND = (f"{CHOSEN_MARK} chosen model;  {NOT_CONVERGED_MARK} did not converge within max_iter (its value may "
+                f"still improve);  {FAILED_TEXT}: no valid fit (reason listed)")
+"""The footnote of every selection table: ``*`` has one meaning, the chosen model."""
 
 SELECTION_DEFAULTS = {"init_params": "hc", "tol": 1e-4, "max_iter": 500, "detect_collapse": "strict"}
 """The :class:`~gaussmix.GaussianMixture` settings of every candidate unless given otherwise.
@@ -85,6 +125,11 @@ class SelectionResult:
     _best_index: int = field(repr=False, default=0)
 
     @property
+    def best_record(self) -> dict:
+        """The record of the chosen candidate (the one marked ``*`` in every table)."""
+        return self.records[self._best_index]
+
+    @property
     def table(self):
         """The records as a ``pandas.DataFrame`` (needs pandas: ``pip install 'gaussmix[pandas]'``)."""
         try:
@@ -97,49 +142,50 @@ class SelectionResult:
         return pd.DataFrame.from_records(self.records, columns=list(_RECORD_KEYS))
 
     def summary(self) -> str:
-        """An mclust-like table: one row per number of components, one column per covariance type.
+        """A table like mclust's: one row per number of components K, one column per covariance type.
 
-        BIC and ICL are shown in mclust's sign (higher is better), AIC in ours (lower is better), the
-        held-out criterion as the cross-validated log-likelihood (higher is better); ``NA`` marks failed
-        candidates and ``*`` the best one.
+        Every criterion in scikit-learn's sign (the heading says which way is better, see
+        :func:`criterion_label`); a footnote explains the marks: ``*`` the chosen model, ``!`` a candidate that
+        did not converge, ``failed`` one with no valid fit (its reason is listed).
         """
-        column, heading = _SUMMARY_COLUMNS[self.criterion]
+        column = CRITERION_KEYS[self.criterion]
         types = list(dict.fromkeys(r["covariance_type"] for r in self.records))
         counts = sorted({r["n_components"] for r in self.records})
+        chosen = self.best_record
         cells = {}
         for record in self.records:
-            text = "NA" if record["failed"] else f"{_display_value(record, column):.2f}"
-            if record is self.records[self._best_index]:
-                text = "*" + text
-            cells[record["covariance_type"], record["n_components"]] = text
+            text = FAILED_TEXT if record["failed"] else f"{record[column]:.2f}"
+            cells[record["covariance_type"], record["n_components"]] = text + candidate_marks(record, record is chosen)
         width = 2 + max(len(text) for text in [*cells.values(), *types])
-        lines = [heading, "", "   G" + "".join(f"{t:>{width}}" for t in types)]
+        # Marks hang to the right of the numbers, so the decimal points line up.
+        lines = [criterion_label(self.criterion, formula=True), "", "   K" + "".join(f"{t:>{width}}  " for t in types)]
         for count in counts:
-            lines.append(f"{count:>4}" + "".join(f"{cells.get((name, count), ''):>{width}}" for name in types))
+            lines.append(f"{count:>4}" + "".join(_hanging(cells.get((name, count), ""), width) for name in types))
+        lines += ["", MARKS_LEGEND, ""]
         ranked = sorted((r for r in self.records if not r["failed"]), key=_ranking_key(self.criterion))
-        top = ", ".join(f"{r['covariance_type']},{r['n_components']} ({_display_value(r, column):.2f})"
+        top = ", ".join(f"{r['covariance_type']},{r['n_components']} ({r[column]:.2f}{candidate_marks(r, r is chosen)})"
                         for r in ranked[:3])
-        n_failed = sum(r["failed"] for r in self.records)
-        lines += ["", f"Best: {top}" if top else "Best: none", f"Failed candidates (NA): {n_failed}"]
-        return "\n".join(lines)
+        lines.append(f"Best: {top}" if top else "Best: none")
+        failed = [r for r in self.records if r["failed"]]
+        lines.append(f"Failed candidates: {len(failed)}")
+        lines += [f"  {r['covariance_type']},{r['n_components']}: {r['reason']}" for r in failed]
+        return "\n".join(line.rstrip() for line in lines)
+
+
+def candidate_marks(record: dict, chosen: bool) -> str:
+    """The marks of a candidate's cell in a selection table (see :data:`MARKS_LEGEND`): '', '*', '!' or '*!'."""
+    converged = record["failed"] or record["converged"]
+    return (CHOSEN_MARK if chosen else "") + ("" if converged else NOT_CONVERGED_MARK)
+
+
+def _hanging(text: str, width: int) -> str:
+    """``text`` right-aligned in ``width`` columns, its marks (at most two) hanging past the right edge."""
+    value = text.rstrip(CHOSEN_MARK + NOT_CONVERGED_MARK)
+    return f"{value:>{width}}{text[len(value):]:<2}"
 
 
 _RECORD_KEYS = ("covariance_type", "n_components", "log_likelihood", "n_parameters", "bic", "mclust_bic", "icl",
                 "aic", "heldout_log_likelihood", "converged", "n_iter", "failed", "reason")
-
-# criterion -> (record key shown by summary(), heading)
-_SUMMARY_COLUMNS = {
-    "bic": ("mclust_bic", "BIC, mclust's sign (2 log L - p log n; higher is better)"),
-    "icl": ("icl", "ICL, mclust's sign (BIC + 2 sum log max_k z_nk; higher is better)"),
-    "aic": ("aic", "AIC (-2 log L + 2 p; lower is better)"),
-    "heldout": ("heldout_log_likelihood", "Cross-validated held-out log-likelihood (higher is better)"),
-}
-
-
-def _display_value(record: dict, column: str) -> float:
-    # ICL is stored in our sign; the summary shows mclust's, like the BIC column.
-    return -record["icl"] if column == "icl" else record[column]
-
 
 def _ranking_key(criterion: str):
     """Sort key: best first; ties go to fewer parameters, then to grid order (stable sort)."""
@@ -173,12 +219,18 @@ class CandidateProgress:
     criterion: str
 
     def line(self) -> str:
-        """``[12/126] VVE K=4  BIC -6912.3  0:04 elapsed, ~0:20 left`` (the criterion in the summary's sign)."""
+        """``[12/126] VVE K=4  BIC 6912.3  0:04 elapsed, ~0:20 left`` (scikit-learn's sign, as every table).
+
+        A candidate that did not converge says so after its value; a failed one gives the error's name.
+        """
         record = self.record
-        column, _ = _SUMMARY_COLUMNS[self.criterion]
-        label = {"bic": "BIC", "icl": "ICL", "aic": "AIC", "heldout": "held-out log-likelihood"}[self.criterion]
-        value = f"failed ({record['reason'].split(':')[0]})" if record["failed"] else (
-            f"{label} {_display_value(record, column):.1f}")
+        name = _SHOWN[self.criterion][0]
+        if record["failed"]:
+            value = f"failed ({record['reason'].split(':')[0]})"
+        else:
+            value = f"{name} {record[CRITERION_KEYS[self.criterion]]:.1f}"
+            if not record["converged"]:
+                value += " (not converged)"
         width = len(str(self.total))
         return (f"[{self.done:>{width}}/{self.total}] {record['covariance_type']} K={record['n_components']}  {value}  "
                 f"{_clock(self.elapsed)} elapsed, ~{_clock(self.remaining)} left")
@@ -249,6 +301,12 @@ def select_model(X, n_components=range(1, 10), covariance_types="all", criterion
     ------
     ValueError
         For bad arguments (before any fitting), or when every candidate failed.
+
+    Warns
+    -----
+    ConvergenceWarning
+        When the chosen candidate did not converge within ``max_iter`` (candidates' own warnings are not
+        shown: the table marks each candidate that did not converge with ``!``).
     """
     X_checked = check_array(X, dtype=[np.float64, np.float32], ensure_min_samples=2,
                             ensure_all_finite="allow-nan" if estimator_params.get("missing") == "em" else True)
@@ -276,6 +334,10 @@ def select_model(X, n_components=range(1, 10), covariance_types="all", criterion
     key = _ranking_key(criterion)
     best = min(succeeded, key=lambda i: key(records[i]))  # min keeps the first of equal keys: grid order
     best_record = records[best]
+    if not best_record["converged"]:
+        warnings.warn(f"the chosen model ({best_record['covariance_type']}, K={best_record['n_components']}) did not "
+                      f"converge in {best_record['n_iter']} iterations: its {criterion.upper()} may still improve; "
+                      "raise max_iter (or tol) and select again", ConvergenceWarning, stacklevel=2)
     return SelectionResult(records, estimators[best],
                            {"covariance_type": best_record["covariance_type"],
                             "n_components": best_record["n_components"]},
