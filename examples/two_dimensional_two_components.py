@@ -39,9 +39,12 @@ def sample(n_samples, rng):
     return X, labels
 
 
+def one_line(values):
+    return np.array2string(np.asarray(values), precision=3, separator=", ", max_line_width=200).replace("\n", "")
+
+
 def show(name, true, fitted):
-    print(f"  {name:<12} true {np.array2string(np.asarray(true), precision=3, separator=', ')}"
-          f"\n  {'':<12} fit  {np.array2string(np.asarray(fitted), precision=3, separator=', ')}")
+    print(f"  {name:<8} true {one_line(true):<34} fitted {one_line(fitted)}")
 
 
 def main(output_dir="."):
