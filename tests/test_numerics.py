@@ -52,9 +52,10 @@ def assert_all_finite(model, X):
     assert np.all(np.isfinite(scores))
     proba = model.predict_proba(X)
     assert np.all(np.isfinite(proba))
-    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=0, atol=1e-10)
+    # float32 data give float32 outputs and weights, which sum to one within float32 rounding.
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=0, atol=1e-10 if proba.dtype == np.float64 else 1e-6)
     assert np.all(model.weights_ > 0)
-    np.testing.assert_allclose(model.weights_.sum(), 1.0, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(model.weights_.sum(), 1.0, rtol=0, atol=1e-12 if model.weights_.dtype == np.float64 else 1e-6)
 
 
 # ----------------------------------------------------------------------------------------------- offset

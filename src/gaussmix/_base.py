@@ -8,6 +8,7 @@ from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ._floating import as_float64, fitted, output_dtype
 from ._validation import check_int, check_predict_data, check_sample_weight
 from .covariance import CovarianceStructure, get_structure
 from ._sources import check_predict_source, n_rows
@@ -24,6 +25,9 @@ class BaseMixture(DensityMixin, BaseEstimator):
     Subclasses implement ``_fit(X, sample_weight)``, which sets ``weights_``, ``means_``, ``covariances_`` and
     ``precisions_cholesky_``; prediction works on chunks of rows, so the n x K matrix of
     responsibilities exists only when asked for (``predict_proba``).
+
+    dtypes (:mod:`gaussmix._floating`): float32 data give a float32 model (fitted arrays and outputs), any
+    other data float64; statistics and predictions are computed in float64 all the same.
     """
 
     def fit(self, X, y=None, sample_weight=None):
@@ -53,8 +57,19 @@ class BaseMixture(DensityMixin, BaseEstimator):
     def _structure(self) -> CovarianceStructure:
         return get_structure(self.covariance_type)
 
+    @property
+    def _model_dtype(self) -> np.dtype:
+        """float32 for a model fitted on float32 data, else float64 (the dtype of its fitted arrays)."""
+        return self.means_.dtype
+
+    def _fitted_offset(self) -> np.ndarray:
+        """The weighted mean of the fitted means, float64: where prediction centres the data."""
+        return as_float64(self.weights_) @ as_float64(self.means_)
+
     def _fitted_params(self, offset: np.ndarray) -> MixtureParams:
-        return MixtureParams(self.weights_, self.means_ - offset, self.covariances_, self.precisions_cholesky_, offset)
+        """The fitted parameters about ``offset``, in float64 whatever the model's dtype."""
+        return MixtureParams(as_float64(self.weights_), as_float64(self.means_) - offset, as_float64(self.covariances_),
+                             as_float64(self.precisions_cholesky_), offset)
 
     def _prediction_model(self, offset: np.ndarray):
         """What the per-chunk prediction functions receive: the fitted parameters about ``offset``
@@ -66,16 +81,18 @@ class BaseMixture(DensityMixin, BaseEstimator):
 
         ``X`` may be any source the fit accepts (a dataset, a dask array); results are numpy arrays.
         """
-        offset = self.weights_ @ self.means_
+        offset = self._fitted_offset()
         engine = make_engine(X, sample_weight, offset=offset, chunk_size=getattr(self, "chunk_size", None),
                              n_jobs=getattr(self, "n_jobs", 1), n_components=self.weights_.shape[0],
                              allow_missing=self._accepts_missing)
         return engine, self._prediction_model(offset)
 
-    def _map(self, X, function, checked: bool = False) -> np.ndarray:
+    def _map(self, X, function, checked: bool = False, output: bool = False) -> np.ndarray:
         """Row-wise ``function(chunk, model, structure)`` over ``X`` (an array or any chunked source).
 
         ``checked=True``: ``X`` is an array the caller has validated for this model (no second validation).
+        ``output=True``: the values are handed to the user, in float32 when the model and ``X`` are float32
+        (otherwise, and for internal use, float64).
         """
         check_is_fitted(self)
         if not checked:
@@ -83,7 +100,8 @@ class BaseMixture(DensityMixin, BaseEstimator):
                  else check_predict_data(self, X, allow_nan=self._accepts_missing))
         engine, params = self._prediction_engine(X)
         structure = self._structure
-        return engine.map(lambda chunk, weights: function(chunk, params, structure))
+        values = engine.map(lambda chunk, weights: function(chunk, params, structure))
+        return fitted(values, output_dtype(engine.dtype, self._model_dtype)) if output else values
 
     @property
     def _accepts_missing(self) -> bool:
@@ -105,22 +123,29 @@ class BaseMixture(DensityMixin, BaseEstimator):
         noise = self._noise_log_density()
         return lambda chunk, params, structure: marginal_weighted_log_density(chunk, params, structure, noise)
 
+    def _log_density(self):
+        """``function(chunk, params, structure)`` giving the log-density of each row (float64)."""
+        log_responsibilities = self._log_responsibilities()
+        return lambda chunk, params, structure: log_responsibilities(chunk, params, structure)[0]
+
     def score_samples(self, X) -> np.ndarray:
-        """Log-density ``log p(x_n)`` of each row, shape (n_samples,), float64.
+        """Log-density ``log p(x_n)`` of each row, shape (n_samples,); float32 when the model and ``X`` are
+        float32, else float64.
 
         With ``missing='em'``, a row with NaN gets the marginal density of its observed features.
         """
-        log_responsibilities = self._log_responsibilities()
-        return self._map(X, lambda chunk, params, structure: log_responsibilities(chunk, params, structure)[0])
+        return self._map(X, self._log_density(), output=True)
 
     def predict_proba(self, X) -> np.ndarray:
-        """Responsibilities ``p(z = k | x_n)``, shape (n_samples, n_components), float64; rows sum to one.
+        """Responsibilities ``p(z = k | x_n)``, shape (n_samples, n_components); rows sum to one. float32
+        when the model and ``X`` are float32, else float64.
 
         With ``missing='em'``, rows with NaN get ``p(z = k | observed features)``. With a noise component
         the last of ``n_components + 1`` columns is the noise's.
         """
         log_responsibilities = self._log_responsibilities()
-        return self._map(X, lambda chunk, params, structure: log_responsibilities(chunk, params, structure)[1])
+        return self._map(X, lambda chunk, params, structure: log_responsibilities(chunk, params, structure)[1],
+                         output=True)
 
     def predict(self, X) -> np.ndarray:
         """Most probable component of each row, shape (n_samples,); ``-1`` for the noise component (given
@@ -138,12 +163,16 @@ class BaseMixture(DensityMixin, BaseEstimator):
         return labels
 
     def score(self, X, y=None, sample_weight=None) -> float:
-        """Weighted mean log-density of ``X`` (per-sample average log-likelihood)."""
-        log_density = self.score_samples(X)
+        """Weighted mean log-density of ``X`` (per-sample average log-likelihood), a float computed from
+        float64 log-densities whatever the dtypes."""
+        log_density = self._map(X, self._log_density())
         return float(np.average(log_density, weights=check_sample_weight(sample_weight, log_density.shape[0])))
 
     def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
-        """Draw ``n_samples`` points; returns ``(X, labels)`` grouped by component (like scikit-learn)."""
+        """Draw ``n_samples`` points; returns ``(X, labels)`` grouped by component (like scikit-learn).
+
+        ``X`` has the model's dtype (scikit-learn returns float64 from a float32 model); the draws are made
+        in float64."""
         check_is_fitted(self)
         check_int("n_samples", n_samples, 1)
         if self._noise_log_density() is not None:
@@ -151,14 +180,15 @@ class BaseMixture(DensityMixin, BaseEstimator):
                                       "to draw from (only its volume is known)")
         rng = check_random_state(self.random_state)
         n_components, n_features = self.means_.shape
-        counts = rng.multinomial(n_samples, self.weights_)
-        dense = self._structure.dense_covariances(self.covariances_, n_components, n_features)
+        weights, means = as_float64(self.weights_), as_float64(self.means_)
+        counts = rng.multinomial(n_samples, weights)
+        dense = self._structure.dense_covariances(as_float64(self.covariances_), n_components, n_features)
         draws = [
-            self.means_[k] + rng.standard_normal((count, n_features)) @ np.linalg.cholesky(dense[k]).T
+            means[k] + rng.standard_normal((count, n_features)) @ np.linalg.cholesky(dense[k]).T
             for k, count in enumerate(counts)
         ]
         labels = np.repeat(np.arange(n_components), counts)
-        return np.vstack(draws), labels
+        return fitted(np.vstack(draws), self._model_dtype), labels
 
     def _n_parameters(self) -> int:
         """Free parameters: covariances, means and ``n_components - 1`` weights (plus the noise weight)."""

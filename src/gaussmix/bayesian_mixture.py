@@ -17,6 +17,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseMixture, progress_callback
+from ._floating import as_float64, data_dtype, fitted
 from ._sources import fit_engine
 from ._validation import check_iteration_parameters
 from .covariance import get_structure
@@ -99,6 +100,10 @@ class BayesianGaussianMixture(BaseMixture):
 
     Attributes
     ----------
+    The fitted arrays are float32 when ``X`` is float32, else float64, as in :class:`~gaussmix.GaussianMixture`
+    (scikit-learn's BayesianGaussianMixture returns float64 for float32 data); the variational updates run
+    in float64 either way.
+
     weights_ : ndarray of shape (n_components_,)
         Normalised expected weights ``E[pi_k]``.
     means_ : ndarray of shape (n_components_, n_features)
@@ -267,8 +272,9 @@ class BayesianGaussianMixture(BaseMixture):
                 "max_iter, tol, or check for degenerate data.",
                 ConvergenceWarning,
             )
-        self._set_prior(prior, engine.offset)
-        self._set_posterior(posterior, engine.offset, structure)
+        dtype = data_dtype(engine.dtype)  # float32 data: float32 fitted arrays
+        self._set_prior(prior, engine.offset, dtype)
+        self._set_posterior(posterior, engine.offset, structure, dtype)
         self.converged_ = converged
         self.n_iter_ = n_iter
         self.lower_bound_ = best.lower_bound
@@ -305,30 +311,34 @@ class BayesianGaussianMixture(BaseMixture):
             covariance=covariance,
         )
 
-    def _set_prior(self, prior: VariationalPrior, offset: np.ndarray):
+    def _set_prior(self, prior: VariationalPrior, offset: np.ndarray, dtype):
         self.weight_concentration_prior_ = prior.weight_concentration
         self.mean_precision_prior_ = prior.mean_precision
-        self.mean_prior_ = prior.mean + offset
+        self.mean_prior_ = fitted(prior.mean + offset, dtype)
         self.degrees_of_freedom_prior_ = prior.degrees_of_freedom
-        self.covariance_prior_ = prior.covariance
+        self.covariance_prior_ = fitted(prior.covariance, dtype)
 
     # ------------------------------------------------------------------------------------- posterior
-    def _set_posterior(self, posterior: VariationalPosterior, offset: np.ndarray, structure):
-        self.weight_concentration_ = posterior.weight_concentration
-        self.mean_precision_ = posterior.mean_precision
-        self.means_ = posterior.means + offset
-        self.degrees_of_freedom_ = posterior.degrees_of_freedom
-        self.covariances_ = posterior.covariances
-        self.precisions_cholesky_ = posterior.precisions_cholesky
-        self.precisions_ = structure.precisions_from_precisions_cholesky(posterior.precisions_cholesky)
-        self.weights_ = expected_weights(posterior)
+    def _set_posterior(self, posterior: VariationalPosterior, offset: np.ndarray, structure, dtype):
+        """The fitted attributes from the float64 ``posterior``, in ``dtype`` (float32 for float32 data)."""
+        weights = expected_weights(posterior)
+        self.weight_concentration_ = fitted(posterior.weight_concentration, dtype)
+        self.mean_precision_ = fitted(posterior.mean_precision, dtype)
+        self.means_ = fitted(posterior.means + offset, dtype)
+        self.degrees_of_freedom_ = fitted(posterior.degrees_of_freedom, dtype)
+        self.covariances_ = fitted(posterior.covariances, dtype)
+        self.precisions_cholesky_ = fitted(posterior.precisions_cholesky, dtype)
+        self.precisions_ = fitted(structure.precisions_from_precisions_cholesky(posterior.precisions_cholesky), dtype)
+        self.weights_ = fitted(weights, dtype)
         self.n_components_ = posterior.n_components
-        self.n_effective_components_ = int(np.count_nonzero(self.weights_ >= self.weight_threshold))
+        self.n_effective_components_ = int(np.count_nonzero(weights >= self.weight_threshold))
 
     def _fitted_posterior(self, offset: np.ndarray) -> VariationalPosterior:
+        """The fitted posterior about ``offset``, in float64 whatever the model's dtype."""
         prior_type = "dirichlet_process" if isinstance(self.weight_concentration_, tuple) else "dirichlet_distribution"
-        return VariationalPosterior(prior_type, self.weight_concentration_, self.mean_precision_, self.means_ - offset,
-                                    self.degrees_of_freedom_, self.covariances_, self.precisions_cholesky_)
+        return VariationalPosterior(prior_type, as_float64(self.weight_concentration_),
+                                    as_float64(self.mean_precision_), as_float64(self.means_) - offset, as_float64(self.degrees_of_freedom_),
+                                    as_float64(self.covariances_), as_float64(self.precisions_cholesky_))
 
     # ------------------------------------------------------------------------------------ prediction
     # BaseMixture's predict, predict_proba, score_samples, score and icl run on any source the fit
@@ -359,7 +369,7 @@ class BayesianGaussianMixture(BaseMixture):
             ``log sum_k E[pi_k] St(x | ...)``, a mixture of Student-t (see :mod:`gaussmix.predictive`).
         """
         if predictive:
-            return self._map(X, predictive_log_density)
+            return self._map(X, predictive_log_density, output=True)
         return super().score_samples(X)
 
     def predict_proba(self, X) -> np.ndarray:
@@ -379,8 +389,8 @@ class BayesianGaussianMixture(BaseMixture):
         ``random_state`` for 'dirichlet_process' (see :mod:`gaussmix.predictive`).
         """
         check_is_fitted(self)
-        return weight_credible_intervals(self._fitted_posterior(np.zeros(self.means_.shape[1])), level,
-                                         n_draws=n_draws, random_state=random_state)
+        return fitted(weight_credible_intervals(self._fitted_posterior(np.zeros(self.means_.shape[1])), level,
+                                                n_draws=n_draws, random_state=random_state), self._model_dtype)
 
 
 # ------------------------------------------------------------------------------------------ helpers

@@ -19,6 +19,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ._floating import data_dtype, fitted, output_dtype
 from ._validation import check_predict_data
 from .conditional import condition_components, conditional_mixture_weights
 from .missing import IMPUTE_METHODS, _dense_covariances, _log_weights, impute_centred
@@ -65,7 +66,7 @@ class ConditioningMixin:
         their posterior weights."""
         given, order = _given_mask(given_features, self.means_.shape[1])
         values = _given_values(values, int(given.sum()), name)[:, order]  # columns in feature order
-        params = self._fitted_params(self.weights_ @ self.means_)
+        params = self._fitted_params(self._fitted_offset())
         dense = _dense_covariances(params, self._structure)
         conditionals = condition_components(params.means, dense, given, values - params.offset[given])
         weights, _ = conditional_mixture_weights(_log_weights(params), conditionals.log_marginal)
@@ -87,7 +88,7 @@ class ConditioningMixin:
             A fitted mixture over the remaining features (in their original order) with weights
             ``p(k | x_o)``, means ``E[x_m | x_o, k]`` and covariances ``Cov[x_m | x_o, k]``. It keeps the
             ``covariance_type`` when the conditional stays in that family (true for 'full', 'tied',
-            'diag' and 'spherical'), else it is 'full'.
+            'diag' and 'spherical'), else it is 'full'. Its arrays have this model's dtype.
         """
         from .gaussian_mixture import GaussianMixture
 
@@ -101,11 +102,12 @@ class ConditioningMixin:
         precisions_cholesky, singular = structure.cholesky_of_precisions(covariances)
         if singular.any():
             raise np.linalg.LinAlgError("a conditional covariance is not positive definite")
-        result.weights_ = weights[0]
-        result.means_ = means
-        result.covariances_ = covariances
-        result.precisions_cholesky_ = precisions_cholesky
-        result.precisions_ = structure.precisions_from_precisions_cholesky(precisions_cholesky)
+        dtype = self._model_dtype
+        result.weights_ = fitted(weights[0], dtype)
+        result.means_ = fitted(means, dtype)
+        result.covariances_ = fitted(covariances, dtype)
+        result.precisions_cholesky_ = fitted(precisions_cholesky, dtype)
+        result.precisions_ = fitted(structure.precisions_from_precisions_cholesky(precisions_cholesky), dtype)
         result.converged_, result.n_iter_ = True, 0
         result.n_features_in_ = int((~given).sum())
         if hasattr(self, "feature_names_in_"):
@@ -141,18 +143,21 @@ class ConditioningMixin:
         mean : ndarray of shape (n_points, n_remaining)
             Remaining features in their original order.
         std : ndarray of shape (n_points, n_remaining), only with ``return_std``
+
+        float32 when the model and ``X_given`` are float32, else float64.
         """
         check_is_fitted(self)
+        dtype = output_dtype(self._model_dtype, data_dtype(getattr(X_given, "dtype", np.float64)))
         given, params, conditionals, weights = self._component_conditionals(given_features, X_given, "X_given")
         centred_mean = np.einsum("nk,nkm->nm", weights, conditionals.means)
         mean = centred_mean + params.offset[~given]
         if not return_std:
-            return mean
+            return fitted(mean, dtype)
         # The law of total variance about the mixture mean (centred coordinates keep it well conditioned).
         spread = conditionals.means - centred_mean[:, None, :]
         variance = weights @ np.diagonal(conditionals.covariances, axis1=1, axis2=2)
         variance += np.einsum("nk,nkm->nm", weights, spread * spread)
-        return mean, np.sqrt(variance)
+        return fitted(mean, dtype), fitted(np.sqrt(variance), dtype)
 
     def impute(self, X, method: str = "mean", random_state=None) -> np.ndarray:
         """A copy of ``X`` with NaN entries filled from the fitted mixture (``X`` is not modified).
@@ -169,7 +174,8 @@ class ConditioningMixin:
 
         Returns
         -------
-        ndarray of shape (n_samples, n_features), float64
+        ndarray of shape (n_samples, n_features)
+            float32 when the model and ``X`` are float32, else float64; computed in float64.
         """
         check_is_fitted(self)
         if method not in IMPUTE_METHODS:
@@ -179,10 +185,10 @@ class ConditioningMixin:
         if empty_rows.size:
             raise ValueError(f"rows {empty_rows[:10].tolist()} of X have every feature missing; impute needs at "
                              "least one observed feature per row")
-        params = self._fitted_params(self.weights_ @ self.means_)
+        params = self._fitted_params(self._fitted_offset())
         centred = np.subtract(X, params.offset, dtype=np.float64)
         filled = impute_centred(centred, params, self._structure, method, check_random_state(random_state))
         filled += params.offset
         observed = ~np.isnan(X)
         filled[observed] = X[observed]  # observed entries come back bit for bit
-        return filled
+        return fitted(filled, output_dtype(X.dtype, self._model_dtype))

@@ -4,6 +4,8 @@ Both libraries store the same parameters in the same shapes (weights, means, cov
 their Cholesky factors, per ``covariance_type``), so a conversion copies arrays; nothing is refitted.
 mclust's other structures (and factor analysers) convert to scikit-learn's 'full' with the same dense
 covariances: the same model, with more parameters stored. A model with a noise component does not convert.
+The arrays keep their dtype both ways: a float32 model (fitted on float32 data) stays float32, as
+scikit-learn's own fit on float32 data is.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ._floating import as_float64, data_dtype, fitted
 from .covariance import get_structure
 
 __all__ = ["from_sklearn", "to_sklearn"]
@@ -24,7 +27,8 @@ _SHARED_ARRAYS = ("weights_", "means_", "covariances_", "precisions_", "precisio
 
 def _copy_fitted(source, target) -> None:
     for name in _SHARED_ARRAYS:
-        setattr(target, name, np.array(getattr(source, name), dtype=np.float64, copy=True))
+        value = np.asarray(getattr(source, name))
+        setattr(target, name, np.array(value, dtype=data_dtype(value.dtype), copy=True))
     target.converged_ = bool(source.converged_)
     target.n_iter_ = int(source.n_iter_)
     target.lower_bound_ = float(source.lower_bound_)
@@ -68,15 +72,16 @@ def to_sklearn(model):
     structure = model._structure
     n_components, n_features = model.means_.shape
     full = get_structure("full")
-    covariances = structure.dense_covariances(model.covariances_, n_components, n_features)
+    covariances = structure.dense_covariances(as_float64(model.covariances_), n_components, n_features)
     precisions_cholesky, singular = full.cholesky_of_precisions(covariances)
     if singular.any():
         raise ValueError("the model's covariances are not positive definite")
     estimator = SklearnGaussianMixture(**{**params, "covariance_type": "full", "precisions_init": None})
     _copy_fitted(model, estimator)
-    estimator.covariances_ = covariances
-    estimator.precisions_cholesky_ = precisions_cholesky
-    estimator.precisions_ = full.precisions_from_precisions_cholesky(precisions_cholesky)
+    dtype = data_dtype(model.means_.dtype)
+    estimator.covariances_ = fitted(covariances, dtype)
+    estimator.precisions_cholesky_ = fitted(precisions_cholesky, dtype)
+    estimator.precisions_ = fitted(full.precisions_from_precisions_cholesky(precisions_cholesky), dtype)
     return estimator
 
 

@@ -47,6 +47,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._floating import as_float64, data_dtype, fitted, output_dtype
 from ._validation import check_int, check_n_jobs, check_nonnegative_float, check_sample_weight
 from .covariance.full import matrix_cholesky_of_precisions
 from .em import _normalise_rows, feature_variance
@@ -494,6 +495,10 @@ class MixtureOfExperts(RegressorMixin, BaseEstimator):
 
     Notes
     -----
+    dtypes: float32 ``X`` gives float32 fitted arrays, and float32 ``X`` on such a model float32 outputs
+    (:meth:`predict`, :meth:`predict_proba`, :meth:`score_samples`, :meth:`sample`, ...); otherwise float64.
+    EM runs in float64 either way.
+
     :meth:`score` is the coefficient of determination R^2 of :meth:`predict` (scikit-learn's regressor
     convention); the log-likelihood is :meth:`score_samples`. :meth:`predict_proba` gives the gate
     probabilities ``g(x)`` (see there why a regressor has it).
@@ -545,7 +550,9 @@ class MixtureOfExperts(RegressorMixin, BaseEstimator):
         self
         """
         self._check_parameters()
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=np.float64)
+        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=[np.float64, np.float32])
+        dtype = data_dtype(X.dtype)  # of the fitted arrays; the fit itself runs in float64
+        X = X.astype(np.float64, copy=False)
         if X.shape[0] < self.n_experts:
             raise DataError(f"Expected n_samples >= n_experts (at least {self.n_experts} samples), "
                             f"got n_samples={X.shape[0]}")
@@ -578,20 +585,21 @@ class MixtureOfExperts(RegressorMixin, BaseEstimator):
         if not best.converged and self.max_iter > 0:
             warnings.warn(f"Mixture of experts did not converge in max_iter={self.max_iter} iterations "
                           f"(objective change above tol={self.tol}); increase max_iter or tol.", ConvergenceWarning)
-        self._set_fitted(best, engine.offset, n_features)
+        self._set_fitted(best, engine.offset, n_features, dtype)
         return self
 
-    def _set_fitted(self, result: ExpertsFit, offset: np.ndarray, n_features: int):
-        """Fitted attributes in the user's coordinates: undo the centring of x and y."""
+    def _set_fitted(self, result: ExpertsFit, offset: np.ndarray, n_features: int, dtype):
+        """Fitted attributes in the user's coordinates (the centring of x and y undone), in ``dtype``."""
         params = result.params
         x_offset, y_offset = offset[:n_features], offset[n_features:]
         slopes = params.coef[:, :n_features].transpose(0, 2, 1)            # (K, m, d)
-        self.coef_ = np.ascontiguousarray(slopes)
-        self.intercept_ = params.coef[:, n_features] + y_offset - slopes @ x_offset
-        self.gate_coef_ = params.gate[:, :n_features].copy()
-        gate_intercept = params.gate[:, n_features] - self.gate_coef_ @ x_offset
-        self.gate_intercept_ = gate_intercept - gate_intercept.mean()
-        self.covariances_ = EXPERT_COVARIANCE_TYPES[self.covariance_type][1](params.covariances)
+        gate_coef = params.gate[:, :n_features].copy()
+        gate_intercept = params.gate[:, n_features] - gate_coef @ x_offset
+        self.coef_ = fitted(np.ascontiguousarray(slopes), dtype)
+        self.intercept_ = fitted(params.coef[:, n_features] + y_offset - slopes @ x_offset, dtype)
+        self.gate_coef_ = fitted(gate_coef, dtype)
+        self.gate_intercept_ = fitted(gate_intercept - gate_intercept.mean(), dtype)
+        self.covariances_ = fitted(EXPERT_COVARIANCE_TYPES[self.covariance_type][1](params.covariances), dtype)
         self._precisions_cholesky = params.precisions_cholesky
         self._dense_covariances = params.covariances
         self.lower_bound_ = float(result.objective)
@@ -601,14 +609,17 @@ class MixtureOfExperts(RegressorMixin, BaseEstimator):
 
     # --------------------------------------------------------------------------------- prediction
     def _user_params(self) -> ExpertsParams:
-        """The fitted parameters in the user's (uncentred) coordinates."""
-        coef = np.concatenate([self.coef_.transpose(0, 2, 1), self.intercept_[:, None, :]], axis=1)
-        gate = np.hstack([self.gate_coef_, self.gate_intercept_[:, None]])
+        """The fitted parameters in the user's (uncentred) coordinates, float64."""
+        coef = np.concatenate([as_float64(self.coef_).transpose(0, 2, 1), as_float64(self.intercept_)[:, None, :]],
+                              axis=1)
+        gate = np.hstack([as_float64(self.gate_coef_), as_float64(self.gate_intercept_)[:, None]])
         return ExpertsParams(gate, coef, self._dense_covariances, self._precisions_cholesky)
 
-    def _check_X(self, X) -> np.ndarray:
+    def _check_X(self, X) -> tuple[np.ndarray, np.dtype]:
+        """``X`` validated and in float64, and the dtype of outputs on it (float32 when ``X`` and the model are)."""
         check_is_fitted(self)
-        return validate_data(self, X, dtype=np.float64, reset=False)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        return X.astype(np.float64, copy=False), output_dtype(X.dtype, self.coef_.dtype)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -626,7 +637,8 @@ class MixtureOfExperts(RegressorMixin, BaseEstimator):
         the methods it has (``sklearn.base.is_regressor(MixtureOfExperts())`` is True), so tools treat it
         as a regressor all the same. Same as :meth:`predict_gate`.
         """
-        return self._gate(self._check_X(X))
+        X, dtype = self._check_X(X)
+        return fitted(self._gate(X), dtype)
 
     def predict_gate(self, X) -> np.ndarray:
         """Gate probabilities ``g_k(x_n)``, shape (n_samples, n_experts): :meth:`predict_proba` by its
@@ -638,18 +650,19 @@ class MixtureOfExperts(RegressorMixin, BaseEstimator):
 
     def _expert_means(self, X: np.ndarray) -> np.ndarray:
         """``W_k x_n + b_k``, shape (n_samples, n_experts, n_targets)."""
-        return np.einsum("nd,kmd->nkm", X, self.coef_) + self.intercept_
+        return np.einsum("nd,kmd->nkm", X, as_float64(self.coef_)) + as_float64(self.intercept_)
 
     def _as_fitted_y(self, targets: np.ndarray) -> np.ndarray:
         return targets[:, 0] if self._y_ndim == 1 else targets
 
     def predict(self, X) -> np.ndarray:
         """Conditional mean ``E[y | x] = sum_k g_k(x) (W_k x + b_k)``; 1-D when fitted on 1-D ``y``."""
-        X = self._check_X(X)
-        return self._as_fitted_y(np.einsum("nk,nkm->nm", self._gate(X), self._expert_means(X)))
+        X, dtype = self._check_X(X)
+        return fitted(self._as_fitted_y(np.einsum("nk,nkm->nm", self._gate(X), self._expert_means(X))), dtype)
 
-    def _check_Xy(self, X, y) -> np.ndarray:
-        X = self._check_X(X)
+    def _check_Xy(self, X, y) -> tuple[np.ndarray, np.dtype]:
+        """``[X, y]`` in float64, and the dtype of outputs on ``X``."""
+        X, dtype = self._check_X(X)
         y = np.asarray(y, dtype=np.float64)
         y = y.reshape(y.shape[0], -1) if y.ndim <= 2 else y
         n_targets = self.intercept_.shape[1]
@@ -659,15 +672,15 @@ class MixtureOfExperts(RegressorMixin, BaseEstimator):
             raise ValueError(f"X and y have different numbers of samples: {X.shape[0]} and {y.shape[0]}")
         if not np.all(np.isfinite(y)):
             raise ValueError("y contains NaN or infinity")
-        return np.hstack([X, y])
+        return np.hstack([X, y]), dtype
 
     def _map_pairs(self, X, y, function) -> np.ndarray:
         """Row-wise ``function(log_density, responsibilities)`` over chunks of ``[X, y]``."""
-        rows = self._check_Xy(X, y)
+        rows, dtype = self._check_Xy(X, y)
         engine = InMemoryEngine(rows, offset=np.zeros(rows.shape[1]), chunk_size=self.chunk_size, n_jobs=self.n_jobs,
                                 n_components=self.n_experts)
         params, n_features = self._user_params(), self.n_features_in_
-        return engine.map(lambda chunk, weights: function(*log_joint(chunk, params, n_features)))
+        return fitted(engine.map(lambda chunk, weights: function(*log_joint(chunk, params, n_features))), dtype)
 
     def score_samples(self, X, y) -> np.ndarray:
         """Conditional log-density ``log p(y_n | x_n)`` of each pair, shape (n_samples,)."""
@@ -683,7 +696,7 @@ class MixtureOfExperts(RegressorMixin, BaseEstimator):
         The expert of each row is drawn from the gate, then ``y`` from that expert's Gaussian.
         ``random_state`` defaults to the estimator's.
         """
-        X = self._check_X(X)
+        X, dtype = self._check_X(X)
         gate = self._gate(X)
         rng = check_random_state(self.random_state if random_state is None else random_state)
         # Inverse-CDF draw of each row's expert from its gate probabilities.
@@ -692,4 +705,4 @@ class MixtureOfExperts(RegressorMixin, BaseEstimator):
         means = self._expert_means(X)[np.arange(X.shape[0]), experts]
         lower = np.linalg.cholesky(self._dense_covariances)
         draws = means + np.einsum("nml,nl->nm", lower[experts], rng.standard_normal(means.shape))
-        return self._as_fitted_y(draws), experts
+        return fitted(self._as_fitted_y(draws), dtype), experts

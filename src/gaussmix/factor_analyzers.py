@@ -14,6 +14,7 @@ from sklearn.base import TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ._floating import as_float64, fitted, output_dtype
 from ._validation import check_int, check_predict_data
 from .covariance.factor import NOISE_TYPES, FactorAnalyzers, pack
 from .exceptions import DataError
@@ -70,6 +71,10 @@ class MixtureOfFactorAnalyzers(TransformerMixin, GaussianMixture):
         Diagonal of ``Psi_k`` (rows equal when ``shared_noise``, constant when isotropic).
     converged_, n_iter_, lower_bound_, lower_bounds_, n_reseeded_, n_features_in_
         As in :class:`~gaussmix.GaussianMixture`.
+
+    The fitted arrays, and what :meth:`transform`, :meth:`posterior_factors`, :meth:`predict_proba`,
+    :meth:`score_samples` and :meth:`sample` return, are float32 for float32 data, as in
+    :class:`~gaussmix.GaussianMixture`.
 
     Examples
     --------
@@ -141,20 +146,21 @@ class MixtureOfFactorAnalyzers(TransformerMixin, GaussianMixture):
         super()._check_initial_parameters(n_features)
 
     # ------------------------------------------------------------------------------- fitted values
-    def _set_fitted(self, params: MixtureParams, structure):
-        self.weights_ = params.weights
-        self.means_ = params.absolute_means
-        self.loadings_ = np.ascontiguousarray(params.covariances[:, :, :-1])
-        self.noise_variance_ = np.ascontiguousarray(params.covariances[:, :, -1])
+    def _set_fitted(self, params: MixtureParams, structure, dtype):
+        self.weights_ = fitted(params.weights, dtype)
+        self.means_ = fitted(params.absolute_means, dtype)
+        self.loadings_ = fitted(np.ascontiguousarray(params.covariances[:, :, :-1]), dtype)
+        self.noise_variance_ = fitted(np.ascontiguousarray(params.covariances[:, :, -1]), dtype)
 
     def _fitted_params(self, offset: np.ndarray) -> MixtureParams:
         covariances, precisions_cholesky = self._fitted_factors()
-        return MixtureParams(self.weights_, self.means_ - offset, covariances, precisions_cholesky, offset)
+        return MixtureParams(as_float64(self.weights_), as_float64(self.means_) - offset, covariances,
+                             precisions_cholesky, offset)
 
     def _fitted_factors(self) -> tuple[np.ndarray, np.ndarray]:
-        """Packed ``[Lambda | Psi]`` and ``[Psi^-1 Lambda | Psi^-1]`` of the fitted model."""
+        """Packed ``[Lambda | Psi]`` and ``[Psi^-1 Lambda | Psi^-1]`` of the fitted model, float64."""
         check_is_fitted(self)
-        covariances = pack(self.loadings_, self.noise_variance_)
+        covariances = pack(as_float64(self.loadings_), as_float64(self.noise_variance_))
         precisions_cholesky, singular = self._structure.cholesky_of_precisions(covariances)
         if singular.any():
             raise ValueError(f"noise_variance_ of component {int(np.argmax(singular))} is not strictly positive")
@@ -165,16 +171,17 @@ class MixtureOfFactorAnalyzers(TransformerMixin, GaussianMixture):
 
         Formed on request only: K d^2 floats (K x 4.9 MB for d=784).
         """
-        return self._structure.dense_covariances(self._fitted_factors()[0], *self.means_.shape)
+        return fitted(self._structure.dense_covariances(self._fitted_factors()[0], *self.means_.shape),
+                      self._model_dtype)
 
     def get_precision(self) -> np.ndarray:
         """Dense precisions by Woodbury's identity (no d x d inverse), shape (n_components, n_features, n_features)."""
-        return self._structure.precisions_from_precisions_cholesky(self._fitted_factors()[1])
+        return fitted(self._structure.precisions_from_precisions_cholesky(self._fitted_factors()[1]), self._model_dtype)
 
     # ------------------------------------------------------------------------------ latent factors
-    def _factor_posteriors(self, X) -> np.ndarray:
+    def _factor_posteriors(self, X) -> tuple[np.ndarray, np.dtype]:
         """Per-row concatenation of responsibilities (K) and per-component factor means (K q), given the
-        observed features of rows with NaN (``missing='em'``)."""
+        observed features of rows with NaN (``missing='em'``), in float64; and the dtype of outputs on ``X``."""
         check_is_fitted(self)
         X = check_predict_data(self, X, allow_nan=self._accepts_missing)
         engine, params = self._prediction_engine(X)
@@ -184,13 +191,13 @@ class MixtureOfFactorAnalyzers(TransformerMixin, GaussianMixture):
             _, responsibilities = marginal_log_responsibilities(chunk, params, structure, np.float64)
             return np.concatenate([responsibilities, _posterior_factor_means(structure, chunk, params)], axis=1)
 
-        return engine.map(posterior)
+        return engine.map(posterior), output_dtype(engine.dtype, self._model_dtype)
 
     def posterior_factors(self, X) -> np.ndarray:
         """``E[z | x_n, component k]`` for every row and component, shape (n_samples, n_components, n_factors)."""
-        posteriors = self._factor_posteriors(X)
+        posteriors, dtype = self._factor_posteriors(X)
         n_components = self.weights_.shape[0]
-        return posteriors[:, n_components:].reshape(posteriors.shape[0], n_components, -1)
+        return fitted(posteriors[:, n_components:].reshape(posteriors.shape[0], n_components, -1), dtype)
 
     def transform(self, X) -> np.ndarray:
         """Posterior mean of the latent factors, ``E[z | x_n] = sum_k p(k | x_n) E[z | x_n, k]``.
@@ -202,11 +209,16 @@ class MixtureOfFactorAnalyzers(TransformerMixin, GaussianMixture):
         -------
         ndarray of shape (n_samples, n_factors)
         """
-        posteriors = self._factor_posteriors(X)
+        posteriors, dtype = self._factor_posteriors(X)
         n_components = self.weights_.shape[0]
         responsibilities = posteriors[:, :n_components]
         factors = posteriors[:, n_components:].reshape(posteriors.shape[0], n_components, -1)
-        return np.einsum("nk,nkq->nq", responsibilities, factors)
+        return fitted(np.einsum("nk,nkq->nq", responsibilities, factors), dtype)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]  # float32 data: float32 factors
+        return tags
 
     # ------------------------------------------------------------------------------------ sampling
     def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -218,13 +230,15 @@ class MixtureOfFactorAnalyzers(TransformerMixin, GaussianMixture):
             raise ValueError(f"n_samples must be an integer >= 1, got {n_samples!r}")
         rng = check_random_state(self.random_state)
         n_components, n_features = self.means_.shape
-        counts = rng.multinomial(n_samples, self.weights_)
+        means, loadings = as_float64(self.means_), as_float64(self.loadings_)
+        noise_variance = as_float64(self.noise_variance_)
+        counts = rng.multinomial(n_samples, as_float64(self.weights_))
         draws = [
-            self.means_[k] + rng.standard_normal((count, self.loadings_.shape[2])) @ self.loadings_[k].T
-            + rng.standard_normal((count, n_features)) * np.sqrt(self.noise_variance_[k])
+            means[k] + rng.standard_normal((count, loadings.shape[2])) @ loadings[k].T
+            + rng.standard_normal((count, n_features)) * np.sqrt(noise_variance[k])
             for k, count in enumerate(counts)
         ]
-        return np.vstack(draws), np.repeat(np.arange(n_components), counts)
+        return fitted(np.vstack(draws), self._model_dtype), np.repeat(np.arange(n_components), counts)
 
 
 def _posterior_factor_means(structure: FactorAnalyzers, chunk: np.ndarray, params: MixtureParams) -> np.ndarray:

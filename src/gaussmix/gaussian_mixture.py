@@ -13,6 +13,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 
 from ._base import BaseMixture, progress_callback
+from ._floating import data_dtype, fitted
 from ._validation import (check_data_scale, check_iteration_parameters, check_nonnegative_float, check_predict_data,
                           check_sample_weight)
 from .checkpoint import (FitCheckpoint, data_fingerprint, fingerprint_differences, load_checkpoint,
@@ -142,6 +143,10 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
 
     Attributes
     ----------
+    The fitted arrays are float32 when ``X`` is float32, else float64 (as scikit-learn's); so are the arrays
+    that :meth:`predict_proba`, :meth:`score_samples` and :meth:`sample` return when the model and their data
+    are float32. EM accumulates its statistics in float64 either way (see :mod:`gaussmix._floating`).
+
     weights_ : ndarray of shape (n_components,)
     means_ : ndarray of shape (n_components, n_features)
     covariances_, precisions_, precisions_cholesky_ : ndarray in the ``covariance_type`` shape
@@ -335,14 +340,14 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
                 "max_iter, tol, or check for degenerate data.",
                 ConvergenceWarning,
             )
-        self._set_fitted(best.params, structure)
+        self._set_fitted(best.params, structure, data_dtype(engine.dtype))
         self.converged_ = best.converged
         self.n_iter_ = best.n_iter
         self.lower_bound_ = best.log_likelihood
         self.lower_bounds_ = list(best.trace)
         self.n_reseeded_ = best.n_reseeded
         self.noise_volume_ = None if log_volume is None else float(np.exp(log_volume) if self.noise == "auto" else self.noise)
-        self.noise_weight_ = 0.0 if log_volume is None else max(1.0 - float(self.weights_.sum()), 0.0)
+        self.noise_weight_ = 0.0 if log_volume is None else max(1.0 - float(best.params.weights.sum()), 0.0)
         self.n_steps_ = 0
         self._online = None
         if self.checkpoint is not None:
@@ -481,7 +486,7 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
         structure = self._structure
         batch_expect = expect_with_missing if self.missing == "em" and np.isnan(X).any() else expect
         if getattr(self, "_online", None) is None:
-            params = self._fitted_params(self.weights_ @ self.means_)
+            params = self._fitted_params(self._fitted_offset())
             self._online = (params, expected_statistics(params, structure))
         params, running = self._online
         engine = make_engine(X, sample_weight, offset=params.offset, chunk_size=self.chunk_size,
@@ -497,7 +502,7 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
             new_params = estimate.to_params()
             running = recentred(running, new_params.means - params.means, structure)
         self._online = (new_params, running)
-        self._set_fitted(new_params, structure)
+        self._set_fitted(new_params, structure, self._model_dtype)  # the dtype of the first fit
         self.n_steps_ = step
         self.lower_bound_ = batch.mean_log_likelihood
         self.lower_bounds_ = [*self.lower_bounds_, batch.mean_log_likelihood]
@@ -508,13 +513,15 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
         tags.input_tags.allow_nan = self.missing == "em"
         return tags
 
-    def _set_fitted(self, params: MixtureParams, structure):
-        self.weights_ = params.weights
-        self.means_ = params.absolute_means
-        self.precisions_cholesky_ = params.precisions_cholesky
-        self.covariances_ = (params.covariances if params.covariances is not None
-                             else structure.covariances_from_precisions_cholesky(params.precisions_cholesky))
-        self.precisions_ = structure.precisions_from_precisions_cholesky(params.precisions_cholesky)
+    def _set_fitted(self, params: MixtureParams, structure, dtype):
+        """The fitted attributes from float64 ``params``, in ``dtype`` (float32 for float32 data)."""
+        self.weights_ = fitted(params.weights, dtype)
+        self.means_ = fitted(params.absolute_means, dtype)
+        self.precisions_cholesky_ = fitted(params.precisions_cholesky, dtype)
+        covariances = (params.covariances if params.covariances is not None
+                       else structure.covariances_from_precisions_cholesky(params.precisions_cholesky))
+        self.covariances_ = fitted(covariances, dtype)
+        self.precisions_ = fitted(structure.precisions_from_precisions_cholesky(params.precisions_cholesky), dtype)
 
     def to_sklearn(self):
         """This fitted model as a ``sklearn.mixture.GaussianMixture`` (same predictions; see :mod:`gaussmix.convert`)."""
