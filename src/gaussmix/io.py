@@ -9,7 +9,9 @@ A single ``.npz`` archive (NumPy's zip of ``.npy`` arrays, read with ``allow_pic
     "estimator": "GaussianMixture" | "KMeans", "gaussmix_version": ..., "params": {constructor
     parameters that are JSON values}, "attributes": {scalar fitted attributes}}``.
 One array per fitted array attribute, named as the attribute (``weights_``, ``means_``,
-``covariances_``, ``precisions_cholesky_``, ... or ``cluster_centers_``).
+``covariances_``, ``precisions_cholesky_``, ... or ``cluster_centers_``), in the model's own dtype: a model
+fitted on float32 data is stored, and loaded back, as float32 (bit for bit, so it predicts exactly as before
+and its outputs stay float32); a float64 model as float64.
 
 Files are written to a temporary file in the target folder and put in place in one atomic step, so an
 existing file is never left half-written (``save(..., overwrite=False)`` refuses to replace one). Loading checks the format tag and version, array names, shapes, finiteness,
@@ -252,6 +254,12 @@ def _validate(model, kind, path):
             fail(f"labels_ are not integers in [0, n_clusters = {model.n_clusters})")
         return
     weights, means = model.weights_, model.means_
+    floating = {getattr(model, name).dtype for name in _ARRAYS[kind] if getattr(model, name).dtype.kind == "f"}
+    if not floating <= {np.dtype(np.float32), np.dtype(np.float64)} or len(floating) > 1:
+        fail(f"the arrays are not all float64 or all float32 (found {sorted(map(str, floating))})")
+    # A float32 model's arrays were each rounded to float32 from the fit's float64 values, so arrays derived
+    # from one another agree only to float32 precision; a float64 model's agree to the last few digits.
+    single = floating == {np.dtype(np.float32)}
     if means.ndim != 2 or weights.shape != (means.shape[0],) or means.shape[0] != model.n_components:
         fail("weights_ and means_ shapes disagree with n_components")
     if means.shape[1] != model.n_features_in_:
@@ -262,8 +270,10 @@ def _validate(model, kind, path):
         fail("noise_volume_ is not a positive number")
     if not (isinstance(noise_weight, (int, float)) and 0.0 <= noise_weight < 1.0):
         fail("noise_weight_ is not in [0, 1)")
-    # Saved weights sum to one within a few rounding steps; 1 + 5e-6 is a tampered or damaged file.
-    if np.any(weights < 0) or abs(weights.sum() + noise_weight - 1.0) > 1e-10 * max(1, weights.shape[0]):
+    # Saved weights sum to one within a few rounding steps; 1 + 5e-6 is a tampered or damaged file (float32
+    # weights: 1 + 5e-5).
+    weight_tolerance = (2e-6 if single else 1e-10) * max(1, weights.shape[0])
+    if np.any(weights < 0) or abs(float(np.sum(weights, dtype=np.float64)) + noise_weight - 1.0) > weight_tolerance:
         fail(f"weights_ are not a probability vector (they sum to {weights.sum() + noise_weight!r})")
     try:
         structure = get_structure(model.covariance_type)
@@ -273,12 +283,32 @@ def _validate(model, kind, path):
     for name in ("covariances_", "precisions_", "precisions_cholesky_"):
         if getattr(model, name).shape != shape:
             fail(f"{name} has shape {getattr(model, name).shape}, expected {shape}")
-    factors = model.precisions_cholesky_
+    factors = np.asarray(model.precisions_cholesky_, dtype=np.float64)
     problem = structure.invalid_precisions_cholesky(factors)
     if problem:
         fail(problem)
-    if not np.allclose(structure.precisions_from_precisions_cholesky(factors), model.precisions_, rtol=1e-8, atol=0):
+    precisions = structure.precisions_from_precisions_cholesky(factors)
+    covariances = structure.covariances_from_precisions_cholesky(factors)
+    if single:
+        # Rounding each factor to float32 moves an entry (i, j) of a product by at most a few float32 steps
+        # of sqrt(a_ii a_jj) (Cauchy-Schwarz), whatever the conditioning; the inverse (covariances) moves by
+        # that much times the condition number of the correlation matrix, which a mixture keeps modest.
+        if _scaled_difference(precisions, model.precisions_, structure, means.shape) > 1e-5:
+            fail("precisions_ do not match precisions_cholesky_")
+        if _scaled_difference(covariances, model.covariances_, structure, means.shape) > 1e-3:
+            fail("covariances_ do not match precisions_cholesky_")
+        return
+    if not np.allclose(precisions, model.precisions_, rtol=1e-8, atol=0):
         fail("precisions_ do not match precisions_cholesky_")
-    if not np.allclose(structure.covariances_from_precisions_cholesky(factors), model.covariances_, rtol=1e-6,
-                       atol=1e-12 * np.abs(model.covariances_).max()):
+    if not np.allclose(covariances, model.covariances_, rtol=1e-6, atol=1e-12 * np.abs(model.covariances_).max()):
         fail("covariances_ do not match precisions_cholesky_")
+
+
+def _scaled_difference(expected: np.ndarray, stored: np.ndarray, structure, shape: tuple[int, int]) -> float:
+    """``max |A_ij - B_ij| / sqrt(A_ii A_jj)`` over the dense matrices of two arrays in the structure's shape
+    (the difference in units of the entries' own scale, so that features on different scales count alike)."""
+    expected = structure.dense_covariances(np.asarray(expected, dtype=np.float64), *shape)
+    stored = structure.dense_covariances(np.asarray(stored, dtype=np.float64), *shape)
+    diagonal = np.sqrt(np.abs(np.diagonal(expected, axis1=-2, axis2=-1)))
+    scale = diagonal[..., :, None] * diagonal[..., None, :]
+    return float(np.max(np.abs(expected - stored) / np.where(scale > 0, scale, 1.0)))
