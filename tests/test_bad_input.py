@@ -239,7 +239,7 @@ def test_kmeans_bad_init_array(X, init):
 
 
 @pytest.mark.parametrize("params, match", [
-    (dict(init="bogus"), r"init must be 'k-means\+\+', 'random' or an array"),
+    (dict(init="bogus"), r"init must be 'k-means\+\+', 'random', a callable or an array"),
     (dict(n_init=0), r"n_init must be an integer >= 1"),
     (dict(max_iter=0), r"max_iter must be an integer >= 1"),
     (dict(tol=-1.0), r"tol must be a non-negative"),
