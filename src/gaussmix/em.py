@@ -25,7 +25,8 @@ from .params import MixtureParams
 from .stats import SufficientStatistics
 
 __all__ = [
-    "EMResult", "EMState", "ParameterEstimate", "centre", "estimate_parameters", "expect", "feature_variance", "log_responsibilities",
+    "EMResult", "EMState", "FrozenParameters", "ParameterEstimate", "centre", "estimate_parameters", "expect",
+    "expect_hard", "feature_variance", "log_responsibilities",
     "maximize", "run_em", "statistics_from_responsibilities", "variance_floor", "weighted_log_density",
 ]
 
@@ -198,6 +199,68 @@ def expect(chunk: np.ndarray, sample_weight: np.ndarray, params: MixtureParams,
 expect.accepts_offset = True
 
 
+def expect_hard(chunk: np.ndarray, sample_weight: np.ndarray, params: MixtureParams,
+                structure: CovarianceStructure, noise_log_density: Optional[float] = None,
+                offset: Optional[np.ndarray] = None) -> SufficientStatistics:
+    """Classification E-step (CEM, Celeux & Govaert 1992): each row wholly in its most probable component.
+
+    The statistics are those of the hard partition ``z_n = argmax_k pi_k N(x_n | mu_k, Sigma_k)``, and the
+    log-likelihood is the classification log-likelihood ``sum_n w_n log pi_{z_n} N(x_n | z_n)``, which each
+    CEM iteration never decreases. With equal frozen weights and one frozen spherical variance this is
+    k-means (Lloyd's algorithm) exactly: the most probable component is the nearest mean.
+    Same signature as :func:`expect`; ``noise_log_density`` is not supported.
+    """
+    if noise_log_density is not None:
+        raise ValueError("hard assignment with a noise component is not supported")
+    if offset is not None:
+        chunk = centre(chunk, offset)
+    log_prob = weighted_log_density(chunk, params, structure)
+    labels = np.argmax(log_prob, axis=1)
+    best = log_prob[np.arange(chunk.shape[0]), labels]
+    if not np.all(np.isfinite(best)):
+        raise zero_density_error()
+    assignment = np.zeros(log_prob.shape, dtype=chunk.dtype)
+    assignment[np.arange(chunk.shape[0]), labels] = 1.0
+    return statistics_from_responsibilities(chunk, sample_weight, assignment, params.means, structure,
+                                            log_likelihood=float(sample_weight @ best),
+                                            precisions_cholesky=params.precisions_cholesky)
+
+
+expect_hard.accepts_offset = True
+
+
+@dataclass(frozen=True, eq=False)
+class FrozenParameters:
+    """Parameters that EM holds at given values (the others are estimated).
+
+    Attributes
+    ----------
+    weights : ndarray of shape (n_components,) or None
+        Held mixing weights (equal ones are mclust's ``equalPro``).
+    means : ndarray of shape (n_components, n_features) or None
+        Held means, about the engine's offset (centred coordinates). The covariance M-step then takes the
+        scatter about these means, which is its maximiser given them.
+    covariances, precisions_cholesky : ndarray or None
+        Held covariances in the structure's shape, and their precision factors.
+    """
+
+    weights: Optional[np.ndarray] = None
+    means: Optional[np.ndarray] = None
+    covariances: Optional[np.ndarray] = None
+    precisions_cholesky: Optional[np.ndarray] = None
+
+    def apply(self, params: MixtureParams) -> MixtureParams:
+        """``params`` with the held parameters put back (after a re-seed, say)."""
+        changes = {}
+        if self.weights is not None:
+            changes["weights"] = self.weights
+        if self.means is not None:
+            changes["means"] = self.means
+        if self.covariances is not None:
+            changes.update(covariances=self.covariances, precisions_cholesky=self.precisions_cholesky)
+        return params.replace(**changes) if changes else params
+
+
 def centre(rows: np.ndarray, offset: np.ndarray) -> np.ndarray:
     """Rows as the engines centre them: ``rows - offset`` in float64, then float32 for float32 rows."""
     return np.subtract(rows, offset, dtype=np.float64).astype(np.float32 if rows.dtype == np.float32 else np.float64,
@@ -225,19 +288,25 @@ class ParameterEstimate:
 
 def estimate_parameters(stats: SufficientStatistics, params: MixtureParams, structure: CovarianceStructure,
                         reg_covar: float, variance_floor: Optional[np.ndarray] = None,
-                        prior=None, strict_collapse: bool = False) -> ParameterEstimate:
+                        prior=None, strict_collapse: bool = False,
+                        frozen: Optional[FrozenParameters] = None) -> ParameterEstimate:
     """Maximise the expected complete-data log-likelihood; flag, never raise on, degenerate components.
 
     ``params`` supplies the reference means the statistics were taken about, and the offset. With a
     ``variance_floor`` (n_features,), components whose covariance falls below it in some direction are
     flagged ``'collapsed'``; with ``strict_collapse`` the covariance without ``reg_covar`` is tested, so a
     component held up by the regularisation alone (a spurious maximum) is flagged too. With a ``prior`` (:class:`~gaussmix.priors.ConjugatePrior`) the expected
-    complete-data log-posterior is maximised instead (MAP).
+    complete-data log-posterior is maximised instead (MAP). With ``frozen`` the held parameters keep their
+    values and the others are maximised given them (held means are the reference means: ``params.means``).
     """
     counts = stats.counts
     empty = counts <= EMPTY_COMPONENT_FRACTION * stats.weight_sum
+    if frozen is not None and frozen.means is not None and frozen.covariances is not None:
+        empty = np.zeros_like(empty)  # nothing of an empty component is estimated but its weight
     any_empty = bool(empty.any())  # (the usual case has none: skip the masking, a few microseconds each)
-    if any_empty:
+    if frozen is not None and frozen.means is not None:
+        shifts = np.zeros_like(stats.sums)  # the scatter about the held means maximises given them
+    elif any_empty:
         shifts = np.where(empty[:, None], 0.0, stats.sums / np.where(empty, 1.0, counts)[:, None])
     else:
         shifts = stats.sums / counts[:, None]
@@ -247,11 +316,16 @@ def estimate_parameters(stats: SufficientStatistics, params: MixtureParams, stru
         weights, means = counts / counts.sum(), params.means + shifts
     else:
         weights, means, covariances = prior.maximize(stats, params, structure, reg_covar)
+    if frozen is not None and frozen.covariances is not None:
+        covariances = frozen.covariances
+    if frozen is not None and frozen.weights is not None:
+        weights = frozen.weights
     precisions_cholesky, singular = structure.cholesky_of_precisions(covariances)
     degenerate = _flagged(empty, "empty", {}, structure.shared) if any_empty else {}
     if singular.any():
         degenerate = _flagged(np.resize(singular, empty.shape), "singular", degenerate, structure.shared)
-    if variance_floor is not None and not degenerate:
+    held_covariances = frozen is not None and frozen.covariances is not None
+    if variance_floor is not None and not degenerate and not held_covariances:  # a held one is the user's choice
         collapsed = structure.collapsed(covariances, variance_floor, reg_covar if strict_collapse else 0.0)
         if collapsed.any():
             degenerate = _flagged(np.resize(collapsed, empty.shape), "collapsed", degenerate, structure.shared)
@@ -356,7 +430,9 @@ def run_em(engine, params: MixtureParams, structure: CovarianceStructure, *, tol
            on_iteration: Optional[Callable[[EMState], object]] = None,
            expect: Callable[..., SufficientStatistics] = expect,
            noise_log_density: Optional[float] = None, strict_collapse: bool = False,
-           previous_objective: float = -np.inf) -> EMResult:
+           previous_objective: float = -np.inf,
+           fixed_statistics: Optional[Callable[[MixtureParams], SufficientStatistics]] = None,
+           frozen: Optional[FrozenParameters] = None) -> EMResult:
     """Iterate E- and M-steps from ``params`` until the mean log-likelihood changes by less than ``tol``.
 
     The trace never goes down (for ``tol > 0``): an M-step after which the objective is lower than before it
@@ -396,9 +472,19 @@ def run_em(engine, params: MixtureParams, structure: CovarianceStructure, *, tol
         The objective the first iteration's change is measured from: a warm start passes the last trace value
         of the fit it continues (scikit-learn's ``warm_start``), so that a fit of one iteration at a time
         detects convergence.
+    fixed_statistics : callable, optional
+        ``fixed_statistics(params)``: the statistics of rows whose responsibilities are fixed (labelled rows in
+        semi-supervised fitting, :mod:`gaussmix.classifier`), with their complete-data log-likelihood; added to
+        every E-step's, so the objective is ``sum_labelled log pi_y N(x | y) + sum_engine log p(x)``.
+    frozen : FrozenParameters, optional
+        Parameters held at their values (``params`` must already hold them); the M-step maximises the others.
     """
 
     def e_step(current: MixtureParams) -> SufficientStatistics:
+        stats = engine_e_step(current)
+        return stats if fixed_statistics is None else stats + fixed_statistics(current)
+
+    def engine_e_step(current: MixtureParams) -> SufficientStatistics:
         if getattr(expect, "accepts_offset", False):  # it centres the rows as stored itself (see expect)
             return engine.reduce(lambda rows, weights: expect(rows, weights, current, structure, noise_log_density,
                                                               offset=engine.offset), centred=False)
@@ -427,14 +513,15 @@ def run_em(engine, params: MixtureParams, structure: CovarianceStructure, *, tol
         n_iter += 1
         trace.append(mean_log_likelihood)
         entering = params
-        estimate = estimate_parameters(stats, params, structure, reg_covar, variance_floor, prior, strict_collapse)
+        estimate = estimate_parameters(stats, params, structure, reg_covar, variance_floor, prior, strict_collapse,
+                                       frozen)
         change = mean_log_likelihood - previous
         previous = mean_log_likelihood
         if estimate.degenerate:
             if recover is None:
                 raise degenerate_error(estimate.degenerate)
             n_reseeded += len(estimate.degenerate)
-            params = recover(estimate, params)
+            params = recover(estimate, params) if frozen is None else frozen.apply(recover(estimate, params))
             # The new parameters did not come from an M-step: convergence is judged afresh from them.
             previous = -np.inf
             change = np.inf

@@ -93,9 +93,10 @@ def eigen_n_parameters(letters: str, n_components: int, n_features: int) -> int:
 
 # ------------------------------------------------------------------------------------- the diagonal problem
 def _geometric_mean(values: np.ndarray) -> np.ndarray:
-    """Geometric mean along the last axis (``det(diag(v))^{1/d}``); zero if any entry is zero."""
+    """Geometric mean along the last axis (``det(diag(v))^{1/d}``); zero if any entry is zero (or, by rounding
+    of a zero scatter, slightly negative)."""
     with np.errstate(divide="ignore"):
-        return np.exp(np.log(values).mean(axis=-1))
+        return np.exp(np.log(np.maximum(values, 0.0)).mean(axis=-1))
 
 
 def constrained_variances(w: np.ndarray, counts: np.ndarray, volume: str, shape: str,
