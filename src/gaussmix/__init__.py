@@ -15,37 +15,48 @@ Public names::
 
 __version__ = "0.1.0"
 
-from .exceptions import (ConvergenceWarning, DataError, DegenerateComponentError, DegenerateComponentWarning,
-                         ModelFileError, PruningWarning, ScaleWarning)
-from .bayesian_mixture import BayesianGaussianMixture
-from .convert import from_sklearn
-from .experts import MixtureOfExperts
-from .factor_analyzers import MixtureOfFactorAnalyzers
-from .gaussian_mixture import GaussianMixture
-from .io import load, save
-from .kmeans import KMeans
-from .engines.ooc import open_dataset
-from .selection import SelectionResult, select_model
+# Each public name and the module that defines it, one per line, sorted: independent features add lines without
+# touching each other's. A name is imported on first use (PEP 562), so ``import gaussmix`` and ``gaussmix --help``
+# load neither scikit-learn, SciPy, numba nor matplotlib (about 1.5 s); ``from gaussmix import X`` is unchanged.
+_PUBLIC = {
+    "BayesianGaussianMixture": "bayesian_mixture",
+    "ConvergenceWarning": "exceptions",
+    "DataError": "exceptions",
+    "DegenerateComponentError": "exceptions",
+    "DegenerateComponentWarning": "exceptions",
+    "GaussianMixture": "gaussian_mixture",
+    "KMeans": "kmeans",
+    "MixtureOfExperts": "experts",
+    "MixtureOfFactorAnalyzers": "factor_analyzers",
+    "ModelFileError": "exceptions",
+    "PruningWarning": "exceptions",
+    "ScaleWarning": "exceptions",
+    "SelectionResult": "selection",
+    "from_sklearn": "convert",
+    "load": "io",
+    "open_dataset": "engines.ooc",
+    "save": "io",
+    "select_model": "selection",
+}
 
-# One name per line, sorted: independent features add lines without touching each other's.
-__all__ = [
-    "BayesianGaussianMixture",
-    "ConvergenceWarning",
-    "DataError",
-    "DegenerateComponentError",
-    "DegenerateComponentWarning",
-    "GaussianMixture",
-    "KMeans",
-    "MixtureOfExperts",
-    "MixtureOfFactorAnalyzers",
-    "ModelFileError",
-    "PruningWarning",
-    "ScaleWarning",
-    "SelectionResult",
-    "__version__",
-    "from_sklearn",
-    "load",
-    "open_dataset",
-    "save",
-    "select_model",
-]
+__all__ = ["__version__", *_PUBLIC]
+
+
+def __getattr__(name: str):
+    import importlib
+    import importlib.util
+
+    module = _PUBLIC.get(name)
+    if module is not None:
+        value = getattr(importlib.import_module(f".{module}", __name__), name)
+        globals()[name] = value  # later lookups are ordinary attributes
+        return value
+    if not name.startswith("__") and importlib.util.find_spec(f"{__name__}.{name}") is not None:
+        # A submodule (gaussmix.progress, gaussmix.plotting, ...): reachable as an attribute, as when this file
+        # imported most of them.
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

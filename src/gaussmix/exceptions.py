@@ -2,11 +2,13 @@
 
 Every error a user can cause is a ``ValueError`` subclass (so ``except ValueError`` keeps working for
 code written against scikit-learn) and names the problem and what to do about it.
+
+``ConvergenceWarning`` is scikit-learn's own class (so filters written for scikit-learn catch ours), looked up
+on first use: importing scikit-learn takes about a second, which ``import gaussmix`` and ``gaussmix --help``
+do not pay.
 """
 
 from __future__ import annotations
-
-from sklearn.exceptions import ConvergenceWarning
 
 __all__ = [
     "ConvergenceWarning",
@@ -17,6 +19,18 @@ __all__ = [
     "PruningWarning",
     "zero_density_error",
 ]
+
+
+def __getattr__(name: str):
+    if name == "ConvergenceWarning":
+        from sklearn.exceptions import ConvergenceWarning
+
+        return ConvergenceWarning
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
 
 
 class ZeroDensityError(FloatingPointError):

@@ -1,9 +1,9 @@
-"""Optional compiled kernels (numba), used when numba is installed (``pip install gaussmix[fast]``).
+"""Compiled kernels (numba), loaded on first use.
 
 Each kernel is serial and releases the GIL (``nogil=True``): the engine's worker threads run chunks in
 parallel, so there is no second thread pool to oversubscribe the cores. Every kernel has a NumPy twin
-that computes the same statistics (the code path taken without numba); set ``GAUSSMIX_DISABLE_NUMBA=1``
-to use the twins.
+that computes the same statistics (the code path taken where numba cannot be imported); set
+``GAUSSMIX_DISABLE_NUMBA=1`` to use the twins.
 
 - :mod:`.numerics`: the shared pieces (a vectorisable ``exp``, row normalisation, scatter tiles).
 - :mod:`.estep`: the whole E-step of a chunk for the four base covariance structures, fused.
@@ -11,30 +11,64 @@ to use the twins.
 - :mod:`.linalg`: the M-step's small dense linear algebra over a stack of K matrices (Cholesky factors of
   precisions, the collapse test, symmetrising the kernels' lower triangles).
 - :mod:`.eigen`: the plane-rotation sweep of mclust's common-orientation M-steps (EVE, VVE).
+
+Importing this package is free: numba (about 0.3 s) is imported the first time ``AVAILABLE`` or a kernel is
+looked up, which happens inside the first E- or M-step, never at ``import gaussmix``. The kernels are compiled
+on their first call and cached on disk (numba's ``cache=True``: next to these sources, or under
+``NUMBA_CACHE_DIR``), so only the first run on a machine pays the compile time, some seconds per kernel.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
+import threading
 
-__all__ = ["AVAILABLE", "diag_statistics", "full_statistics", "full_kernel_arguments", "has_direction_below", "kmeans_chunk_statistics", "precision_factors", "rotation_sweep",
-           "spherical_statistics", "symmetric_from_lower",
-           "tied_statistics"]
+__all__ = ["AVAILABLE", "diag_statistics", "full_statistics", "full_kernel_arguments",
+           "has_direction_below", "kmeans_chunk_statistics", "precision_factors", "rotation_sweep", "spherical_statistics",
+           "symmetric_from_lower", "tied_statistics"]
 
-try:
-    if os.environ.get("GAUSSMIX_DISABLE_NUMBA", "").strip() not in ("", "0"):
-        raise ImportError("disabled by GAUSSMIX_DISABLE_NUMBA")
-    import numba  # noqa: F401
-except ImportError:
-    numba = None
+_KERNELS = {  # name -> the module of this package that defines it
+    "diag_statistics": "estep", "full_statistics": "estep", "spherical_statistics": "estep",
+    "tied_statistics": "estep", "rotation_sweep": "eigen", "full_kernel_arguments": "linalg",
+    "has_direction_below": "linalg", "precision_factors": "linalg", "symmetric_from_lower": "linalg",
+    "kmeans_chunk_statistics": "kmeans",
+}
+_lock = threading.Lock()
 
-AVAILABLE = numba is not None
 
-if AVAILABLE:
-    from .estep import diag_statistics, full_statistics, spherical_statistics, tied_statistics
-    from .eigen import rotation_sweep
-    from .linalg import full_kernel_arguments, has_direction_below, precision_factors, symmetric_from_lower
-    from .kmeans import kmeans_chunk_statistics
-else:
-    diag_statistics = full_statistics = spherical_statistics = tied_statistics = kmeans_chunk_statistics = None
-    rotation_sweep = has_direction_below = precision_factors = symmetric_from_lower = full_kernel_arguments = None
+def _disabled() -> bool:
+    return os.environ.get("GAUSSMIX_DISABLE_NUMBA", "").strip() not in ("", "0")
+
+
+def _load() -> None:
+    """Import numba and the kernels (or find that they cannot be used) and bind them as module globals, so
+    that every later lookup is an ordinary attribute and :func:`__getattr__` runs once."""
+    with _lock:
+        if "AVAILABLE" in globals():
+            return
+        kernels = dict.fromkeys(_KERNELS)
+        try:
+            if _disabled():
+                raise ImportError("disabled by GAUSSMIX_DISABLE_NUMBA")
+            import numba  # noqa: F401
+        except ImportError:
+            available = False
+        else:
+            kernels = {name: getattr(importlib.import_module(f".{module}", __name__), name)
+                       for name, module in _KERNELS.items()}
+            available = True
+        globals().update(kernels)
+        globals()["AVAILABLE"] = available  # last: its presence says the loading is complete
+
+
+def __getattr__(name: str):
+    if name == "AVAILABLE" or name in _KERNELS:
+        _load()
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
+

@@ -40,7 +40,7 @@ Storage (both of shape (n_components, n_features, n_factors + 1)):
 from __future__ import annotations
 
 import numpy as np
-from scipy import linalg
+import scipy  # scipy.linalg loads on first use
 
 from ._base import CovarianceStructure
 from .full import Full
@@ -80,7 +80,7 @@ def woodbury_factors(precisions_cholesky: np.ndarray) -> tuple[np.ndarray, np.nd
     cholesky_m = np.linalg.cholesky(m)
     whitening = np.empty_like(scaled)
     for k in range(scaled.shape[0]):
-        whitening[k] = linalg.solve_triangular(cholesky_m[k], scaled[k].T, lower=True).T
+        whitening[k] = scipy.linalg.solve_triangular(cholesky_m[k], scaled[k].T, lower=True).T
     return noise_precision, whitening, cholesky_m
 
 
@@ -92,7 +92,7 @@ def posterior_map(precisions_cholesky: np.ndarray) -> np.ndarray:
     _, whitening, cholesky_m = woodbury_factors(precisions_cholesky)
     beta = np.empty(whitening.transpose(0, 2, 1).shape)
     for k in range(whitening.shape[0]):
-        beta[k] = linalg.solve_triangular(cholesky_m[k], whitening[k].T, lower=True, trans="T")  # C^-T W^T
+        beta[k] = scipy.linalg.solve_triangular(cholesky_m[k], whitening[k].T, lower=True, trans="T")  # C^-T W^T
     return beta
 
 
@@ -146,7 +146,7 @@ def _top_eigenpairs(matrix: np.ndarray, n_factors: int) -> tuple[np.ndarray, np.
     n_features = matrix.shape[0]
     if n_factors == 0:
         return np.empty(0), np.empty((n_features, 0))
-    values, vectors = linalg.eigh(matrix, subset_by_index=[n_features - n_factors, n_features - 1])
+    values, vectors = scipy.linalg.eigh(matrix, subset_by_index=[n_features - n_factors, n_features - 1])
     return values[::-1], vectors[:, ::-1]
 
 

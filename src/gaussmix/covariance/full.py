@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from scipy import linalg
+import scipy  # scipy.linalg (a quarter of a second) loads on first use, not with the CLI's --help
 
 from .. import _numba
 from ..stats import SufficientStatistics
@@ -15,7 +15,9 @@ __all__ = ["Full", "invalid_matrix_factors", "matrix_cholesky_of_precisions", "m
            "matrix_covariances_from_precisions_cholesky"]
 
 
-_trtri = linalg.get_lapack_funcs("trtri", (np.empty((1, 1)),))
+@functools.cache
+def _trtri():
+    return scipy.linalg.get_lapack_funcs("trtri", (np.empty((1, 1)),))
 
 
 def _triangular_inverses(factors: np.ndarray, lower: bool) -> np.ndarray:
@@ -27,9 +29,9 @@ def _triangular_inverses(factors: np.ndarray, lower: bool) -> np.ndarray:
     """
     inverses = np.empty_like(factors)
     for k, factor in enumerate(factors):
-        inverses[k], info = _trtri(factor, lower=int(lower))
+        inverses[k], info = _trtri()(factor, lower=int(lower))
         if info != 0:
-            raise linalg.LinAlgError(f"singular triangular factor (LAPACK trtri info={info})")
+            raise scipy.linalg.LinAlgError(f"singular triangular factor (LAPACK trtri info={info})")
     return inverses
 
 
@@ -72,8 +74,8 @@ def matrix_precisions_cholesky_from_precisions(precisions: np.ndarray) -> np.nda
         if not np.allclose(precision, precision.T, rtol=1e-8, atol=1e-12 * np.abs(precision).max()):
             raise ValueError(f"precisions_init[{k}] is not symmetric")
         try:
-            lower = linalg.cholesky(precision[::-1, ::-1], lower=True)
-        except (linalg.LinAlgError, ValueError) as error:
+            lower = scipy.linalg.cholesky(precision[::-1, ::-1], lower=True)
+        except (scipy.linalg.LinAlgError, ValueError) as error:
             raise ValueError(
                 f"precisions_init[{k}] is not symmetric positive definite ({error}); "
                 "pass inverse covariance matrices"
@@ -207,7 +209,7 @@ class Full(CovarianceStructure):
         n_features = X.shape[1]
         root_weights = np.sqrt(responsibilities * sample_weight[:, None]).astype(X.dtype, copy=False)
         residual = np.empty_like(X)
-        syrk = linalg.get_blas_funcs("syrk", (residual,))
+        syrk = scipy.linalg.get_blas_funcs("syrk", (residual,))
         scatter = np.empty((means.shape[0], n_features, n_features))
         upper = np.triu_indices(n_features, 1)
         for k, mean in enumerate(means):
