@@ -1,5 +1,5 @@
 """A plain install: ``import gaussmix`` and ``gaussmix --help`` load no heavy dependency, every public name is
-still there, and the NumPy path runs where numba is missing.
+still there, the compiled kernels announce their one-time compile, and the NumPy path runs where numba is missing.
 
 Start-up time itself is measured by benchmarks, not asserted here: these tests check the modules that are
 loaded, which is what the time depends on.
@@ -111,6 +111,72 @@ def test_star_import_and_from_import_in_a_fresh_interpreter():
     assert result.returncode == 0, result.stderr
 
 
+# ------------------------------------------------------------------------------------- the compile notice
+KERNEL_CALLS = ("import numpy as np\n"
+                "from gaussmix import _numba\n"
+                "assert _numba.AVAILABLE\n"
+                "_numba.symmetric_from_lower(np.zeros((1, 2, 2)), 2)\n"
+                "_numba.symmetric_from_lower(np.zeros((1, 2, 4))[:, :, :2], 2)  # a second signature\n")
+
+
+@pytest.mark.skipif(not _numba.AVAILABLE, reason="numba cannot be imported here")
+def test_first_compile_is_announced_once_and_a_cached_run_is_silent(tmp_path):
+    environment = {"NUMBA_CACHE_DIR": str(tmp_path), "GAUSSMIX_DISABLE_NUMBA": "0"}
+    first = run_python(KERNEL_CALLS, **environment)
+    assert first.returncode == 0, first.stderr
+    assert first.stderr.splitlines() == [_numba.COMPILE_NOTICE]  # two compiles, one line, before the pause
+    assert any(tmp_path.rglob("*.nbi")), "numba wrote no cache index: the test does not test a cache hit"
+    second = run_python(KERNEL_CALLS, **environment)
+    assert second.returncode == 0, second.stderr
+    assert second.stderr == ""
+
+
+@pytest.mark.skipif(not _numba.AVAILABLE, reason="numba cannot be imported here")
+def test_worker_processes_announce_their_compile_once_in_all(tmp_path):
+    # A parallel model selection compiles in joblib's worker processes: one line for all of them.
+    code = ("import numpy as np\n"
+            "from joblib import Parallel, delayed\n"
+            "def compile_in_worker(n):\n"
+            "    from gaussmix import _numba\n"
+            "    _numba.symmetric_from_lower(np.zeros((1, n, n)), n)\n"
+            "    import os\n"
+            "    return os.getpid()\n"
+            "pids = Parallel(n_jobs=2)(delayed(compile_in_worker)(n) for n in (2, 2, 2, 2))\n"
+            "print(len(set(pids)))\n")
+    result = run_python(code, NUMBA_CACHE_DIR=str(tmp_path), GAUSSMIX_DISABLE_NUMBA="0")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines().count(_numba.COMPILE_NOTICE) == 1, result.stderr
+
+
+@pytest.mark.skipif(not _numba.AVAILABLE, reason="numba cannot be imported here")
+def test_compile_notice_goes_through_the_gaussmix_logger(tmp_path):
+    code = ("import logging\n"
+            "logging.getLogger('gaussmix').setLevel(logging.ERROR)\n" + KERNEL_CALLS)
+    result = run_python(code, NUMBA_CACHE_DIR=str(tmp_path), GAUSSMIX_DISABLE_NUMBA="0")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # silenced like any logging of gaussmix
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _numba.AVAILABLE, reason="numba cannot be imported here")
+def test_cli_announces_the_first_compile_on_standard_error(tmp_path):
+    rng = np.random.default_rng(0)
+    data = tmp_path / "data.csv"
+    np.savetxt(data, np.vstack([rng.normal(0, 1, (100, 2)), rng.normal(5, 1, (100, 2))]), delimiter=",",
+               header="a,b", comments="")
+    environment = {**ENV, "NUMBA_CACHE_DIR": str(tmp_path / "cache"), "GAUSSMIX_DISABLE_NUMBA": "0"}
+
+    def fit(output):
+        return subprocess.run([sys.executable, "-m", "gaussmix", "fit", str(data), "-k", "2", "--covariance",
+                               "diag", "-o", str(tmp_path / output), "--quiet"],
+                              capture_output=True, text=True, timeout=600, env=environment)
+
+    first, second = fit("first.npz"), fit("second.npz")
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    assert first.stderr.splitlines().count(_numba.COMPILE_NOTICE) == 1
+    assert _numba.COMPILE_NOTICE not in second.stderr
+
+
 # ------------------------------------------------------------------------------------ without numba at all
 def test_without_numba_the_numpy_twins_fit_the_same_model():
     # numba made unimportable (as on a platform without wheels), not merely disabled.
@@ -127,6 +193,7 @@ def test_without_numba_the_numpy_twins_fit_the_same_model():
     assert result.returncode == 0, result.stderr
     available, kernel, lower_bound, inertia = result.stdout.split()
     assert (available, kernel) == ("False", "None")
+    assert _numba.COMPILE_NOTICE not in result.stderr
     rng = np.random.default_rng(3)
     X = np.vstack([rng.normal(c, 1.0 + c / 6, size=(300, 3)) for c in (0.0, 6.0, 12.0)])
     here = gaussmix.GaussianMixture(3, random_state=0, tol=1e-10, max_iter=50).fit(X)  # compiled where available
