@@ -143,9 +143,13 @@ def test_worker_processes_announce_their_compile_once_in_all(tmp_path):
             "    return os.getpid()\n"
             "pids = Parallel(n_jobs=2)(delayed(compile_in_worker)(n) for n in (2, 2, 2, 2))\n"
             "print(len(set(pids)))\n")
-    result = run_python(code, NUMBA_CACHE_DIR=str(tmp_path), GAUSSMIX_DISABLE_NUMBA="0")
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    result = run_python(code, NUMBA_CACHE_DIR=str(tmp_path / "cache"), GAUSSMIX_DISABLE_NUMBA="0",
+                        TMPDIR=str(temporary))
     assert result.returncode == 0, result.stderr
     assert result.stderr.splitlines().count(_numba.COMPILE_NOTICE) == 1, result.stderr
+    assert list(temporary.glob("gaussmix-compile-notice-*")) == []  # the worker that said it removed its marker
 
 
 @pytest.mark.skipif(not _numba.AVAILABLE, reason="numba cannot be imported here")

@@ -119,25 +119,26 @@ def _marker(main_pid: int) -> str:
 
 def _first_to_announce() -> bool:
     """Whether neither this process nor its parent nor a sibling (the worker processes of joblib's loky or of
-    multiprocessing) has announced a compile yet: the first creates a marker file named after the main
-    process, which removes it when it exits."""
+    multiprocessing) has announced a compile: the first creates a marker file named after the main process
+    and removes it when it exits."""
     parent = multiprocessing.parent_process()
+    marker = _marker(os.getpid() if parent is None else parent.pid)
     try:
-        marker = _marker(os.getpid() if parent is None else parent.pid)
         os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     except FileExistsError:
         return False
     except OSError:  # no temporary folder to write: rather twice than never
-        pass
+        return True
+    atexit.register(_remove, marker)
+    if parent is not None:  # a worker ends in os._exit, after multiprocessing's finalizers but not atexit's
+        from multiprocessing.util import Finalize
+
+        Finalize(None, _remove, args=(marker,), exitpriority=0)
     return True
 
 
-def _remove_marker(pid: int) -> None:
+def _remove(path: str) -> None:
     try:
-        os.remove(_marker(pid))
+        os.remove(path)
     except OSError:
         pass
-
-
-if multiprocessing.parent_process() is None:
-    atexit.register(_remove_marker, os.getpid())
