@@ -89,10 +89,13 @@ class MixtureOfFactorAnalyzers(TransformerMixin, GaussianMixture):
 
     # GaussianMixture's fit reads these; factor-analyser covariances cannot be given as precisions and
     # the conjugate priors (gaussmix.priors) have no factor-analyser form. (A noise component would work,
-    # but is not offered yet.)
+    # but is not offered yet; nor are frozen parameters, hard assignment or given responsibilities.)
     precisions_init = None
     prior = None
     noise = None
+    freeze = ()
+    assignment = "soft"
+    responsibilities_init = None
 
     def __init__(self, n_components=1, *, n_factors=1, noise_type="diag", shared_noise=False, tol=1e-3,
                  reg_covar=1e-6, max_iter=100, n_init=1, init_params="kmeans", weights_init=None, means_init=None,
@@ -137,13 +140,13 @@ class MixtureOfFactorAnalyzers(TransformerMixin, GaussianMixture):
             raise ValueError(f"shared_noise must be True or False, got {self.shared_noise!r}")
         super()._check_parameters()
 
-    def _check_initial_parameters(self, n_features):
+    def _check_initial_parameters(self, n_samples, n_features):
         if self.n_factors >= n_features:
             raise DataError(
                 f"n_factors={self.n_factors} must be smaller than the number of features, got "
                 f"n_features={n_features}; with n_factors >= n_features use GaussianMixture(covariance_type='full')"
             )
-        super()._check_initial_parameters(n_features)
+        super()._check_initial_parameters(n_samples, n_features)
 
     # ------------------------------------------------------------------------------- fitted values
     def _set_fitted(self, params: MixtureParams, structure, dtype):

@@ -20,7 +20,8 @@ from .checkpoint import (FitCheckpoint, data_fingerprint, fingerprint_difference
                          max_iter_conflict, save_checkpoint, value_digest)
 from .covariance import get_structure
 from .degeneracy import degeneracy_advice, reseed_degenerate
-from .em import COLLAPSE_RELATIVE_VARIANCE, degenerate_error, estimate_parameters, expect, feature_variance, run_em
+from .em import (COLLAPSE_RELATIVE_VARIANCE, FrozenParameters, degenerate_error, estimate_parameters, expect,
+                 expect_hard, feature_variance, run_em)
 from ._sources import fit_engine
 from .engines import ENGINES, initialisation_engine, is_chunked_source, make_engine
 from .exceptions import ConvergenceWarning, DegenerateComponentError, DegenerateComponentWarning
@@ -38,6 +39,8 @@ __all__ = ["GaussianMixture"]
 logger = logging.getLogger("gaussmix")
 
 ON_DEGENERATE = ("reseed", "raise")
+FREEZABLE = ("weights", "means", "covariances")
+ASSIGNMENTS = ("soft", "hard")
 
 
 class GaussianMixture(ConditioningMixin, BaseMixture):
@@ -76,6 +79,20 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
         Given means also replace k-means when estimating what was not given.
     precisions_init : array, optional
         Inverse covariances in the ``covariance_type`` shape.
+    responsibilities_init : array of shape (n_samples, n_features), optional
+        Start from the M-step of these responsibilities (rows non-negative, summing to one; e.g. a hard
+        partition as one-hot rows); in-memory data only. ``weights_init``, ``means_init`` and
+        ``precisions_init`` still override what they give. One initialisation.
+    freeze : iterable of {'weights', 'means', 'covariances'}, default=()
+        Parameters held at their ``*_init`` values during EM (the others are maximised given them):
+        frozen weights without ``weights_init`` are equal (mclust's ``equalPro``); frozen means need
+        ``means_init`` and frozen covariances ``precisions_init``. Frozen means or covariances are not
+        re-seeded: a component that degenerates with them raises.
+    assignment : {'soft', 'hard'}, default='soft'
+        'soft' is EM. 'hard' is classification EM (CEM; Celeux & Govaert 1992): each row belongs wholly to
+        its most probable component, and the trace is the classification log-likelihood
+        ``sum_n log pi_{z_n} N(x_n | z_n)``, which never decreases. Spherical components with frozen equal
+        weights and one frozen variance make CEM exactly k-means from the same start.
     random_state : int, RandomState instance or None
     warm_start : bool, default=False
         Start from the previous fit's parameters (one initialisation).
@@ -175,7 +192,7 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
                  random_state=None, warm_start=False, verbose=0, verbose_interval=10, on_degenerate="reseed",
                  detect_collapse=True, chunk_size=None, n_jobs=None, callback=None, prior=None, checkpoint=None,
                  learning_decay=0.7, learning_offset=1.0, missing="error",
-                 noise=None, engine="auto"):
+                 noise=None, engine="auto", freeze=(), assignment="soft", responsibilities_init=None):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
@@ -202,6 +219,9 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
         self.missing = missing
         self.noise = noise
         self.engine = engine
+        self.freeze = freeze
+        self.assignment = assignment
+        self.responsibilities_init = responsibilities_init
 
     # ------------------------------------------------------------------------------------ validation
     def _check_parameters(self):
@@ -218,9 +238,40 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
         check_noise(self.noise)
         if self.engine not in ENGINES:
             raise ValueError(f"engine must be one of {list(ENGINES)}, got {self.engine!r}")
+        if self.assignment not in ASSIGNMENTS:
+            raise ValueError(f"assignment must be one of {list(ASSIGNMENTS)}, got {self.assignment!r}")
+        frozen = self._frozen_names()
+        if self.assignment == "hard" and self.noise is not None:
+            raise ValueError("assignment='hard' with a noise component is not supported; use assignment='soft'")
+        if self.prior is not None and frozen - {"weights"}:
+            raise ValueError("MAP estimation (prior) with frozen means or covariances is not supported; "
+                             "freeze only 'weights', or use prior=None")
+        if self.noise is not None and "weights" in frozen:
+            raise ValueError("frozen weights with a noise component are not supported (the noise weight is "
+                             "estimated from them)")
 
-    def _check_initial_parameters(self, n_features):
+    def _frozen_names(self) -> frozenset:
+        names = (self.freeze,) if isinstance(self.freeze, str) else self.freeze
+        try:
+            names = frozenset(names)
+        except TypeError:
+            raise ValueError(f"freeze must be an iterable of {list(FREEZABLE)}, got {self.freeze!r}") from None
+        unknown = names - set(FREEZABLE)
+        if unknown:
+            raise ValueError(f"freeze must name some of {list(FREEZABLE)}, got {sorted(unknown)}")
+        return names
+
+    def _check_initial_parameters(self, n_samples, n_features):
         n_components = self.n_components
+        frozen = self._frozen_names()
+        for name, given in (("means", "means_init"), ("covariances", "precisions_init")):
+            if name in frozen and getattr(self, given) is None:
+                raise ValueError(f"freeze includes {name!r} but {given} is None: frozen {name} need values")
+        if self.responsibilities_init is not None:
+            responsibilities = _finite_array("responsibilities_init", self.responsibilities_init,
+                                             (n_samples, n_components))
+            if np.any(responsibilities < 0) or not np.allclose(responsibilities.sum(axis=1), 1.0, rtol=0, atol=1e-6):
+                raise ValueError("responsibilities_init must be non-negative with rows that sum to one")
         if self.weights_init is not None:
             weights = _finite_array("weights_init", self.weights_init, (n_components,))
             if np.any(weights < 0) or np.any(weights > 1):
@@ -246,13 +297,16 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
         engine, X, sample_weight = fit_engine(
             self, X, sample_weight, n_components=self.n_components, engine=self.engine, chunk_size=self.chunk_size,
             n_jobs=self.n_jobs, allow_missing=allow_missing,
-            check_shape=lambda n_samples, n_features: self._check_initial_parameters(n_features))
+            check_shape=self._check_initial_parameters)
+        if X is None and self.responsibilities_init is not None:
+            raise ValueError("responsibilities_init needs the data in memory (one row of responsibilities per row)")
         if X is not None and allow_missing:
             check_missing_pattern(X)
             if np.isnan(X).any():
                 self._check_missing_supported()
 
         structure = get_structure(self.covariance_type)
+        frozen = self._frozen_parameters(structure, engine.offset)
         data = engine.n_features if X is None else X  # what the data-driven defaults may read
         # One pass for the collapse floor and k-means' tol; with missing='em' it also finds out whether
         # there are missing values at all (a source is not looked at before) and their features' means.
@@ -287,7 +341,8 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
         best, first_run, finished = (None, 0, []) if resumed is None else (resumed.best, resumed.run,
                                                                             list(resumed.finished))
         dropped = []
-        for run in range(first_run, 1 if warm else self.n_init):
+        given_start = warm or self.responsibilities_init is not None
+        for run in range(first_run, 1 if given_start else self.n_init):
             try:
                 resume = None
                 if resumed is not None and run == resumed.run:
@@ -305,14 +360,18 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
                                                random_state=rng, reg_covar=self.reg_covar, recover=recover,
                                                variance_floor=floor, data_variance=data_variance,
                                                weights_init=self.weights_init, means_init=self.means_init,
-                                               precisions_init=self.precisions_init, prior=prior)
+                                               precisions_init=self.precisions_init, prior=prior,
+                                               responsibilities_init=self.responsibilities_init)
+                    if frozen is not None:
+                        start = frozen.apply(start)
                     if noise_log_density is not None and start.weights.sum() > 1.0 - 1e-6:  # EM needs a noise weight > 0
                         start = start.replace(weights=start.weights * (1.0 - NOISE_INITIAL_WEIGHT))
                 on_iteration = self._checkpoint_writer(fingerprint, run, best, tuple(finished), rng.get_state())
                 result = run_em(engine, start, structure, tol=self.tol, max_iter=self.max_iter,
                                 reg_covar=self.reg_covar, variance_floor=floor, recover=recover, callback=callback,
                                 prior=prior, resume=resume, on_iteration=on_iteration,
-                                expect=expect_with_missing if has_missing else expect, noise_log_density=noise_log_density,
+                                expect=self._expect(has_missing), noise_log_density=noise_log_density,
+                                frozen=frozen,
                                 strict_collapse=self.detect_collapse == "strict",
                                 # warm: convergence is judged against the last iteration of the fit continued
                                 previous_objective=self.lower_bounds_[-1] if warm and self.lower_bounds_ else -np.inf)
@@ -360,6 +419,31 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
             raise ValueError("MAP estimation (prior) is not available with missing values yet; use prior=None")
         if self.noise is not None:
             raise ValueError("a noise component is not available with missing values yet; use noise=None")
+        if self.assignment == "hard":
+            raise ValueError("assignment='hard' is not available with missing values yet; use assignment='soft'")
+
+    def _expect(self, has_missing: bool):
+        """The E-step: soft (EM), hard (CEM), or over the observed features of rows with missing values."""
+        if has_missing:
+            return expect_with_missing
+        return expect_hard if self.assignment == "hard" else expect
+
+    def _frozen_parameters(self, structure, offset: np.ndarray) -> FrozenParameters | None:
+        """The parameters ``freeze`` holds, in the engine's coordinates (None when nothing is frozen)."""
+        frozen = self._frozen_names()
+        if not frozen:
+            return None
+        weights = means = covariances = precisions_cholesky = None
+        if "weights" in frozen:
+            weights = (np.full(self.n_components, 1.0 / self.n_components) if self.weights_init is None
+                       else np.asarray(self.weights_init, dtype=np.float64))
+        if "means" in frozen:
+            means = np.asarray(self.means_init, dtype=np.float64) - offset
+        if "covariances" in frozen:
+            precisions_cholesky = structure.precisions_cholesky_from_precisions(
+                np.asarray(self.precisions_init, dtype=np.float64))
+            covariances = structure.covariances_from_precisions_cholesky(precisions_cholesky)
+        return FrozenParameters(weights, means, covariances, precisions_cholesky)
 
     def _check_source_options(self):
         """Options that need the data in memory, refused for a chunked source before it is opened."""
@@ -404,6 +488,8 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
             "on_degenerate": self.on_degenerate, "prior": prior, "missing": self.missing, "noise": self.noise,
             "weights_init": value_digest(self.weights_init), "means_init": value_digest(self.means_init),
             "precisions_init": value_digest(self.precisions_init),
+            "freeze": sorted(self._frozen_names()), "assignment": self.assignment,
+            "responsibilities_init": value_digest(self.responsibilities_init),
         }
 
     def _resumable_checkpoint(self, fingerprint: dict):
@@ -475,6 +561,9 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
         if self.prior is not None or self.noise is not None:
             raise ValueError("partial_fit supports neither MAP estimation (prior) nor a noise component (noise) "
                              "yet; use fit, or prior=None and noise=None")
+        if self._frozen_names() or self.assignment != "soft" or self.responsibilities_init is not None:
+            raise ValueError("partial_fit supports neither freeze, assignment='hard' nor responsibilities_init yet; "
+                             "use fit")
         if not hasattr(self, "weights_"):
             self._fit(X, sample_weight)
             return self

@@ -139,15 +139,26 @@ def params_from_centers(engine, centers, structure, reg_covar, variance_floor=No
 
 def initial_params(engine, structure: CovarianceStructure, n_components: int, *, method: str, random_state,
                    reg_covar: float, recover, variance_floor=None, data_variance=None, weights_init=None,
-                   means_init=None, precisions_init=None, prior=None) -> MixtureParams:
+                   means_init=None, precisions_init=None, prior=None, responsibilities_init=None) -> MixtureParams:
     """Parameters to start EM from.
 
     With ``means_init`` the data are assigned to the nearest given mean (instead of running k-means) to
     estimate whatever was not given; ``weights_init`` and ``precisions_init`` override the estimates.
     With all three given the data are not looked at. A ``prior`` makes the initial M-step a MAP step.
+    ``responsibilities_init`` (n_samples, n_components), for an in-memory engine whose rows they describe,
+    replaces ``method``: the start is their M-step.
     """
     offset = engine.offset
     n_features = engine.n_features
+    if responsibilities_init is not None:
+        stats = statistics_from_responsibilities(engine.centred(engine.X), engine.sample_weight,
+                                                 np.asarray(responsibilities_init, dtype=np.float64),
+                                                 np.zeros((n_components, n_features)), structure)
+        template = MixtureParams(np.full(n_components, 1 / n_components), np.zeros((n_components, n_features)),
+                                 None, None, offset)
+        estimate = estimate_parameters(stats, template, structure, reg_covar, variance_floor, prior)
+        params = recover(estimate, None) if estimate.degenerate else estimate.to_params()
+        return _given(params, structure, weights_init, means_init, precisions_init)
     if weights_init is not None and means_init is not None and precisions_init is not None:
         params = MixtureParams(np.asarray(weights_init, dtype=np.float64), np.asarray(means_init, dtype=np.float64) - offset,
                                None, None, offset)
@@ -169,10 +180,16 @@ def initial_params(engine, structure: CovarianceStructure, n_components: int, *,
         else:
             estimate = params_from_centers(engine, centers, structure, reg_covar, variance_floor, prior)
         params = recover(estimate, None) if estimate.degenerate else estimate.to_params()
-        if weights_init is not None:
-            params = params.replace(weights=np.asarray(weights_init, dtype=np.float64))
-        if means_init is not None:
-            params = params.replace(means=np.asarray(means_init, dtype=np.float64) - offset)
+    return _given(params, structure, weights_init, means_init, precisions_init)
+
+
+def _given(params: MixtureParams, structure: CovarianceStructure, weights_init, means_init,
+           precisions_init) -> MixtureParams:
+    """``params`` with the user's initial weights, means and precisions in place of the estimates."""
+    if weights_init is not None:
+        params = params.replace(weights=np.asarray(weights_init, dtype=np.float64))
+    if means_init is not None:
+        params = params.replace(means=np.asarray(means_init, dtype=np.float64) - params.offset)
     if precisions_init is not None:
         precisions_cholesky = structure.precisions_cholesky_from_precisions(np.asarray(precisions_init, dtype=np.float64))
         params = params.replace(precisions_cholesky=precisions_cholesky,

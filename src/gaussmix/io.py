@@ -46,9 +46,18 @@ _SCALARS = {
 }
 
 
+_PER_ROW_PARAMS = ("responsibilities_init",)
+"""Constructor parameters with one entry per training row: a start for that data, not part of the model
+(and as large as the data), so never written to a model file."""
+
+
 def _json_params(estimator) -> dict:
     params = {}
     for name, value in estimator.get_params(deep=False).items():
+        if name in _PER_ROW_PARAMS:
+            continue
+        if isinstance(value, tuple):
+            value = list(value)
         if isinstance(value, np.ndarray):
             value = value.tolist()
         if isinstance(value, CovarianceStructure):
