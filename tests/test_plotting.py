@@ -46,15 +46,20 @@ def test_projection_of_higher_dimensional_data():
     X = np.vstack([rng.normal(0, 1, (300, 4)), rng.normal(4, 0.5, (200, 4))]) @ rng.normal(size=(4, 4))
     model = GaussianMixture(2, random_state=0).fit(X)
     centre, axes = plotting.principal_axes(X)
-    np.testing.assert_allclose(axes.T @ axes, np.eye(2), atol=1e-12)
+    # Principal components of the standardised data: unit directions once the columns are scaled by their sd.
+    unit = axes * X.std(axis=0)[:, None]
+    np.testing.assert_allclose(unit.T @ unit, np.eye(2), atol=1e-12)
+    correlation = np.corrcoef(X, rowvar=False)
+    np.testing.assert_allclose(correlation @ unit, unit * np.linalg.eigvalsh(correlation)[::-1][:2], atol=1e-10)
     ax = plotting.plot_clusters(model, X)
     ellipse = [p for p in ax.patches if isinstance(p, Ellipse)][0]
     projected = axes.T @ model.covariances_[0] @ axes
     np.testing.assert_allclose(ellipse.center, (model.means_[0] - centre) @ axes, atol=1e-10)
     np.testing.assert_allclose(sorted([ellipse.width, ellipse.height]), 2 * np.sqrt(np.linalg.eigvalsh(projected)))
-    assert ax.get_xlabel() == "principal component 1"
+    assert ax.get_xlabel().startswith("PC1 of the standardised data (")
+    assert ax.get_legend() is not None and len(ax.get_legend().get_texts()) == model.n_components
     figure = plotting.plot_pairs(model, X)
-    assert len(figure.axes) == 16
+    assert len(figure.axes) == 16 and len(figure.legends) == 1
 
 
 def test_histogram_components_add_up_to_the_mixture():
@@ -104,3 +109,17 @@ def test_criterion_marks_the_best():
     assert "diag, K=3" in best.get_label()
     with pytest.raises(ValueError, match="no successful candidate"):
         plotting.plot_criterion(records[-1:], criterion="bic")
+
+
+def test_correlation_heat_maps_one_per_component_or_one_shared(faithful_model):
+    model, X = faithful_model  # tied: one covariance for all components
+    figure = plotting.plot_correlations(model, feature_names=["eruptions", "waiting"])
+    images = [image for ax in figure.axes for image in ax.get_images()]
+    assert len(images) == 1
+    covariance = model.covariances_
+    expected = covariance / np.sqrt(np.outer(np.diag(covariance), np.diag(covariance)))
+    np.testing.assert_allclose(images[0].get_array(), expected, rtol=1e-12)
+    full = GaussianMixture(3, random_state=0).fit(X)
+    figure = plotting.plot_correlations(full)
+    assert len([ax for ax in figure.axes if ax.get_images()]) == 3
+    assert any(ax.get_ylabel() == "correlation" for ax in figure.axes)  # the colour bar says what colours mean

@@ -2,12 +2,14 @@
 
 import base64
 import re
+import warnings
 from html.parser import HTMLParser
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from gaussmix import GaussianMixture, select_model
+from gaussmix import GaussianMixture, ScaleWarning, select_model
 from gaussmix.datasets import load_faithful
 from gaussmix.report import build_report, write_report
 
@@ -148,3 +150,120 @@ def test_a_covariance_common_to_all_components_is_shown_once(covariance_type, sh
     text = build_report(model, X, feature_names=names, plots=False)
     assert text.count("Covariance shared by all components") == int(shared)
     assert text.count("Covariance of component") == (0 if shared else 3)
+
+
+# ------------------------------------------------------------- wide data: 2, 13 and 64 columns (issue 17, item 3)
+DATA = Path(__file__).parent / "data"
+
+
+def load_csv(name):
+    """A data file of tests/data without its ``label`` column (the CLI's ``--drop label``): (X, names)."""
+    path = DATA / f"{name}.csv"
+    header = path.read_text(encoding="utf-8").splitlines()[0].split(",")
+    X = np.loadtxt(path, delimiter=",", skiprows=1)
+    keep = [i for i, name in enumerate(header) if name != "label"]
+    return X[:, keep], [header[i] for i in keep]
+
+
+def faithful_csv():
+    X, names = load_faithful()
+    return X, list(names)
+
+
+WIDTHS = {2: (faithful_csv, "tied", 3), 13: (lambda: load_csv("wine"), "full", 3),
+          64: (lambda: load_csv("digits"), "tied", 4)}
+
+
+@pytest.fixture(scope="module", params=sorted(WIDTHS), ids=lambda d: f"d={d}")
+def wide_report(request):
+    """The report at d = 2 (faithful), 13 (wine) and 64 (digits), with what each saved figure showed."""
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    load, covariance_type, n_components = WIDTHS[request.param]
+    X, names = load()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScaleWarning)  # digits has constant pixels: the report must cope with them
+        model = GaussianMixture(n_components, covariance_type=covariance_type, random_state=0).fit(X)
+    figures, savefig = [], Figure.savefig
+
+    def recording(figure, *args, **kwargs):
+        labels = {ax.get_ylabel() for ax in figure.axes}
+        figures.append({"title": figure.get_suptitle() or figure.axes[0].get_title(),
+                        "legend": bool(figure.legends) or any(ax.get_legend() for ax in figure.axes),
+                        "colorbar": "correlation" in labels})
+        return savefig(figure, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Figure, "savefig", recording)
+        text = build_report(model, X, feature_names=names)
+    return request.param, text, model, names, figures
+
+
+def tables(text):
+    return re.findall(r"<table>.*?</table>", text, flags=re.S)
+
+
+def test_every_plot_has_a_legend(wide_report):
+    _, _, _, _, figures = wide_report
+    assert figures
+    for figure in figures:
+        if figure["title"].startswith("Correlations"):  # heat maps: a colour bar, components named in the titles
+            assert figure["colorbar"], figure
+        else:
+            assert figure["legend"], figure
+
+
+def test_every_table_scrolls_inside_the_page(wide_report):
+    d, text, *_ = wide_report
+    assert parse(text).errors == []
+    assert text.count("<table>") == len(re.findall(r'<div class="scroll[^"]*"><table>', text))
+    assert re.search(r"\.scroll \{[^}]*overflow-x: auto", text)
+
+
+def test_wide_data_get_standard_deviations_and_heat_maps_not_covariance_tables(wide_report):
+    d, text, model, names, figures = wide_report
+    widest = max(len(re.findall(r"<th[ >]", re.search(r"<thead>.*?</thead>", t, flags=re.S)[0])) for t in tables(text))
+    if d <= 6:
+        assert "Covariance shared by all components" in text  # a 2 x 2 matrix reads as numbers
+        assert not any(f["title"].startswith("Correlations") for f in figures)
+    else:
+        assert "Covariance" not in text and "mean " + names[0] not in text
+        assert widest <= max(6, model.n_components + 3)  # the data summary; variable, separation, sd, components
+        assert "standard deviation" in text and "separation" in text
+        assert sum(f["title"].startswith("Correlations") for f in figures) == 1
+
+
+def test_projection_and_pairs_plot_say_what_they_show(wide_report):
+    d, text, model, names, _ = wide_report
+    body = html_unescape(text)
+    if d == 2:  # the data's own axes: no projection, no pairs plot, nothing chosen
+        assert "standardised" not in body and "Pairs plot" not in body
+        return
+    assert "first two principal components of the standardised data" in body
+    shown = re.search(r"Pairs plot: showing 6 of (\d+) variables \(([^)]*)\), chosen as those that separate the "
+                      r"components best", body)
+    assert shown and int(shown[1]) == d
+    from gaussmix.plotting import separation_ratios
+
+    ratios = separation_ratios(model)
+    chosen = [names.index(name) for name in shown[2].split(", ")]
+    assert sorted(chosen) == sorted(np.argsort(-ratios)[:6].tolist())
+
+
+def test_separation_ratio_is_fishers_and_picks_the_separating_variables():
+    from gaussmix.plotting import pairs_features, principal_axes, separation_ratios
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 9)) * np.arange(1, 10)  # unequal scales
+    X[:200, [2, 6]] += [30.0, 60.0]  # only columns 2 and 6 tell the halves apart
+    model = GaussianMixture(2, covariance_type="diag", random_state=0).fit(X)
+    w, mu, var = model.weights_, model.means_, model.covariances_
+    by_hand = (w @ (mu - w @ mu) ** 2) / (w @ var)
+    np.testing.assert_allclose(separation_ratios(model), by_hand, rtol=1e-12)
+    assert pairs_features(model, 2).tolist() == [2, 6]
+    assert pairs_features(model, 9).tolist() == list(range(9))
+    # Standardised principal axes: the units of a column do not change the scores.
+    rescaled = X * np.r_[1000.0, np.ones(8)]
+    scores = [(data - centre) @ axes for data in (X, rescaled) for centre, axes in [principal_axes(data)]]
+    np.testing.assert_allclose(np.abs(scores[0]), np.abs(scores[1]), atol=1e-8)

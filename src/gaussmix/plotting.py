@@ -9,19 +9,24 @@ the model has no ``feature_names_in_``), draws on ``ax`` (a new figure when None
     ax.figure.savefig("clusters.png")
 
 =====================  ==============================================================================
-plot_clusters          points coloured by cluster with covariance ellipses (2-D; d > 2: first two PCs)
+plot_clusters          points coloured by cluster with covariance ellipses (2-D; d > 2: first two PCs of the
+                       standardised data)
 plot_density           log-density contours over the data (2-D)
 plot_histogram         histogram with the weighted component densities and the mixture density (1-D)
 plot_uncertainty       1 - max responsibility per point (large = ambiguous)
-plot_pairs             every pair of features, points and ellipses (d >= 2)
+plot_pairs             every pair of features, points and ellipses (d > 6: the 6 that separate the components
+                       best, by :func:`separation_ratios`)
+plot_correlations      a heat map of each component's correlation matrix (for wide data, instead of numbers)
 plot_criterion         BIC/ICL (or any criterion) across K, one line per covariance structure
 plot_trace             the EM trace: mean log-likelihood per iteration
 plot_model             the natural overview for the data's dimension
 =====================  ==============================================================================
 
-Ellipses are drawn at 1 and 2 standard deviations (Mahalanobis radius) of each component. For d > 2 the
-projection on the first two principal components of the data shows each component's *projected* mean
-``A^T mu`` and covariance ``A^T Sigma A``, which is exactly the distribution of the projected component.
+Every plot that colours components has a legend naming them. Ellipses are drawn at 1 and 2 standard deviations
+(Mahalanobis radius) of each component. For d > 2 the data are projected on the first two principal components
+of the *standardised* data (each column scaled to unit variance, so that a column in large units, such as wine's
+``proline``, does not make the first component by itself); the plot shows each component's projected mean
+``A^T (mu - c)`` and covariance ``A^T Sigma A``, which is exactly the distribution of the projected component.
 """
 
 from __future__ import annotations
@@ -30,8 +35,12 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["plot_clusters", "plot_density", "plot_histogram", "plot_uncertainty", "plot_pairs", "plot_criterion",
-           "plot_trace", "plot_model", "principal_axes", "uncertainty"]
+__all__ = ["plot_clusters", "plot_density", "plot_histogram", "plot_uncertainty", "plot_pairs", "plot_correlations",
+           "plot_criterion", "plot_trace", "plot_model", "principal_axes", "pairs_features", "separation_ratios",
+           "uncertainty", "PAIRS_MAX_FEATURES"]
+
+PAIRS_MAX_FEATURES = 6
+"""Most variables a pairs plot shows: 6 x 6 panels still read at the width of a page."""
 
 
 def _pyplot():
@@ -68,14 +77,39 @@ def _colours(n_components: int):
     return [cmap(k % cmap.N) for k in range(n_components)]
 
 
-def principal_axes(X: np.ndarray, n_axes: int = 2) -> tuple[np.ndarray, np.ndarray]:
-    """Centre and the first ``n_axes`` principal directions of ``X``: (mean (d,), axes (d, n_axes))."""
+def principal_axes(X: np.ndarray, n_axes: int = 2, standardise: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Centre and directions of the first ``n_axes`` principal components of ``X``: scores are ``(X - centre) @ axes``.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+    n_axes : int, default=2
+    standardise : bool, default=True
+        Principal components of the standardised data (each column divided by its standard deviation; a constant
+        column is left as it is), so that the units of a column do not decide the picture. ``axes`` then maps the
+        original columns to the scores: it is the unit directions divided row-wise by the standard deviations.
+
+    Returns
+    -------
+    centre : array of shape (n_features,)
+        The column means.
+    axes : array of shape (n_features, n_axes)
+    """
     centre = X.mean(axis=0)
-    _, _, vt = np.linalg.svd(X - centre, full_matrices=False)
-    axes = vt[:n_axes].T
+    scale = X.std(axis=0) if standardise else np.ones(X.shape[1])
+    scale = np.where(scale > 0, scale, 1.0)
+    _, _, vt = np.linalg.svd((X - centre) / scale, full_matrices=False)
+    directions = vt[:n_axes].T
     # A sign convention, so that plots do not flip between runs: the largest loading of each axis is positive.
-    signs = np.sign(axes[np.abs(axes).argmax(axis=0), np.arange(axes.shape[1])])
-    return centre, axes * signs
+    signs = np.sign(directions[np.abs(directions).argmax(axis=0), np.arange(directions.shape[1])])
+    return centre, directions * signs / scale[:, None]
+
+
+def _explained(X: np.ndarray, axes: np.ndarray, standardise: bool = True) -> np.ndarray:
+    """The share of the (standardised) total variance that each axis's scores carry."""
+    scale = X.std(axis=0) if standardise else np.ones(X.shape[1])
+    total = float(np.sum(scale > 0)) if standardise else float(X.var(axis=0).sum())
+    return ((X - X.mean(axis=0)) @ axes).var(axis=0) / max(total, 1e-300)
 
 
 def _projection(model, X, features, feature_names=None):
@@ -90,8 +124,9 @@ def _projection(model, X, features, feature_names=None):
         index = [i, j]
         return (X[:, index], means[:, index], covariances[:, index][:, :, index], names[i], names[j])
     centre, axes = principal_axes(X)
+    share = _explained(X, axes)
     return ((X - centre) @ axes, (means - centre) @ axes, np.einsum("di,kde,ej->kij", axes, covariances, axes),
-            "principal component 1", "principal component 2")
+            *(f"PC{i + 1} of the standardised data ({100 * share[i]:.0f}% of variance)" for i in range(2)))
 
 
 def _feature_names(model, names=None) -> list[str]:
@@ -116,6 +151,21 @@ def _draw_ellipses(ax, means2d, covariances2d, colours, radii=(1.0, 2.0)) -> Non
         ax.plot(*mean, marker="x", color="black", markersize=8, markeredgewidth=2)
 
 
+def _component_handles(model, colours, marker="o"):
+    """Legend entries, one per component: its colour and weight."""
+    from matplotlib.lines import Line2D
+
+    return [Line2D([], [], linestyle="none", marker=marker, markersize=6, color=colour,
+                   label=f"component {k} (weight {weight:.2f})")
+            for k, (colour, weight) in enumerate(zip(colours, model.weights_))]
+
+
+def _legend(ax, model, colours, marker="o", **options) -> None:
+    n_components = len(colours)
+    ax.legend(handles=_component_handles(model, colours, marker), fontsize="small", ncol=1 if n_components <= 5 else 2,
+              framealpha=0.85, **options)
+
+
 def plot_clusters(model, X, *, ax=None, features: Sequence[int] | None = None, point_size: float = 8.0,
                   feature_names: Sequence[str] | None = None):
     """Scatter of ``X`` coloured by ``model.predict(X)`` with 1- and 2-sd covariance ellipses.
@@ -125,7 +175,8 @@ def plot_clusters(model, X, *, ax=None, features: Sequence[int] | None = None, p
     model : fitted GaussianMixture
     X : array of shape (n_samples, n_features), n_features >= 2
     features : pair of int, optional
-        Columns to plot; default the two features (d = 2) or the first two principal components (d > 2).
+        Columns to plot; default the two features (d = 2) or the first two principal components of the
+        standardised data (d > 2; see :func:`principal_axes`).
     """
     ax = _axes(ax)
     labels = model.predict(_data(model, X))
@@ -137,6 +188,7 @@ def plot_clusters(model, X, *, ax=None, features: Sequence[int] | None = None, p
     ax.set_ylabel(ylabel)
     ax.set_title(f"Clusters: {model.covariance_type}, K={model.means_.shape[0]}")
     ax.autoscale_view()
+    _legend(ax, model, colours, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the axes: hides no point
     return ax
 
 
@@ -156,6 +208,9 @@ def plot_density(model, X, *, ax=None, grid_size: int = 120, levels: int = 12,
     floor = np.percentile(model.score_samples(X), 1) - 2.0
     contour = ax.contour(grid_x, grid_y, np.maximum(log_density, floor), levels=levels, cmap="viridis")
     ax.scatter(X[:, 0], X[:, 1], s=4, color="0.4", alpha=0.5, linewidths=0)
+    colours = _colours(model.means_.shape[0])
+    ax.scatter(model.means_[:, 0], model.means_[:, 1], c=colours, marker="X", s=90, edgecolors="white", linewidths=1)
+    _legend(ax, model, colours, marker="X", loc="best")  # the markers: each component's mean
     ax.figure.colorbar(contour, ax=ax, label="log density")
     names = _feature_names(model, feature_names)
     ax.set_xlabel(names[0])
@@ -216,6 +271,11 @@ def plot_uncertainty(model, X, *, ax=None, features: Sequence[int] | None = None
         drawn = ax.scatter(points[:, 0], points[:, 1], c=values, cmap=ListedColormap(colours),
                            s=4 + 60 * np.minimum(values / ceiling, 1.0), vmin=0.0, vmax=ceiling, linewidths=0)
         _draw_ellipses(ax, means, covariances, ["0.3"] * len(means), radii=(2.0,))
+        from matplotlib.lines import Line2D
+
+        ax.legend(handles=[Line2D([], [], color="0.3", label="2-sd ellipse of each component"),
+                           Line2D([], [], color="black", marker="x", linestyle="none", label="component mean")],
+                  fontsize="small", loc="best", framealpha=0.85)
         ax.figure.colorbar(drawn, ax=ax, label="1 - max responsibility")
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
@@ -228,34 +288,120 @@ def _n_classes(model) -> int:
     return model.means_.shape[0] + int(getattr(model, "noise_volume_", None) is not None)
 
 
-def plot_pairs(model, X, *, max_features: int = 6, feature_names: Sequence[str] | None = None):
-    """A grid of every pair of the first ``max_features`` features with clusters and ellipses; returns the Figure."""
+def separation_ratios(model) -> np.ndarray:
+    """How well each variable separates the components: between- over within-component variance, shape (d,).
+
+    For variable ``j``, with weights ``w_k``, means ``mu_kj``, their weighted average ``m_j`` and variances
+    ``Sigma_k,jj`` (a one-way ANOVA F ratio written with the fitted parameters; Fisher's criterion)::
+
+        ratio_j = sum_k w_k (mu_kj - m_j)^2 / sum_k w_k Sigma_k,jj
+
+    It does not depend on the variable's units. Zero for every variable when K = 1.
+    """
+    weights = model.weights_ / model.weights_.sum()
+    means = model.means_
+    between = weights @ (means - weights @ means) ** 2
+    within = weights @ np.diagonal(_dense_covariances(model), axis1=1, axis2=2)
+    return between / np.maximum(within, np.finfo(float).tiny)
+
+
+def pairs_features(model, max_features: int = PAIRS_MAX_FEATURES) -> np.ndarray:
+    """The variables a pairs plot shows: all if there are at most ``max_features``, else the ``max_features`` with
+    the largest :func:`separation_ratios` (in the data's column order; ties go to the earlier column)."""
+    n_features = model.means_.shape[1]
+    if n_features <= max_features:
+        return np.arange(n_features)
+    ranking = np.argsort(-separation_ratios(model), kind="stable")
+    return np.sort(ranking[:max_features])
+
+
+def plot_pairs(model, X, *, features: Sequence[int] | None = None, max_features: int = PAIRS_MAX_FEATURES,
+               feature_names: Sequence[str] | None = None):
+    """A grid of every pair of ``features`` with clusters, 2-sd ellipses and a legend; returns the Figure.
+
+    Parameters
+    ----------
+    features : sequence of int, optional
+        Columns to show; default :func:`pairs_features` (all columns, or the ``max_features`` that separate the
+        components best). The title says how many of the columns are shown and how they were chosen.
+    """
     X = _data(model, X)
-    n_features = min(X.shape[1], max_features)
-    if n_features < 2:
+    features = pairs_features(model, max_features) if features is None else np.asarray(features, dtype=int)
+    n_shown = len(features)
+    if n_shown < 2:
         raise ValueError("plot_pairs needs at least 2 features")
     plt = _pyplot()
-    figure, grid = plt.subplots(n_features, n_features, figsize=(2.2 * n_features, 2.2 * n_features), squeeze=False)
+    size = 2.0 * n_shown
+    figure, grid = plt.subplots(n_shown, n_shown, figsize=(size, size + 0.6), squeeze=False)
     labels = model.predict(X)
     colours = _colours(model.means_.shape[0])
     covariances = _dense_covariances(model)
     names = _feature_names(model, feature_names)
-    for i in range(n_features):
-        for j in range(n_features):
-            ax = grid[i, j]
+    for row, i in enumerate(features):
+        for column, j in enumerate(features):
+            ax = grid[row, column]
             if i == j:
-                ax.hist(X[:, i], bins=30, color="0.7")
+                ax.hist([X[labels == k, i] for k in range(len(colours))], bins=25, color=colours, stacked=True)
             else:
                 index = [j, i]
                 ax.scatter(X[:, j], X[:, i], c=[colours[k] for k in labels], s=3, linewidths=0, alpha=0.7)
                 _draw_ellipses(ax, model.means_[:, index], covariances[:, index][:, :, index], colours, radii=(2.0,))
-            if i == n_features - 1:
+            if row == n_shown - 1:
                 ax.set_xlabel(names[j], fontsize="small")
-            if j == 0:
+            if column == 0:
                 ax.set_ylabel(names[i], fontsize="small")
             ax.tick_params(labelsize="x-small")
-    figure.suptitle(f"Pairs: {model.covariance_type}, K={model.means_.shape[0]}")
-    figure.tight_layout()
+    title = f"Pairs: {model.covariance_type}, K={model.means_.shape[0]}"
+    if n_shown < X.shape[1]:
+        title += f"; {n_shown} of {X.shape[1]} variables"
+    figure.suptitle(title)
+    figure.legend(handles=_component_handles(model, colours), loc="upper center", bbox_to_anchor=(0.5, 0.975),
+                  ncol=min(len(colours), 5), fontsize="small", frameon=False)
+    figure.tight_layout(rect=(0, 0, 1, 1 - 0.45 * (1 + (len(colours) - 1) // 5) / (size + 0.6)))
+    return figure
+
+
+def plot_correlations(model, *, feature_names: Sequence[str] | None = None, max_labels: int = 20):
+    """Heat maps of each component's correlation matrix (one, when all components share a covariance).
+
+    For wide data a picture of a d x d matrix reads where its numbers do not. Returns the Figure; the colour scale
+    runs from -1 (blue) to 1 (red), with a colour bar. With more than ``max_labels`` variables only every
+    ``ceil(d / max_labels)``-th is labelled.
+    """
+    plt = _pyplot()
+    covariances = _dense_covariances(model)
+    n_components, n_features = model.means_.shape
+    shared = model._structure.equal_covariances
+    shown = range(1) if shared else range(n_components)
+    sd = np.sqrt(np.diagonal(covariances, axis1=1, axis2=2))
+    sd = np.where(sd > 0, sd, 1.0)  # a variance of exactly zero: its row of covariances is zero too
+    correlations = covariances / (sd[:, :, None] * sd[:, None, :])
+    n_columns = min(len(shown), 3)
+    n_rows = -(-len(shown) // n_columns)
+    panel = 6.0 if len(shown) == 1 else 3.6  # one matrix gets the room of several
+    figure, grid = plt.subplots(n_rows, n_columns, figsize=(panel * n_columns + 1.6, panel * n_rows + 1.2),
+                                squeeze=False, layout="constrained")
+    names = _feature_names(model, feature_names)
+    step = -(-n_features // max_labels)
+    ticks = np.arange(0, n_features, step)
+    colours = _colours(n_components)
+    for index, ax in enumerate(grid.ravel()):
+        if index >= len(shown):
+            ax.set_visible(False)
+            continue
+        image = ax.imshow(correlations[index], cmap="RdBu_r", vmin=-1.0, vmax=1.0, interpolation="nearest")
+        column = index % n_columns
+        # Names on the outer edges only (left column; the lowest panel of each column), so none runs into a neighbour.
+        lowest = index + n_columns >= len(shown)
+        ax.set_xticks(ticks, [names[t] for t in ticks] if lowest else [], rotation=90, fontsize="x-small")
+        ax.set_yticks(ticks, [names[t] for t in ticks] if column == 0 else [], fontsize="x-small")
+        if shared:
+            ax.set_title("shared by all components", fontsize="small")
+        else:
+            ax.set_title(f"component {index} (weight {model.weights_[index]:.2f})", fontsize="small",
+                         color=colours[index], fontweight="bold")
+    figure.colorbar(image, ax=grid.ravel().tolist(), label="correlation", shrink=0.6)
+    figure.suptitle(f"Correlations within components: {model.covariance_type}, K={n_components}")
     return figure
 
 

@@ -5,6 +5,12 @@ model's parameters, the plots of :mod:`gaussmix.plotting` as base64 PNG ``data:`
 All CSS is inline; every piece of text from data or file names is HTML-escaped; there are no external URLs,
 scripts or fonts, so the file opens anywhere, offline. Without matplotlib the report still has every table
 and says how to get the plots.
+
+It reads the same at 2 and at 64 columns: every table sits in a box that scrolls sideways (and down, when long)
+inside the page instead of overflowing it. Up to :data:`WIDE` columns the model's means and covariance matrices
+are shown as numbers; beyond, one row per variable gives each component's mean and standard deviation (ordered by
+how well the variable separates the components) and heat maps show the correlations. The pairs plot then shows the
+variables that separate the components best, and says which and why.
 """
 
 from __future__ import annotations
@@ -20,7 +26,14 @@ import numpy as np
 
 from ._tabular import atomic_write
 
-__all__ = ["build_report", "write_report"]
+__all__ = ["WIDE", "build_report", "write_report"]
+
+WIDE = 6
+"""Beyond this many columns a d x d matrix of numbers no longer reads: the report shows pictures and per-variable
+rows instead (the pairs plot's limit too)."""
+
+LONG = 20
+"""Tables with more rows scroll inside a box of fixed height, so the report stays a page one can browse."""
 
 _STYLE = """
 body { font-family: -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif; margin: 2em auto; max-width: 1100px;
@@ -28,14 +41,18 @@ body { font-family: -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif; mar
 h1 { border-bottom: 2px solid #4a7ab5; padding-bottom: .2em; }
 h2 { color: #2c5a8f; margin-top: 1.6em; border-bottom: 1px solid #ddd; }
 table { border-collapse: collapse; margin: .6em 0; font-size: 0.92em; }
-th, td { border: 1px solid #ccc; padding: .25em .6em; text-align: right; }
+th, td { border: 1px solid #ccc; padding: .25em .6em; text-align: right; white-space: nowrap; }
 th { background: #eef3f9; }
 td.name, th.name { text-align: left; }
 td.best { background: #fff2c4; font-weight: bold; }
 td.failed { color: #a33; }
 caption { caption-side: top; text-align: left; font-weight: bold; padding: .2em 0; }
-figure { display: inline-block; margin: .6em 1em .6em 0; vertical-align: top; }
-figure img { max-width: 100%; border: 1px solid #ddd; }
+figure { display: inline-block; margin: .6em 1em .6em 0; vertical-align: top; max-width: 100%; }
+figure img { max-width: 100%; height: auto; border: 1px solid #ddd; }
+figure.wide { display: block; }
+.scroll { overflow-x: auto; width: fit-content; max-width: 100%; }
+.scroll.long { max-height: 30em; overflow-y: auto; border-bottom: 1px solid #ddd; }
+.scroll.long thead th { position: sticky; top: 0; }
 figcaption { font-size: .9em; color: #555; }
 pre { background: #f6f6f6; padding: .6em; overflow-x: auto; }
 .note { background: #fdf6e3; border-left: 4px solid #e0b000; padding: .5em 1em; }
@@ -59,8 +76,9 @@ def _number(value, digits: int = 4) -> str:
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]], highlight: tuple[int, int] | None = None,
            caption: str = "") -> str:
-    """An HTML table; the first column is a name (left-aligned); ``highlight`` = (row, column) of one cell to
-    mark (the chosen model). Cells and caption are escaped here."""
+    """An HTML table in a box that scrolls sideways (and down, past :data:`LONG` rows) inside the page; the first
+    column is a name (left-aligned); ``highlight`` = (row, column) of one cell to mark (the chosen model). Cells and
+    caption are escaped here."""
     head = "".join(f'<th class="{"name" if i == 0 else ""}">{_escape(h)}</th>' for i, h in enumerate(header))
     body = []
     for r, row in enumerate(rows):
@@ -70,7 +88,9 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], highlight: tupl
             cells.append(f'<td class="{css}">{_escape(cell)}</td>')
         body.append(f"<tr>{''.join(cells)}</tr>")
     caption = f"<caption>{_escape(caption)}</caption>" if caption else ""
-    return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    box = "scroll long" if len(rows) > LONG else "scroll"
+    return (f'<div class="{box}"><table>{caption}<thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table></div>")
 
 
 def _png(figure) -> str:
@@ -82,8 +102,11 @@ def _png(figure) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _figure(figure, caption: str) -> str:
-    return f'<figure><img alt="{_escape(caption)}" src="{_png(figure)}"><figcaption>{_escape(caption)}</figcaption></figure>'
+def _figure(figure, caption: str, wide: bool = False) -> str:
+    """A figure with its caption; ``wide``: on a line of its own (a pairs plot, heat maps)."""
+    css = ' class="wide"' if wide else ""
+    return (f'<figure{css}><img alt="{_escape(caption)}" src="{_png(figure)}">'
+            f"<figcaption>{_escape(caption)}</figcaption></figure>")
 
 
 def _data_section(X: np.ndarray, names: list[str], source: str) -> str:
@@ -119,21 +142,22 @@ def _selection_section(selection) -> str:
         cells.append(row)
     best = (chosen["covariance_type"], chosen["n_components"])
     label = criterion_label(selection.criterion, formula=True)
-    table = _table([f"K \\ {criterion_label(selection.criterion)}"] + structures, cells,
+    table = _table(["K"] + structures, cells,
                    highlight=(ks.index(best[1]), 1 + structures.index(best[0])), caption=label)
     failed = [r for r in records if r["failed"]]
     reasons = "".join(f"<li>{_escape(r['covariance_type'])}, K={r['n_components']}: {_escape(r['reason'])}</li>"
                       for r in failed)
     warning = ("" if chosen["converged"] else
                f'<p class="note">The chosen model did not converge in {chosen["n_iter"]} iterations: its likelihood '
-               "and criterion may still improve. Fit again with a larger <code>max_iter</code> (or <code>tol</code>).</p>")
-    return (f"<h2>Model selection</h2><p>{_escape(label)} of every candidate; the chosen model is "
+               "and criterion may still improve. Fit again with a larger <code>max_iter</code> (or "
+               "<code>tol</code>).</p>")
+    return (f"<h2>Model selection</h2><p>Every candidate, K components x covariance structure; the chosen model is "
             f"<b>{_escape(best[0])}, K={best[1]}</b>.</p>" + warning + table
             + f'<p class="meta">{_escape(MARKS_LEGEND)}</p>'
             + (f"<p>Candidates that failed:</p><ul>{reasons}</ul>" if failed else ""))
 
 
-def _model_section(model, X: np.ndarray, names: list[str]) -> str:
+def _model_section(model, X: np.ndarray, names: list[str], plots: bool) -> str:
     n_samples = X.shape[0]
     n_components, n_features = model.means_.shape
     mean_log_likelihood = model.score(X)  # of the data shown, which need not be the training data
@@ -146,7 +170,13 @@ def _model_section(model, X: np.ndarray, names: list[str]) -> str:
         ["converged", str(bool(model.converged_))], ["EM iterations", str(model.n_iter_)],
     ]
     parts = ["<h2>Chosen model</h2>", _table(["quantity", "value"], summary)]
+    if not model.converged_:
+        parts.append(f'<p class="note">EM did not converge in {model.n_iter_} iterations: the parameters below may '
+                     "still change with more iterations.</p>")
     covariances = model._structure.dense_covariances(model.covariances_, n_components, n_features)
+    if n_features > WIDE:
+        parts.append(_wide_parameters(model, covariances, names, plots))
+        return "".join(parts)
     parts.append(_table(["component", "weight"] + [f"mean {name}" for name in names],
                         [[str(k), _number(model.weights_[k])] + [_number(v) for v in model.means_[k]]
                          for k in range(n_components)]))
@@ -156,6 +186,66 @@ def _model_section(model, X: np.ndarray, names: list[str]) -> str:
         parts.append(_table([""] + names, [[names[i]] + [_number(v) for v in covariances[k, i]]
                                             for i in range(n_features)]))
     return "".join(parts)
+
+
+def _wide_parameters(model, covariances: np.ndarray, names: list[str], plots: bool) -> str:
+    """Means and standard deviations, one row per variable (best separating first), and the correlations as heat
+    maps: a d x d table of numbers neither fits a page nor reads beyond :data:`WIDE` columns."""
+    from .plotting import separation_ratios
+
+    n_components, n_features = model.means_.shape
+    ratios = separation_ratios(model)
+    sd = np.sqrt(np.diagonal(covariances, axis1=1, axis2=2))
+    shared = model._structure.equal_covariances  # one standard deviation per variable, not K equal ones
+    order = np.argsort(-ratios, kind="stable")
+    header = (["variable", "separation"] + (["sd (all components)"] if shared else [])
+              + [f"component {k}" for k in range(n_components)])
+    rows = [["weight", ""] + ([""] if shared else []) + [_number(weight, 3) for weight in model.weights_]]
+    for j in order:
+        digits = _decimals(sd[:, j].mean())  # one variable, one number of decimals
+        cells = [f"{model.means_[k, j]:.{digits}f}" + ("" if shared else f" ({sd[k, j]:.{digits}f})")
+                 for k in range(n_components)]
+        rows.append([names[j], _number(ratios[j], 3)] + ([f"{sd[0, j]:.{digits}f}"] if shared else []) + cells)
+    spread = ("standard deviation (the same for all components, one column)" if shared
+              else "in brackets, standard deviation")
+    parts = [f"<p>{n_features} variables: each component's weight, then its mean and {spread}, one row per "
+             "variable, ordered by <i>separation</i>, the between- over within-component variance of the variable "
+             "(sum<sub>k</sub> w<sub>k</sub> (mu<sub>kj</sub> - m<sub>j</sub>)<sup>2</sup> / sum<sub>k</sub> "
+             "w<sub>k</sub> Sigma<sub>k,jj</sub>; Fisher's ratio, free of units; large = the components differ "
+             "in it). Digits follow each variable's spread.</p>",
+             _table(header, rows)]
+    off_diagonal = covariances[:, ~np.eye(n_features, dtype=bool)]
+    if not np.any(off_diagonal):
+        parts.append(f"<p>The covariance structure ({_escape(model.covariance_type)}) is diagonal: the variables are "
+                     "uncorrelated within each component, so the standard deviations above are the whole covariance."
+                     "</p>")
+    elif plots and _have_matplotlib():
+        from . import plotting
+
+        caption = ("Correlation matrix within components (the covariance scaled by the standard deviations above), "
+                   + ("one matrix shared by all components" if shared else "one heat map per component")
+                   + f"; {n_features} x {n_features}, in the data's column order")
+        parts.append(_figure(plotting.plot_correlations(model, feature_names=names), caption, wide=True))
+    else:
+        parts.append('<p class="note">The correlation heat maps are plots: they need matplotlib and plots turned '
+                     "on.</p>")
+    return "".join(parts)
+
+
+def _decimals(spread: float) -> int:
+    """Decimals that show a value to about a thousandth of ``spread``: wide data mix units (wine: hue near 1,
+    proline near 1000), and one number of decimals for all would print noise (3.4e-11 for a pixel near 0)."""
+    if not np.isfinite(spread) or spread <= 0:
+        return 4
+    return int(np.clip(2 - np.floor(np.log10(spread)), 0, 8))
+
+
+def _have_matplotlib() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _trace_section(model) -> str:
@@ -183,30 +273,49 @@ def _plots(model, X: np.ndarray, selection, names: list[str]) -> list[str]:
         for criterion in ("bic", "icl"):  # the signs of the table above
             figures.append(_figure(plotting.plot_criterion(selection.records, criterion=criterion).figure,
                                    f"{criterion_label(criterion)} across K and covariance structures"))
-    if X.shape[1] == 1:
+    n_features = X.shape[1]
+    projected = (" on the first two principal components of the standardised data (each column scaled to unit "
+                 "variance, so its units do not decide the picture)") if n_features > 2 else ""
+    if n_features == 1:
         figures.append(_figure(plotting.plot_histogram(model, X, feature_names=names).figure,
                                "Histogram with component densities"))
     else:
-        projected = " (first two principal components)" if X.shape[1] > 2 else ""
         figures.append(_figure(plotting.plot_clusters(model, X, feature_names=names).figure,
                                f"Clusters with 1- and 2-sd covariance ellipses{projected}"))
-        if X.shape[1] == 2:
-            figures.append(_figure(plotting.plot_density(model, X, feature_names=names).figure, "Density contours"))
+        if n_features == 2:
+            figures.append(_figure(plotting.plot_density(model, X, feature_names=names).figure,
+                                   "Density contours (crosses: component means)"))
         else:
-            figures.append(_figure(plotting.plot_pairs(model, X, feature_names=names), "Pairs plot"))
+            shown = plotting.pairs_features(model, WIDE)
+            figures.append(_figure(plotting.plot_pairs(model, X, features=shown, feature_names=names),
+                                   _pairs_caption(model, shown, names), wide=True))
     figures.append(_figure(plotting.plot_uncertainty(model, X, feature_names=names).figure,
-                           "Classification uncertainty"))
+                           f"Classification uncertainty{projected}"))
     if getattr(model, "lower_bounds_", None):
         figures.append(_figure(plotting.plot_trace(model).figure, "EM trace"))
     return figures
 
 
+def _pairs_caption(model, shown, names: list[str]) -> str:
+    """Which variables the pairs plot shows, and why."""
+    n_features = len(names)
+    listed = ", ".join(names[j] for j in shown)
+    if len(shown) == n_features:
+        return f"Pairs plot of all {n_features} variables, with 2-sd ellipses"
+    if model.means_.shape[0] == 1:
+        return (f"Pairs plot: showing {len(shown)} of {n_features} variables ({listed}); with one component no "
+                "variable separates components, so these are the first ones")
+    return (f"Pairs plot: showing {len(shown)} of {n_features} variables ({listed}), chosen as those that separate "
+            "the components best: the largest between- over within-component variance ratio (the separation "
+            "column of the table above)")
+
+
 def _plots_html(model, X: np.ndarray, selection, names: list[str]) -> str:
-    try:
-        import matplotlib
-    except ImportError:
+    if not _have_matplotlib():
         return ('<p class="note">Plots need matplotlib, which is not installed: '
                 "<code>pip install 'gaussmix[plot]'</code>, then run again.</p>")
+    import matplotlib
+
     with matplotlib.rc_context({"figure.max_open_warning": 0}):
         return "".join(_plots(model, X, selection, names))
 
@@ -247,7 +356,7 @@ def build_report(model, X, *, selection=None, feature_names: Sequence[str] | Non
         f"<h1>{_escape(title)}</h1><p class=\"meta\">gaussmix {_escape(__version__)}, generated {generated}.</p>"
         + _data_section(X, names, source)
         + _selection_section(selection)
-        + _model_section(model, X, names)
+        + _model_section(model, X, names, plots)
         + "<h2>Plots</h2>" + plot_html
         + _trace_section(model)
         + "</body></html>\n"
