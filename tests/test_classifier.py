@@ -243,3 +243,47 @@ def test_bad_settings_are_named(iris):
         GaussianMixtureClassifier(n_components=2, model_type="EDDA").fit(X, y)
     with pytest.raises(ValueError, match="at least two classes"):
         GaussianMixtureClassifier().fit(X, np.zeros(len(X)))
+
+
+@pytest.mark.parametrize("settings", [dict(), dict(n_components=(1, 2), covariance_type="VVV", random_state=0)])
+def test_a_saved_classifier_loads_and_predicts_the_same(iris, tmp_path, settings):
+    from gaussmix import load, save
+
+    X, y = iris
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    model = GaussianMixtureClassifier(**settings).fit(frame, y)
+    save(model, tmp_path / "classifier.npz")
+    loaded = load(tmp_path / "classifier.npz")
+    assert type(loaded) is GaussianMixtureClassifier and loaded.model_type_ == model.model_type_
+    np.testing.assert_array_equal(loaded.predict_proba(frame), model.predict_proba(frame))
+    np.testing.assert_array_equal(loaded.predict(frame), model.predict(frame))
+    np.testing.assert_array_equal(loaded.feature_names_in_, ["a", "b", "c", "d"])
+    assert loaded.bic() == model.bic()
+
+
+def test_a_tampered_classifier_file_is_refused(iris, tmp_path):
+    import json
+
+    from gaussmix import load, save
+    from gaussmix.exceptions import ModelFileError
+
+    X, y = iris
+    path = tmp_path / "classifier.npz"
+    save(GaussianMixtureClassifier(covariance_type="EEE").fit(X, y), path)
+    with np.load(path, allow_pickle=False) as archive:
+        contents = {name: archive[name] for name in archive.files}
+    meta = json.loads(str(contents["__meta__"]))
+
+    def write(meta, **arrays):
+        broken = tmp_path / "broken.npz"
+        np.savez(broken, **{**contents, **arrays, "__meta__": np.array(json.dumps(meta))})
+        return broken
+
+    with pytest.raises(ModelFileError, match="priors_ is not a probability vector"):
+        load(write(meta, priors_=np.array([0.5, 0.5, 0.5])))
+    with pytest.raises(ModelFileError, match="classes_ is not a list"):
+        load(write({**meta, "attributes": {**meta["attributes"], "classes_": ["setosa"]}}))
+    with pytest.raises(ModelFileError, match="members are not"):
+        load(write({**meta, "members": []}))
+    with pytest.raises(ModelFileError, match="weights_ are not a probability vector"):
+        load(write(meta, **{"mixture.weights_": np.array([0.9, 0.9, 0.9])}))

@@ -68,6 +68,7 @@ DEFINED_IN = {
     "DegenerateComponentError": "gaussmix.exceptions",
     "DegenerateComponentWarning": "gaussmix.exceptions",
     "GaussianMixture": "gaussmix.gaussian_mixture",
+    "GaussianMixtureClassifier": "gaussmix.classifier",
     "KMeans": "gaussmix.kmeans",
     "MixtureOfExperts": "gaussmix.experts",
     "MixtureOfFactorAnalyzers": "gaussmix.factor_analyzers",

@@ -18,21 +18,28 @@ def rows(seed=0):
     return np.vstack([rng.normal(size=(80, 3)), rng.normal(size=(80, 3)) * 0.5 + 4.0])
 
 
-@pytest.fixture(scope="module", params=["VEV", "full-noise", "kmeans"])
+@pytest.fixture(scope="module", params=["VEV", "full-noise", "kmeans", "classifier-EDDA", "classifier-MclustDA"])
 def saved(request, tmp_path_factory):
     X = rows()
+    y = np.repeat(["a", "b"], 80)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = {"VEV": gaussmix.GaussianMixture(2, covariance_type="VEV", random_state=0),
                  "full-noise": gaussmix.GaussianMixture(2, noise="auto", random_state=0),
-                 "kmeans": gaussmix.KMeans(2, random_state=0)}[request.param].fit(X)
+                 "kmeans": gaussmix.KMeans(2, random_state=0),
+                 "classifier-EDDA": gaussmix.GaussianMixtureClassifier(covariance_type=["EEE", "VVV"]),
+                 "classifier-MclustDA": gaussmix.GaussianMixtureClassifier(n_components=(1, 2), covariance_type="VVI",
+                                                                           random_state=0),
+                 }[request.param]
+        model = model.fit(X, y) if request.param.startswith("classifier") else model.fit(X)
     path = tmp_path_factory.mktemp("models") / f"{request.param}.npz"
     gaussmix.save(model, path)
     return path, model, X
 
 
 def signature(model, X):
-    return model.predict(X), getattr(model, "n_iter_", None), getattr(model, "weights_", getattr(model, "cluster_centers_", None))
+    arrays = getattr(model, "weights_", getattr(model, "cluster_centers_", getattr(model, "priors_", None)))
+    return model.predict(X), getattr(model, "n_iter_", None), arrays
 
 
 def test_every_single_bit_flip_is_refused_or_loads_the_same_model(saved, tmp_path):

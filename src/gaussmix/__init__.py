@@ -3,6 +3,7 @@
 Public names::
 
     GaussianMixture, KMeans          scikit-learn compatible estimators
+    GaussianMixtureClassifier        a mixture per class: mclust's MclustDA, EDDA and semi-supervised MclustSSC
     BayesianGaussianMixture          variational Dirichlet / Dirichlet-process mixtures (learn K)
     MixtureOfFactorAnalyzers         mixtures of factor analysers / probabilistic PCA
     MixtureOfExperts                 mixture of linear experts with a softmax gate (a regressor)
@@ -25,6 +26,7 @@ _PUBLIC = {
     "DegenerateComponentError": "exceptions",
     "DegenerateComponentWarning": "exceptions",
     "GaussianMixture": "gaussian_mixture",
+    "GaussianMixtureClassifier": "classifier",
     "KMeans": "kmeans",
     "MixtureOfExperts": "experts",
     "MixtureOfFactorAnalyzers": "factor_analyzers",

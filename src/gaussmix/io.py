@@ -6,10 +6,13 @@ A single ``.npz`` archive (NumPy's zip of ``.npy`` arrays, read with ``allow_pic
 
 ``__meta__``
     A 0-d unicode array with UTF-8 JSON: ``{"format": "gaussmix-model", "format_version": 1,
-    "estimator": "GaussianMixture" | "KMeans", "gaussmix_version": ..., "params": {constructor
-    parameters that are JSON values}, "attributes": {scalar fitted attributes}}``.
+    "estimator": "GaussianMixture" | "KMeans" | "GaussianMixtureClassifier", "gaussmix_version": ...,
+    "params": {constructor parameters that are JSON values}, "attributes": {scalar fitted attributes}}``;
+    a classifier's also has ``"members"``: its Gaussian mixtures (EDDA: ``"mixture"``, one component per
+    class; MclustDA: ``"class0"``, ``"class1"``, ...), each with its own estimator, params and attributes.
 One array per fitted array attribute, named as the attribute (``weights_``, ``means_``,
-``covariances_``, ``precisions_cholesky_``, ... or ``cluster_centers_``), in the model's own dtype: a model
+``covariances_``, ``precisions_cholesky_``, ... or ``cluster_centers_``; a classifier's ``priors_`` and its
+members' arrays as ``<member>.<attribute>``), in the model's own dtype: a model
 fitted on float32 data is stored, and loaded back, as float32 (bit for bit, so it predicts exactly as before
 and its outputs stay float32); a float64 model as float64.
 
@@ -39,6 +42,10 @@ _ARRAYS = {
     "GaussianMixture": ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_"),
     "KMeans": ("cluster_centers_", "labels_"),
 }
+CLASSIFIER = "GaussianMixtureClassifier"
+_CLASSIFIER_ATTRIBUTES = ("classes_", "model_type_", "covariance_type_", "n_components_", "n_features_in_",
+                          "converged_", "n_iter_", "log_likelihood_", "candidates_")
+
 _SCALARS = {
     "GaussianMixture": ("converged_", "n_iter_", "lower_bound_", "lower_bounds_", "n_features_in_", "n_reseeded_",
                         "noise_weight_", "noise_volume_"),
@@ -83,11 +90,12 @@ def _json_scalar(value):
 
 
 def save(model, path, *, overwrite: bool = True) -> Path:
-    """Write a fitted ``GaussianMixture`` or ``KMeans`` to ``path`` (an ``.npz`` file), atomically.
+    """Write a fitted ``GaussianMixture``, ``KMeans`` or ``GaussianMixtureClassifier`` to ``path`` (an ``.npz``
+    file), atomically.
 
     Parameters
     ----------
-    model : fitted GaussianMixture or KMeans
+    model : fitted GaussianMixture, KMeans or GaussianMixtureClassifier
     path : str or Path
     overwrite : bool, default=True
         Replace an existing file (by a complete one). False: raise ``FileExistsError`` if ``path`` exists,
@@ -96,23 +104,62 @@ def save(model, path, *, overwrite: bool = True) -> Path:
     from . import __version__
 
     kind = type(model).__name__
-    if kind not in _ARRAYS:
-        raise TypeError(f"save() supports GaussianMixture and KMeans, got {kind}")
-    if not hasattr(model, _ARRAYS[kind][0]):
-        raise ValueError(f"this {kind} is not fitted yet; call fit before save")
-    path = Path(path)
+    if kind == CLASSIFIER:
+        if not hasattr(model, "classes_"):
+            raise ValueError(f"this {kind} is not fitted yet; call fit before save")
+        meta, arrays = _classifier_payload(model)
+    else:
+        if kind not in _ARRAYS:
+            raise TypeError(f"save() supports {', '.join([*_ARRAYS, CLASSIFIER])}, got {kind}")
+        if not hasattr(model, _ARRAYS[kind][0]):
+            raise ValueError(f"this {kind} is not fitted yet; call fit before save")
+        meta, arrays = _payload(model)
+    meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "gaussmix_version": __version__, **meta}
+    return write_npz_atomically(Path(path), meta, arrays, overwrite=overwrite)
+
+
+def _payload(model) -> tuple[dict, dict]:
+    """The metadata (estimator, params, scalar attributes) and arrays of a fitted GaussianMixture or KMeans."""
+    kind = type(model).__name__
     meta = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
         "estimator": kind,
-        "gaussmix_version": __version__,
         "params": _json_params(model),
         "attributes": {name: _json_scalar(getattr(model, name)) for name in _SCALARS[kind] if hasattr(model, name)},
     }
     if hasattr(model, "feature_names_in_"):
         meta["attributes"]["feature_names_in_"] = [str(name) for name in model.feature_names_in_]
-    arrays = {name: np.asarray(getattr(model, name)) for name in _ARRAYS[kind]}
-    return write_npz_atomically(path, meta, arrays, overwrite=overwrite)
+    return meta, {name: np.asarray(getattr(model, name)) for name in _ARRAYS[kind]}
+
+
+def _classifier_payload(model) -> tuple[dict, dict]:
+    """A classifier's file: its own settings and attributes, and its Gaussian mixtures as members whose arrays
+    are named ``<member>.<attribute>`` (EDDA: the one mixture of all classes; MclustDA: one per class)."""
+    members = [model.mixture_] if model.model_type_ == "EDDA" else list(model.models_)
+    names = ["mixture"] if model.model_type_ == "EDDA" else [f"class{c}" for c in range(len(members))]
+    meta = {"estimator": CLASSIFIER, "params": _json_params(model),
+            "attributes": {name: _jsonable(getattr(model, name)) for name in _CLASSIFIER_ATTRIBUTES},
+            "members": []}
+    if hasattr(model, "feature_names_in_"):
+        meta["attributes"]["feature_names_in_"] = [str(name) for name in model.feature_names_in_]
+    arrays = {"priors_": np.asarray(model.priors_, dtype=np.float64)}
+    for name, member in zip(names, members):
+        member_meta, member_arrays = _payload(member)
+        meta["members"].append({"name": name, **member_meta})
+        arrays.update({f"{name}.{key}": value for key, value in member_arrays.items()})
+    return meta, arrays
+
+
+def _jsonable(value):
+    """``value`` with NumPy scalars and arrays as plain JSON values (for the classifier's metadata)."""
+    if isinstance(value, dict):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
 
 
 def write_npz_atomically(path, meta: dict, arrays: dict, *, overwrite: bool = True) -> Path:
@@ -155,6 +202,13 @@ def load(path):
         raise ModelFileError(
             f"{path} has model format version {meta.get('format_version')!r}; this gaussmix reads version {FORMAT_VERSION}"
         )
+    if meta.get("estimator") == CLASSIFIER:
+        return _restore_classifier(meta, contents, path)
+    return _restore(meta, contents, path)
+
+
+def _restore(meta: dict, contents: dict, path):
+    """A GaussianMixture or KMeans from its metadata and arrays, every value validated."""
     kind = meta.get("estimator")
     if kind not in _ARRAYS:
         raise ModelFileError(f"{path}: unknown estimator {kind!r}")
@@ -197,6 +251,71 @@ def load(path):
     for name in _ARRAYS[kind]:
         setattr(model, name, contents[name])
     _validate(model, kind, path)
+    return model
+
+
+def _restore_classifier(meta: dict, contents: dict, path):
+    """A GaussianMixtureClassifier: its members restored and validated as GaussianMixtures, then the classifier's
+    own attributes checked against them."""
+    from .classifier import GaussianMixtureClassifier, _component_model
+
+    def fail(problem):
+        raise ModelFileError(f"{path}: invalid model ({problem})")
+
+    params, attributes, members = meta.get("params"), meta.get("attributes"), meta.get("members")
+    if not isinstance(params, dict) or not isinstance(attributes, dict) or not isinstance(members, list):
+        fail("params, attributes and members must be a mapping, a mapping and a list")
+    try:
+        model = GaussianMixtureClassifier(**params)
+        model._check_parameters(_attributes_n_features(meta))
+    except (TypeError, ValueError) as error:
+        raise ModelFileError(f"{path}: invalid estimator parameters ({error})") from None
+    missing = sorted(set(_CLASSIFIER_ATTRIBUTES) - set(attributes))
+    if missing:
+        fail(f"metadata lacks required attributes {missing}")
+    unknown = sorted(set(attributes) - set(_CLASSIFIER_ATTRIBUTES) - {"feature_names_in_"})
+    if unknown:
+        fail(f"unknown attributes in metadata {unknown}")
+    classes = attributes["classes_"]
+    if not isinstance(classes, list) or len(classes) < 2 or len(set(map(repr, classes))) != len(classes):
+        fail("classes_ is not a list of at least two distinct labels")
+    model.classes_ = np.asarray(classes)
+    n_classes = len(classes)
+    if attributes["model_type_"] not in ("EDDA", "MclustDA"):
+        fail(f"model_type_ {attributes['model_type_']!r} is not 'EDDA' or 'MclustDA'")
+    for name in ("model_type_", "covariance_type_", "n_components_", "n_features_in_", "converged_", "n_iter_",
+                 "log_likelihood_", "candidates_"):
+        setattr(model, name, attributes[name])
+    if "feature_names_in_" in attributes:
+        model.feature_names_in_ = np.asarray(attributes["feature_names_in_"], dtype=object)
+    priors = contents.get("priors_")
+    if priors is None or priors.shape != (n_classes,) or priors.dtype.kind != "f" or not np.all(np.isfinite(priors)) \
+            or np.any(priors <= 0) or abs(float(priors.sum()) - 1.0) > 1e-9:
+        fail("priors_ is not a probability vector with one positive entry per class")
+    model.priors_ = priors
+    expected = ["mixture"] if model.model_type_ == "EDDA" else [f"class{c}" for c in range(n_classes)]
+    if [member.get("name") if isinstance(member, dict) else None for member in members] != expected:
+        fail(f"members are not {expected}")
+    restored = []
+    for member in members:
+        prefix = f"{member['name']}."
+        arrays = {key[len(prefix):]: value for key, value in contents.items() if key.startswith(prefix)}
+        if member.get("estimator") != "GaussianMixture":
+            fail(f"member {member['name']} is not a GaussianMixture")
+        restored.append(_restore(member, arrays, path))
+    if any(member.n_features_in_ != model.n_features_in_ for member in restored):
+        fail("a member's n_features_in_ differs from the classifier's")
+    if model.model_type_ == "EDDA":
+        mixture = restored[0]
+        if mixture.n_components != n_classes:
+            fail("the EDDA mixture does not have one component per class")
+        if not np.allclose(mixture.weights_, priors, rtol=1e-6, atol=1e-12):
+            fail("the EDDA mixture's weights are not priors_")
+        model.mixture_ = mixture
+        model.models_ = [_component_model(mixture, c) for c in range(n_classes)]
+    else:
+        model.mixture_ = None
+        model.models_ = restored
     return model
 
 
