@@ -49,11 +49,14 @@ class Table(NamedTuple):
     """one per column: the file's names, or ``x0, x1, ...`` when it has none"""
     named: bool
     """True when the names come from the file (a CSV header, Parquet), False when they were made up"""
+    labels: np.ndarray | None = None
+    """the ``label`` column's values as text, one per row ('' where empty or missing: an unlabelled row); None
+    without a label column"""
 
 
 def load_table(path, columns: Sequence[str | int] | None = None, *,
                fitted_names: Sequence[str] | None = None, drop: Sequence[str | int] | None = None,
-               allow_missing: bool = False, sep: str | None = None) -> Table:
+               allow_missing: bool = False, sep: str | None = None, label: str | int | None = None) -> Table:
     """Read a numeric table.
 
     Parameters
@@ -75,6 +78,9 @@ def load_table(path, columns: Sequence[str | int] | None = None, *,
     allow_missing : bool, default=False
         Missing values (empty, ``NA``, ``NaN``, ...; a Parquet null) become NaN instead of an error (for
         ``missing='em'``); infinities are always an error.
+    label : str or int, optional
+        A column of class labels (by name or index), read as text into ``Table.labels`` and never a feature;
+        an empty or missing label (``''``, ``NA``, ...) marks an unlabelled row.
 
     Returns
     -------
@@ -96,19 +102,26 @@ def load_table(path, columns: Sequence[str | int] | None = None, *,
         indices = _fitted_columns(path, names, list(fitted_names))
     else:
         indices = _select_columns(path, names, columns)
+    labels = None
+    if label is not None:
+        label_index = _select_columns(path, names, [label])[0]
+        labels = np.array(["" if str(v).strip().lower() in _MISSING else str(v).strip() for v in table[:, label_index]],
+                          dtype=object)
+        indices = [i for i in indices if i != label_index]
     if drop:
         dropped = set(_select_columns(path, names, drop))
         indices = [i for i in indices if i not in dropped]
-        if not indices:
-            raise TableError(f"{path}: no column left after dropping {', '.join(map(str, drop))}")
+    if not indices:
+        raise TableError(f"{path}: no column left to use as a feature (after --drop"
+                         f"{' and the label column' if label is not None else ''})")
     X = np.column_stack([_float_column(path, table[:, i], names[i], allow_missing) for i in indices])
-    return Table(X, [names[i] for i in indices], named)
+    return Table(X, [names[i] for i in indices], named, labels)
 
 
 def read_table(path, columns: Sequence[str | int] | None = None) -> tuple[np.ndarray, list[str]]:
     """``(X, names)`` of :func:`load_table`."""
-    X, names, _ = load_table(path, columns)
-    return X, names
+    table = load_table(path, columns)
+    return table.X, table.names
 
 
 def _fitted_columns(path: Path, names: list[str], fitted_names: list[str]) -> list[int]:
@@ -274,8 +287,8 @@ def atomic_write(path, write: Callable, *, force: bool = False, binary: bool = T
 def write_table(path, columns: dict[str, np.ndarray], *, force: bool = False) -> Path:
     """Write named 1-D columns of equal length as CSV (with a header), Parquet or NPY (a 2-D float array).
 
-    NPY has no column names: the columns are stacked in the given order as float64. ``path="-"`` writes CSV to
-    standard output.
+    NPY has no column names: the columns are stacked in the given order as float64 (a text column, such as a
+    classifier's class names, cannot go there). ``path="-"`` writes CSV to standard output.
     """
     if str(path) == "-":
         import sys
@@ -292,6 +305,10 @@ def write_table(path, columns: dict[str, np.ndarray], *, force: bool = False) ->
         return atomic_write(path, lambda stream: _write_csv(stream, names, arrays, delimiter=delimiter), force=force,
                             binary=False)
     if suffix == ".npy":
+        text = [name for name, array in zip(names, arrays) if array.dtype.kind not in "biuf"]
+        if text:
+            raise TableError(f"{path}: column {text[0]!r} holds text, which an .npy file cannot store; write .csv, "
+                             ".tsv or .parquet")
         matrix = np.column_stack([array.astype(np.float64) for array in arrays])
         return atomic_write(path, lambda stream: np.save(stream, matrix, allow_pickle=False), force=force)
     try:
@@ -306,10 +323,11 @@ def write_table(path, columns: dict[str, np.ndarray], *, force: bool = False) ->
 def _write_csv(stream, names: list[str], arrays: list[np.ndarray], block: int = 65536, delimiter: str = ",") -> None:
     writer = csv.writer(stream, lineterminator="\n", delimiter=delimiter)
     writer.writerow(names)
-    # Integers as integers; floats as the shortest text that reads back to the same float64 (repr).
-    formats = [int if array.dtype.kind in "iub" else float for array in arrays]
+    # Integers as integers; floats as the shortest text that reads back to the same float64 (repr); text as it is.
+    formats = [(lambda v: repr(int(v))) if array.dtype.kind in "iub" else
+               (lambda v: repr(float(v))) if array.dtype.kind == "f" else str for array in arrays]
     n_rows = arrays[0].shape[0] if arrays else 0
     for start in range(0, n_rows, block):  # blocks: a large output never needs a huge string at once
-        rows = zip(*[[repr(kind(value)) for value in array[start:start + block].tolist()]
-                     for kind, array in zip(formats, arrays)])
+        rows = zip(*[[text(value) for value in array[start:start + block].tolist()]
+                     for text, array in zip(formats, arrays)])
         writer.writerows(rows)

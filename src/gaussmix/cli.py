@@ -1,4 +1,4 @@
-"""The ``gaussmix`` command line: fit, predict, score, sample, select, report, demo.
+"""The ``gaussmix`` command line: fit, classify, predict, score, sample, select, report, demo.
 
 Every user error (missing or unreadable file, unknown column, NaN, bad K, existing output without
 ``--force``) prints one line ``gaussmix: error: ...`` on standard error and exits with status 2; an
@@ -34,14 +34,21 @@ EXAMPLES = {
   gaussmix fit data.csv -k 3 -o model.npz                      one model, K=3, full covariances
   gaussmix fit data.csv -k 1-9 --covariance all -o model.npz   choose K and structure by BIC, save the best
   gaussmix fit data.parquet --columns height,weight -k 2 --covariance diag -o model.npz --json""",
+    "classify": """examples:
+  gaussmix classify train.csv --label species -o classifier.npz   EDDA: one Gaussian per class, structure by BIC
+  gaussmix classify train.csv --label species -k 1-3 -o classifier.npz   MclustDA: a mixture per class
+  gaussmix classify train.csv --label species --selection cv -o classifier.npz
+  (rows with an empty label are unlabelled: semi-supervised fitting, one Gaussian per class)""",
     "predict": """examples:
   gaussmix predict model.npz data.csv -o labels.csv        label and probability_0..K-1 per row
   gaussmix predict model.npz data.npy -o labels.parquet --force
-  gaussmix predict kmeans.npz data.csv -o labels.csv       a k-means model file: the label only""",
+  gaussmix predict kmeans.npz data.csv -o labels.csv       a k-means model file: the label only
+  gaussmix predict classifier.npz data.csv -o classes.csv  a classifier: the class and probability_<class>""",
     "score": """examples:
   gaussmix score model.npz data.csv            mean and total log-likelihood, BIC, AIC
   gaussmix score model.npz data.csv --json
-  gaussmix score kmeans.npz data.csv           a k-means model file: the distortion (inertia)""",
+  gaussmix score kmeans.npz data.csv           a k-means model file: the distortion (inertia)
+  gaussmix score classifier.npz test.csv --label species   a classifier: accuracy and confusion matrix""",
     "sample": """examples:
   gaussmix sample model.npz -n 1000 -o draws.csv --seed 0   features and the generating component""",
     "select": """examples:
@@ -180,17 +187,35 @@ def build_parser() -> argparse.ArgumentParser:
     _add_fitting(fit, default_k="2", default_covariance="full")
     _add_output(fit, help="model file to write (.npz)")
 
-    predict = command("predict", "cluster labels and membership probabilities for each row", progress=False)
-    predict.add_argument("model", help="model file written by 'gaussmix fit' or gaussmix.save (GaussianMixture "
-                                       "or KMeans)")
+    classify = command("classify", "fit a Gaussian mixture classifier (mclust's EDDA / MclustDA) and save it",
+                       progress=False)
+    _add_data(classify, "all but the label column")
+    classify.add_argument("--label", required=True, help="the column of class labels (name or 0-based index); an "
+                                                         "empty label marks an unlabelled row")
+    classify.add_argument("-k", "--components", default="1",
+                          help="components per class: 1 (EDDA: one Gaussian per class, one structure for all; "
+                               "default), or K, a range A-B or a list (MclustDA: a mixture per class, K by BIC)")
+    classify.add_argument("--covariance", default="all",
+                          help=f"covariance structure(s): one of {_covariance_names()}, a comma-separated list, or "
+                               "all = mclust's 14 models (default all)")
+    classify.add_argument("--selection", choices=["bic", "cv"], default="bic",
+                          help="how EDDA chooses the structure: BIC (default) or 5-fold cross-validated accuracy")
+    classify.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    _add_output(classify, help="model file to write (.npz)")
+
+    predict = command("predict", "cluster labels and membership probabilities for each row (the class for a "
+                                 "classifier)", progress=False)
+    predict.add_argument("model", help="model file written by 'gaussmix fit', 'gaussmix classify' or gaussmix.save "
+                                       "(GaussianMixture, KMeans or GaussianMixtureClassifier)")
     _add_data(predict, MODEL_COLUMNS)
     _add_output(predict)
 
-    score = command("score", "log-likelihood of data under a model (the distortion for a k-means model)",
-                    progress=False)
-    score.add_argument("model", help="model file written by 'gaussmix fit' or gaussmix.save (GaussianMixture "
-                                     "or KMeans)")
+    score = command("score", "log-likelihood of data under a model (the distortion for a k-means model; accuracy "
+                             "for a classifier)", progress=False)
+    score.add_argument("model", help="model file written by 'gaussmix fit', 'gaussmix classify' or gaussmix.save "
+                                     "(GaussianMixture, KMeans or GaussianMixtureClassifier)")
     _add_data(score, MODEL_COLUMNS)
+    score.add_argument("--label", help="the column of true classes (a classifier's score needs it)")
 
     sample = command("sample", "draw samples from a model", progress=False)
     sample.add_argument("model", help="model file written by 'gaussmix fit' (a Gaussian mixture)")
@@ -240,7 +265,8 @@ def _read(arguments, fitted_names=None, allow_missing=None):
     if separator is not None:
         separator = {"\\t": "\t", "tab": "\t", "space": " "}.get(separator, separator)
     return load_table(arguments.data, _columns(arguments.columns), fitted_names=fitted_names,
-                      drop=_columns(getattr(arguments, "drop", None)), allow_missing=allow_missing, sep=separator)
+                      drop=_columns(getattr(arguments, "drop", None)), allow_missing=allow_missing, sep=separator,
+                      label=getattr(arguments, "label", None))
 
 
 LABEL_NAMES = {"label", "labels", "class", "target", "y", "species", "cluster", "group"}
@@ -262,11 +288,11 @@ def _load_model(path, command: str, mixture_only: bool = False):
     hands the model plain arrays, which scikit-learn's checks would otherwise warn about.
     """
     from .io import load
-    from .kmeans import KMeans
 
     model = load(path)
-    if mixture_only and isinstance(model, KMeans):
-        raise UserError(f"{path} holds a k-means model; '{command}' needs a Gaussian mixture (gaussmix fit)")
+    if mixture_only and (_is_kmeans(model) or _is_classifier(model)):
+        kind = "a k-means model" if _is_kmeans(model) else "a classifier"
+        raise UserError(f"{path} holds {kind}; '{command}' needs a Gaussian mixture (gaussmix fit)")
     names = model.__dict__.pop("feature_names_in_", None)
     return model, (None if names is None else [str(name) for name in names])
 
@@ -308,6 +334,12 @@ def _is_kmeans(model) -> bool:
     from .kmeans import KMeans
 
     return isinstance(model, KMeans)
+
+
+def _is_classifier(model) -> bool:
+    from .classifier import GaussianMixtureClassifier
+
+    return isinstance(model, GaussianMixtureClassifier)
 
 
 def _progress(arguments):
@@ -443,6 +475,8 @@ def run_predict(arguments) -> int:
     model, fitted_names = _load_model(arguments.model, "predict")
     table = _read(arguments, fitted_names, allow_missing=getattr(model, "missing", "error") == "em")
     X = table.X
+    if _is_classifier(model):
+        return _predict_classes(arguments, model, table, path)
     if _is_kmeans(model):  # hard assignments: no probabilities
         labels = model.predict(X)
         columns, n_components, extra = {"label": labels}, model.n_clusters, {}
@@ -470,9 +504,101 @@ def run_predict(arguments) -> int:
     return 0
 
 
+def _predict_classes(arguments, model, table, path) -> int:
+    """predict for a classifier: the most probable class and ``probability_<class>`` of every class."""
+    from ._tabular import write_table
+
+    probabilities = model.predict_proba(table.X)
+    classes = model.classes_[probabilities.argmax(axis=1)]
+    columns = {"class": np.asarray([str(c) for c in classes]),
+               **{f"probability_{c}": probabilities[:, k] for k, c in enumerate(model.classes_)}}
+    write_table(path, columns, force=arguments.force)
+    counts = {str(c): int(np.sum(classes == c)) for c in model.classes_}
+    _emit(arguments, {"output": str(path), "columns": table.names, "n_samples": int(table.X.shape[0]),
+                      "counts": counts},
+          [f"wrote classes and probabilities of {table.X.shape[0]} rows (columns {', '.join(table.names)}) to {path}",
+           f"  rows per class: {', '.join(f'{c} {n}' for c, n in counts.items())}"])
+    return 0
+
+
+def _confusion_lines(classes, truth, predicted) -> tuple[list[list[int]], list[str]]:
+    """The confusion matrix (rows: true class, columns: predicted) and its lines of text."""
+    labels = [str(c) for c in classes]
+    index = {label: i for i, label in enumerate(labels)}
+    matrix = np.zeros((len(labels), len(labels)), dtype=int)
+    for true, guess in zip(truth, predicted):
+        matrix[index[str(true)], index[str(guess)]] += 1
+    width = max(8, *(len(label) for label in labels))
+    lines = ["  confusion matrix (rows: true class, columns: predicted)",
+             "  " + " " * width + "".join(f"{label:>{width + 1}}" for label in labels)]
+    lines += ["  " + f"{label:<{width}}" + "".join(f"{n:>{width + 1}}" for n in row) for label, row in zip(labels, matrix)]
+    return matrix.tolist(), lines
+
+
+def run_classify(arguments) -> int:
+    from .classifier import GaussianMixtureClassifier
+
+    path = _check_output(arguments, (".npz",))
+    table = _read(arguments)
+    labelled = table.labels != ""
+    counts = parse_components(arguments.components)
+    covariance = parse_covariance(arguments.covariance)
+    classes = np.unique(table.labels[labelled])
+    model = GaussianMixtureClassifier(n_components=counts[0] if len(counts) == 1 else tuple(counts),
+                                      covariance_type=covariance, selection=arguments.selection,
+                                      unlabelled_label="" if not labelled.all() else None,
+                                      random_state=arguments.seed)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(table.X, table.labels)
+    for warning in caught:
+        if not arguments.quiet and not arguments.json:
+            print(f"gaussmix: warning: {warning.message}", file=sys.stderr)
+    _save_model(model, path, arguments.force, table)
+    predicted = model.predict(table.X[labelled])
+    accuracy = float(np.mean(predicted == table.labels[labelled]))
+    matrix, confusion = _confusion_lines(model.classes_, table.labels[labelled], predicted)
+    structures = (model.covariance_type_ if model.model_type_ == "EDDA"
+                  else ", ".join(f"{c}: {t} K={k}" for c, t, k in zip(model.classes_, model.covariance_type_,
+                                                                       model.n_components_)))
+    summary = {"model": str(path), "columns": table.names, "model_type": model.model_type_,
+               "covariance_type": model.covariance_type_, "n_components": model.n_components_,
+               "classes": [str(c) for c in model.classes_], "n_labelled": int(labelled.sum()),
+               "n_unlabelled": int((~labelled).sum()), "priors": model.priors_.tolist(),
+               "bic": float(model.bic()), "training_accuracy": accuracy, "confusion_matrix": matrix}
+    lines = [f"fitted {model.model_type_} ({structures}) to {labelled.sum()} labelled"
+             + (f" and {(~labelled).sum()} unlabelled" if not labelled.all() else "")
+             + f" rows x {table.X.shape[1]} columns; classes {', '.join(f'{c} ({n})' for c, n in zip(classes, np.unique(table.labels[labelled], return_counts=True)[1]))}",
+             f"  {BIC_LOWER_IS_BETTER} {summary['bic']:.2f}; accuracy on the labelled training rows {accuracy:.3f} "
+             "(optimistic: use 'gaussmix score' on held-out rows)", *confusion, f"saved {path}"]
+    _emit(arguments, summary, lines)
+    return 0
+
+
+def _score_classifier(arguments, model, table) -> int:
+    if table.labels is None:
+        raise UserError("a classifier's score needs the true classes: name their column with --label")
+    labelled = table.labels != ""
+    predicted = model.predict(table.X[labelled])
+    truth = table.labels[labelled]
+    unknown = sorted(set(truth) - {str(c) for c in model.classes_})
+    if unknown:
+        raise UserError(f"the --label column has classes the model does not know: {', '.join(unknown[:5])}")
+    predicted = np.asarray([str(c) for c in predicted])
+    accuracy = float(np.mean(predicted == truth))
+    matrix, confusion = _confusion_lines(model.classes_, truth, predicted)
+    _emit(arguments, {"n_samples": int(labelled.sum()), "accuracy": accuracy, "confusion_matrix": matrix,
+                      "classes": [str(c) for c in model.classes_]},
+          [f"{labelled.sum()} rows: accuracy {accuracy:.4f}", *confusion])
+    return 0
+
+
 def run_score(arguments) -> int:
     model, fitted_names = _load_model(arguments.model, "score")
-    X = _read(arguments, fitted_names, allow_missing=getattr(model, "missing", "error") == "em").X
+    table = _read(arguments, fitted_names, allow_missing=getattr(model, "missing", "error") == "em")
+    if _is_classifier(model):
+        return _score_classifier(arguments, model, table)
+    X = table.X
     n_samples = X.shape[0]
     if _is_kmeans(model):
         inertia = -float(model.score(X))  # KMeans.score is minus the distortion, as in scikit-learn
@@ -578,7 +704,7 @@ def run_demo(arguments) -> int:
     return 0
 
 
-COMMANDS = {"fit": run_fit, "predict": run_predict, "score": run_score, "sample": run_sample, "select": run_select,
+COMMANDS = {"fit": run_fit, "classify": run_classify, "predict": run_predict, "score": run_score, "sample": run_sample, "select": run_select,
             "report": run_report, "demo": run_demo}
 
 
