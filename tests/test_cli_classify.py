@@ -79,3 +79,28 @@ def test_classifier_files_are_refused_where_a_mixture_is_needed(work):
                       "a classifier", "gaussmix fit")
     assert_user_error(gaussmix("classify", "iris.csv", "--label", "nope", "-o", "m2.npz", cwd=work, check=False),
                       "no column named 'nope'")
+
+
+def test_report_of_a_classifier_has_the_cross_validated_confusion_matrix(work):
+    gaussmix("classify", "iris.csv", "--label", "label", "--covariance", "EEE,VVV", "-o", "model.npz", cwd=work)
+    gaussmix("report", "iris.csv", "--model", "model.npz", "--label", "label", "-o", "report.html", cwd=work)
+    text = (work / "report.html").read_text(encoding="utf-8")
+    assert "Cross-validated confusion matrix" in text and "5-fold stratified cross-validation" in text
+    assert "Each class's model" in text and "setosa" in text and "BIC (lower is better)" in text
+    assert text.count("<table>") >= 4 and "data:image/png;base64," in text
+    assert_user_error(gaussmix("report", "iris.csv", "--model", "model.npz", "-o", "r2.html", cwd=work, check=False),
+                      "--label")
+
+
+def test_the_cross_validated_matrix_is_that_of_the_api(work):
+    from sklearn.base import clone
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    from gaussmix.report import build_classifier_report
+
+    frame = pd.read_csv(IRIS)
+    X, y = frame.drop(columns="label").to_numpy(), frame["label"].to_numpy()
+    model = GaussianMixtureClassifier(covariance_type="VVV").fit(X, y)
+    text = build_classifier_report(model, X, y, plots=False, seed=3)
+    predicted = cross_val_predict(clone(model), X, y, cv=StratifiedKFold(5, shuffle=True, random_state=3))
+    assert f"accuracy {np.mean(predicted == y):.3f} on 150" in text

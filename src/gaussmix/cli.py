@@ -232,8 +232,10 @@ def build_parser() -> argparse.ArgumentParser:
     report = command("report", "a self-contained HTML report: data, selection, model, plots, EM trace")
     _add_data(report, "all; with --model, " + MODEL_COLUMNS)
     _add_fitting(report, default_k="1-9", default_covariance="all")
-    report.add_argument("--model", help="describe this fitted Gaussian mixture (a model file) instead of selecting "
-                                        "one; -k, --covariance and the fitting options are then unused")
+    report.add_argument("--model", help="describe this fitted Gaussian mixture or classifier (a model file) instead "
+                                        "of selecting one; -k, --covariance and the fitting options are then unused")
+    report.add_argument("--label", help="with a classifier --model: the column of true classes (for the "
+                                        "cross-validated confusion matrix)")
     _add_output(report, help="HTML file to write")
 
     demo = command("demo", "model selection (K=1..6 x full, tied, diag, spherical, by BIC) on the bundled Old "
@@ -662,8 +664,13 @@ def run_report(arguments) -> int:
         raise UserError(f"{path}: the report must end in .html")
     check_output_path(path, arguments.force)
     if arguments.model:
-        model, fitted_names = _load_model(arguments.model, "report", mixture_only=True)
+        model, fitted_names = _load_model(arguments.model, "report")
+        if _is_kmeans(model):
+            raise UserError(f"{arguments.model} holds a k-means model; 'report' needs a Gaussian mixture or a "
+                            "classifier")
         table = _read(arguments, fitted_names)
+        if _is_classifier(model):
+            return _report_classifier(arguments, model, table, path)
         selection = None
     else:
         table = _read(arguments)
@@ -674,6 +681,20 @@ def run_report(arguments) -> int:
     _emit(arguments, {"report": str(path), **_model_summary(model, X)},
           [f"chosen {model.covariance_type}, K={model.n_components} ({BIC_LOWER_IS_BETTER} {model.bic(X):.2f}); "
            f"wrote {path}"])
+    return 0
+
+
+def _report_classifier(arguments, model, table, path) -> int:
+    from .report import write_report
+
+    if table.labels is None:
+        raise UserError("a classifier's report needs the true classes: name their column with --label")
+    labelled = table.labels != ""
+    write_report(path, model, table.X[labelled], labels=table.labels[labelled], feature_names=table.names,
+                 source=str(arguments.data), title=f"gaussmix classifier report: {Path(arguments.data).name}",
+                 force=arguments.force, seed=arguments.seed)
+    _emit(arguments, {"report": str(path), "model_type": model.model_type_, "n_samples": int(labelled.sum())},
+          [f"classifier report ({model.model_type_}, {labelled.sum()} labelled rows): wrote {path}"])
     return 0
 
 

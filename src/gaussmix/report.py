@@ -26,7 +26,7 @@ import numpy as np
 
 from ._tabular import atomic_write
 
-__all__ = ["WIDE", "build_report", "write_report"]
+__all__ = ["WIDE", "build_classifier_report", "build_report", "write_report"]
 
 WIDE = 6
 """Beyond this many columns a d x d matrix of numbers no longer reads: the report shows pictures and per-variable
@@ -363,7 +363,118 @@ def build_report(model, X, *, selection=None, feature_names: Sequence[str] | Non
     )
 
 
+def _classifier_section(model, X: np.ndarray, labels: np.ndarray, names: list[str], cv: int, seed: int) -> str:
+    """The classifier: its structure(s), candidates, a cross-validated confusion matrix and each class's model."""
+    from sklearn.base import clone
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    classes = [str(c) for c in model.classes_]
+    labels = np.asarray([str(label) for label in labels])
+    counts = {c: int(np.sum(labels == c)) for c in classes}
+    folds = min(cv, min(counts.values()))
+    parts = [f"<h2>Classifier</h2><p>{_escape(model.model_type_)}: "
+             + ("one Gaussian per class, one covariance structure for all classes (" + _escape(model.covariance_type_)
+                + ")" if model.model_type_ == "EDDA" else "a Gaussian mixture per class, its structure and number of "
+                "components chosen per class by BIC")
+             + f"; BIC (lower is better) {_number(model.bic(), 2)}.</p>"]
+    rows = [[c, str(counts[c]), _number(p, 4)] for c, p in zip(classes, model.priors_)]
+    parts.append(_table(["class", "rows here", "prior"], rows))
+    if model.model_type_ == "EDDA":
+        with_cv = any(c.get("cv_accuracy") is not None for c in model.candidates_)
+        with_failures = any(c["failed"] for c in model.candidates_)
+        candidates = [[c["covariance_type"], "failed" if c["failed"] else _number(c["bic"], 2),
+                       *([_number(c.get("cv_accuracy"), 3) if c.get("cv_accuracy") is not None else ""] if with_cv
+                         else []),
+                       *([c["reason"]] if with_failures else [])]
+                      for c in model.candidates_]
+        chosen = next(i for i, c in enumerate(model.candidates_) if c["covariance_type"] == model.covariance_type_)
+        header = ["structure", "BIC (lower is better)", *(["cv accuracy"] if with_cv else []),
+                  *(["why it failed"] if with_failures else [])]
+        parts.append(_table(header, candidates, highlight=(chosen, 2 if with_cv else 1),
+                            caption="every structure tried; the chosen one is marked"))
+    if folds >= 2:
+        predicted = np.asarray([str(c) for c in cross_val_predict(
+            clone(model), X, labels, cv=StratifiedKFold(folds, shuffle=True, random_state=seed))])
+        matrix = [[int(np.sum((labels == true) & (predicted == guess))) for guess in classes] for true in classes]
+        accuracy = float(np.mean(predicted == labels))
+        parts.append(f"<h3>Cross-validated confusion matrix</h3><p>{folds}-fold stratified cross-validation (the model "
+                     f"refitted with the same settings on each training part): accuracy {accuracy:.3f} on {len(labels)} "
+                     "rows.</p>")
+        parts.append(_table(["true \\ predicted", *classes], [[c, *map(str, row)] for c, row in zip(classes, matrix)]))
+    else:
+        parts.append('<p class="note">A class has a single row here: no cross-validated confusion matrix.</p>')
+    parts.append("<h3>Each class's model</h3>")
+    rows = []
+    for c, class_model in zip(classes, model.models_):
+        structure = model.covariance_type_ if model.model_type_ == "EDDA" else class_model.covariance_type
+        for k in range(class_model.n_components):
+            rows.append([c if k == 0 else "", structure if k == 0 else "", str(k), _number(class_model.weights_[k], 3),
+                         *(_number(value, 3) for value in class_model.means_[k])])
+    parts.append(_table(["class", "structure", "component", "weight", *(f"mean {name}" for name in names)], rows))
+    return "".join(parts)
+
+
+def build_classifier_report(model, X, labels, *, feature_names: Sequence[str] | None = None, source: str = "",
+                            title: str = "gaussmix classifier report", plots: bool = True, cv: int = 5,
+                            seed: int = 0) -> str:
+    """The report of a fitted :class:`~gaussmix.GaussianMixtureClassifier` as one HTML string.
+
+    Parameters
+    ----------
+    model : fitted GaussianMixtureClassifier
+    X : array of shape (n_samples, n_features)
+        Labelled rows described (the training rows, or others).
+    labels : array of shape (n_samples,)
+        Their true classes: the cross-validated confusion matrix refits the model's settings on ``cv``
+        stratified folds of them.
+    feature_names, source, title, plots
+        As for :func:`build_report`; the plot is the data in the first two (standardised) principal axes,
+        coloured by predicted class, with the class Gaussians' ellipses for an EDDA model.
+    """
+    from . import __version__
+
+    X = np.asarray(X, dtype=np.float64)
+    names = list(feature_names) if feature_names is not None else [f"x{i}" for i in range(X.shape[1])]
+    plot_html = ""
+    if plots and _have_matplotlib():
+        from . import plotting
+
+        import matplotlib.pyplot as plt
+
+        figure, ax = plt.subplots(figsize=(6.4, 4.8))
+        if model.model_type_ == "EDDA":
+            plotting.plot_clusters(model.mixture_, X, ax=ax)
+            caption = ("the rows coloured by predicted class (component k is class "
+                       + ", ".join(f"{k}: {c}" for k, c in enumerate(model.classes_)) + "), with each class's Gaussian")
+        else:
+            predicted = model.predict(X)
+            for c in model.classes_:
+                ax.scatter(*X[predicted == c][:, :2].T, s=10, label=str(c))
+            ax.legend(title="predicted class")
+            ax.set_xlabel(names[0])
+            ax.set_ylabel(names[1] if len(names) > 1 else "")
+            caption = "the rows coloured by predicted class (first two variables)"
+        plot_html = "<h2>Plot</h2>" + _figure(figure, caption)
+    generated = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        "<!DOCTYPE html>\n"
+        f'<html lang="en"><head><meta charset="utf-8"><title>{_escape(title)}</title>'
+        f"<style>{_STYLE}</style></head><body>"
+        f"<h1>{_escape(title)}</h1><p class=\"meta\">gaussmix {_escape(__version__)}, generated {generated}.</p>"
+        + _data_section(X, names, source)
+        + _classifier_section(model, X, labels, names, cv, seed)
+        + plot_html
+        + "</body></html>\n"
+    )
+
+
 def write_report(path, model, X, *, force: bool = False, **options) -> Path:
-    """Build the report (see :func:`build_report`) and write it atomically to ``path``."""
-    text = build_report(model, X, **options)
+    """Build the report (:func:`build_report`; :func:`build_classifier_report` for a classifier, whose ``labels``
+    are then required) and write it atomically to ``path``."""
+    from .classifier import GaussianMixtureClassifier
+
+    if isinstance(model, GaussianMixtureClassifier):
+        text = build_classifier_report(model, X, **options)
+    else:
+        text = build_report(model, X, **options)
     return atomic_write(path, lambda stream: stream.write(text.encode("utf-8")), force=force)
