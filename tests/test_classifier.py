@@ -287,3 +287,31 @@ def test_a_tampered_classifier_file_is_refused(iris, tmp_path):
         load(write({**meta, "members": []}))
     with pytest.raises(ModelFileError, match="weights_ are not a probability vector"):
         load(write(meta, **{"mixture.weights_": np.array([0.9, 0.9, 0.9])}))
+
+
+@pytest.mark.parametrize("kind", ["npy", "chunks", "dask"])
+def test_semi_supervised_on_a_chunked_source_equals_in_memory(wine, tmp_path, kind):
+    X, y = wine
+    partial, _ = _six_labelled_per_class(y, 0)
+    if kind == "npy":
+        np.save(tmp_path / "wine.npy", X)
+        source = str(tmp_path / "wine.npy")
+    elif kind == "chunks":
+        source = [X[start:start + 50] for start in range(0, X.shape[0], 50)]
+    else:
+        da = pytest.importorskip("dask.array")
+        source = da.from_array(X, chunks=(50, -1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        in_memory = GaussianMixtureClassifier(covariance_type=["VVI", "EEE"], unlabelled_label=-1).fit(X, partial)
+        chunked = GaussianMixtureClassifier(covariance_type=["VVI", "EEE"], unlabelled_label=-1).fit(source, partial)
+    assert chunked.covariance_type_ == in_memory.covariance_type_
+    np.testing.assert_allclose(chunked.mixture_.means_, in_memory.mixture_.means_, rtol=1e-8)
+    np.testing.assert_allclose(chunked.predict_proba(X), in_memory.predict_proba(X), atol=1e-8)
+    np.testing.assert_array_equal(chunked.predict(source), in_memory.predict(X))
+
+
+def test_mclustda_needs_the_data_in_memory(wine):
+    X, y = wine
+    with pytest.raises(ValueError, match="need the data in memory"):
+        GaussianMixtureClassifier(n_components=(1, 2)).fit([X[:100], X[100:]], y)

@@ -42,7 +42,8 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 from ._validation import check_int, check_nonnegative_float, check_sample_weight
 from .covariance import CovarianceStructure, get_structure, model_names
 from .em import estimate_parameters, run_em, statistics_from_responsibilities, weighted_log_density
-from .engines import make_engine
+from ._sources import check_predict_source, fit_engine, n_rows
+from .engines import is_chunked_source, make_engine, open_source
 from .exceptions import DataError, DegenerateComponentError
 from .gaussian_mixture import GaussianMixture
 from .params import MixtureParams
@@ -259,7 +260,10 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), or a chunked source
+            A ``.npy``/Parquet/CSV path, :func:`~gaussmix.open_dataset`, a list of 2-D arrays or a dask array is
+            fitted where it lives (EDDA with ``selection='bic'``; the labelled rows are read into memory, the
+            others visited chunk by chunk in each EM iteration), as :class:`~gaussmix.GaussianMixture` does.
         y : array-like of shape (n_samples,)
             Class labels of any type; rows labelled ``unlabelled_label`` are unlabelled (semi-supervised
             fitting, EDDA only).
@@ -269,10 +273,19 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=False, ensure_min_samples=2)
-        n_samples, n_features = X.shape
-        weights = check_sample_weight(sample_weight, n_samples)
-        self._check_parameters(n_features)
+        chunked = is_chunked_source(X)
+        if chunked:
+            n_samples = n_rows(X)
+            y = column_or_1d(y, warn=True)
+            weights = check_sample_weight(sample_weight, n_samples)
+            n_features = fit_engine(self, X, weights, n_components=1,
+                                    check_shape=lambda n, d: self._check_parameters(d)).engine.n_features
+            X = open_source(X)
+        else:
+            X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=False, ensure_min_samples=2)
+            n_samples, n_features = X.shape
+            weights = check_sample_weight(sample_weight, n_samples)
+            self._check_parameters(n_features)
         labels = self._labels(y, n_samples)
         labelled_weight = np.bincount(labels.indices, weights=weights[labels.labelled], minlength=labels.n_classes)
         if np.any(labelled_weight <= 0):
@@ -282,10 +295,14 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
         if labels.semi_supervised and self.model_type_ != "EDDA":
             raise ValueError("semi-supervised fitting (y with -1 for unlabelled rows) fits one Gaussian per class "
                              "(EDDA, as mclust's MclustSSC): use n_components=1")
+        if chunked and (self.model_type_ != "EDDA" or (self.selection == "cv" and len(self._structures(n_features)) > 1)):
+            raise ValueError("a chunked source is fitted as EDDA with selection='bic'; MclustDA and selection='cv' "
+                             "need the data in memory (gaussmix.open_dataset(X).to_numpy())")
         self.classes_ = labels.classes
         frequencies = labelled_weight / labelled_weight.sum()
         if self.model_type_ == "EDDA":
-            self._fit_edda(X, weights, labels, n_features)
+            data = _EDDAData.of(X, weights, labels)
+            self._fit_edda(data, X, weights, labels, n_features)
             frequencies = self.mixture_.weights_.astype(np.float64)
         else:
             self._fit_mclustda(X, weights, labels, component_candidates, n_features)
@@ -294,7 +311,7 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
             self.mixture_.weights_ = self.priors_.astype(self.mixture_.means_.dtype)
         return self
 
-    def _fit_edda(self, X, weights, labels: _Labels, n_features: int) -> None:
+    def _fit_edda(self, data: "_EDDAData", X, weights, labels: _Labels, n_features: int) -> None:
         names = self._structures(n_features)
         counts = np.bincount(labels.indices, minlength=labels.n_classes)
         feasible = []
@@ -316,7 +333,7 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
         fits = {}
         for name in feasible:
             try:
-                fits[name] = _fit_edda_structure(X, weights, labels, name, self.reg_covar, self._fit_settings())
+                fits[name] = _fit_edda_structure(data, labels, name, self.reg_covar, self._fit_settings())
                 candidates.append({"covariance_type": name, "bic": fits[name].bic, "failed": False, "reason": ""})
             except DegenerateComponentError as error:
                 candidates.append({"covariance_type": name, "bic": None, "failed": True, "reason": str(error)})
@@ -354,8 +371,8 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
         for train, test in splits:
             fold_labels = _Labels(labels.classes, labels.labelled[train], labels.indices[train])
             try:
-                fit = _fit_edda_structure(X[train], weights[train], fold_labels, name, self.reg_covar,
-                                          self._fit_settings())
+                fit = _fit_edda_structure(_EDDAData.of(X[train], weights[train], fold_labels), fold_labels, name,
+                                          self.reg_covar, self._fit_settings())
             except DegenerateComponentError:
                 return 0.0
             predicted = np.argmax(fit.mixture.predict_proba(X[test]), axis=1)
@@ -400,7 +417,8 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
     def _class_log_densities(self, X) -> np.ndarray:
         """``log pi_c + log p(x_n | c)``, shape (n_samples, n_classes)."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        X = check_predict_source(self, X) if is_chunked_source(X) else validate_data(
+            self, X, dtype=[np.float64, np.float32], reset=False)
         return np.log(self.priors_) + np.column_stack([model.score_samples(X) for model in self.models_])
 
     def predict_log_proba(self, X) -> np.ndarray:
@@ -469,19 +487,36 @@ def _labelled_statistics(rows: np.ndarray, weights: np.ndarray, one_hot: np.ndar
     return statistics
 
 
-def _fit_edda_structure(X, weights, labels: _Labels, name: str, reg_covar: float, settings: dict) -> _EDDAFit:
+@dataclass(frozen=True, eq=False)
+class _EDDAData:
+    """What every EDDA fit of one training set reads: the engine over the unlabelled rows (labelled rows weigh
+    zero there: every engine visits the same chunks), and the labelled rows, centred by the engine's offset,
+    with their weights (read once, into memory)."""
+
+    engine: object
+    labelled_rows: np.ndarray
+    labelled_weights: np.ndarray
+    weight_sum: float
+
+    @classmethod
+    def of(cls, X, weights: np.ndarray, labels: _Labels) -> "_EDDAData":
+        """``X``: a validated array, or an opened chunked source (a Dataset or a dask array)."""
+        engine = make_engine(X, np.where(labels.labelled, 0.0, weights), n_components=labels.n_classes)
+        rows = engine.rows(np.flatnonzero(labels.labelled)).astype(np.float64)
+        return cls(engine, rows, weights[labels.labelled], float(weights.sum()))
+
+
+def _fit_edda_structure(data: _EDDAData, labels: _Labels, name: str, reg_covar: float, settings: dict) -> _EDDAFit:
     """EDDA under one structure: one M-step on the labelled rows, then (semi-supervised) EM over all rows."""
     structure = get_structure(name)
-    engine = make_engine(X, np.where(labels.labelled, 0.0, weights), n_components=labels.n_classes)
-    labelled_rows = engine.rows(np.flatnonzero(labels.labelled)).astype(np.float64)
-    labelled_weights = weights[labels.labelled]
+    engine, labelled_rows, labelled_weights = data.engine, data.labelled_rows, data.labelled_weights
     one_hot = labels.one_hot()
     counts = one_hot.T @ labelled_weights
     class_means = (one_hot * labelled_weights[:, None]).T @ labelled_rows / counts[:, None]
     reference = MixtureParams(counts / counts.sum(), class_means, None, None, engine.offset)
     labelled_statistics = _labelled_statistics(labelled_rows, labelled_weights, one_hot, labels.indices, structure)
     params = _checked(estimate_parameters(labelled_statistics(reference), reference, structure, reg_covar))
-    n = float(weights.sum())
+    n = data.weight_sum
     if labels.semi_supervised:
         result = run_em(engine, params, structure, tol=settings["tol"], max_iter=settings["max_iter"],
                         reg_covar=reg_covar, fixed_statistics=labelled_statistics)
@@ -491,11 +526,11 @@ def _fit_edda_structure(X, weights, labels: _Labels, name: str, reg_covar: float
         converged, n_iter = True, 1
         log_likelihood = labelled_statistics(params).log_likelihood
         trace = [log_likelihood / n]
-    n_parameters = (structure.n_parameters(labels.n_classes, X.shape[1]) + labels.n_classes * X.shape[1]
+    n_parameters = (structure.n_parameters(labels.n_classes, engine.n_features) + labels.n_classes * engine.n_features
                     + labels.n_classes - 1)
     mixture = GaussianMixture(labels.n_classes, covariance_type=name, reg_covar=reg_covar)
-    mixture._set_fitted(params, structure, np.float32 if X.dtype == np.float32 else np.float64)
-    mixture.n_features_in_ = X.shape[1]
+    mixture._set_fitted(params, structure, engine.dtype)
+    mixture.n_features_in_ = engine.n_features
     mixture.converged_, mixture.n_iter_ = converged, n_iter
     mixture.lower_bound_ = log_likelihood / n
     mixture.lower_bounds_ = trace  # semi-supervised EM's objective per unit weight, iteration by iteration
