@@ -260,3 +260,15 @@ def test_nan_in_x_names_missing_em():
     with pytest.raises(DataError, match="missing='em'"):
         GaussianMixture(2).fit(X)
     GaussianMixture(2, missing="em", random_state=0).fit(X)  # and with it, the fit goes through
+
+
+def test_saving_into_a_missing_folder_names_the_folder(tmp_path):
+    import gaussmix
+
+    model = gaussmix.GaussianMixture(1).fit(np.random.default_rng(0).normal(size=(10, 2)))
+    with pytest.raises(FileNotFoundError, match=r"folder .*nowhere does not exist") as caught:
+        gaussmix.save(model, tmp_path / "nowhere" / "model.npz")
+    assert ".tmp" not in str(caught.value)
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(NotADirectoryError, match="is not a folder"):
+        gaussmix.save(model, tmp_path / "a_file" / "model.npz")

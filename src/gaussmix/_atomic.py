@@ -39,8 +39,18 @@ def atomic_write(path, write: Callable, *, overwrite: bool, binary: bool = True)
     Returns
     -------
     Path
+
+    Raises
+    ------
+    FileNotFoundError, NotADirectoryError
+        The folder does not exist, or is a file: the message names it (not the temporary file's name).
     """
     path = Path(path)
+    folder = path.parent
+    if not folder.exists():
+        raise FileNotFoundError(f"cannot write {path}: folder {folder} does not exist")
+    if not folder.is_dir():
+        raise NotADirectoryError(f"cannot write {path}: {folder} is not a folder")
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.chmod(temporary, _new_file_mode())  # mkstemp makes it 0600; outputs get the usual permissions
