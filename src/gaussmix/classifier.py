@@ -236,9 +236,10 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
                              f"{classes.shape[0]} class")
         return _Labels(classes, labelled, indices)
 
-    def _check_priors(self, n_classes: int, frequencies: np.ndarray) -> np.ndarray:
+    def _check_priors(self, n_classes: int) -> np.ndarray | None:
+        """The given priors, checked (None: the class frequencies, known after the fit)."""
         if self.priors is None:
-            return frequencies
+            return None
         priors = np.asarray(self.priors, dtype=np.float64)
         if priors.shape != (n_classes,) or not np.all(np.isfinite(priors)) or np.any(priors <= 0):
             raise ValueError(f"priors must be {n_classes} positive numbers (one per class), got {self.priors!r}")
@@ -293,8 +294,11 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
         component_candidates = self._component_candidates(labels.n_classes)
         self.model_type_ = self._resolved_model_type(component_candidates)
         if labels.semi_supervised and self.model_type_ != "EDDA":
-            raise ValueError("semi-supervised fitting (y with -1 for unlabelled rows) fits one Gaussian per class "
+            raise ValueError("semi-supervised fitting (rows labelled unlabelled_label) fits one Gaussian per class "
                              "(EDDA, as mclust's MclustSSC): use n_components=1")
+        if labels.semi_supervised and self.selection == "cv" and len(self._structures(n_features)) > 1:
+            raise ValueError("selection='cv' needs every row labelled; use selection='bic' for semi-supervised fitting")
+        given_priors = self._check_priors(labels.n_classes)
         if chunked and (self.model_type_ != "EDDA" or (self.selection == "cv" and len(self._structures(n_features)) > 1)):
             raise ValueError("a chunked source is fitted as EDDA with selection='bic'; MclustDA and selection='cv' "
                              "need the data in memory (gaussmix.open_dataset(X).to_numpy())")
@@ -306,7 +310,7 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
             frequencies = self.mixture_.weights_.astype(np.float64)
         else:
             self._fit_mclustda(X, weights, labels, component_candidates, n_features)
-        self.priors_ = self._check_priors(labels.n_classes, frequencies)
+        self.priors_ = frequencies if given_priors is None else given_priors
         if self.mixture_ is not None:
             self.mixture_.weights_ = self.priors_.astype(self.mixture_.means_.dtype)
         return self
@@ -341,9 +345,6 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
             raise DataError("every covariance structure failed: "
                             + "; ".join(f"{c['covariance_type']}: {c['reason']}" for c in candidates))
         if self.selection == "cv" and len(fits) > 1:
-            if labels.semi_supervised:
-                raise ValueError("selection='cv' needs every row labelled; use selection='bic' for semi-supervised "
-                                 "fitting")
             accuracy = {name: self._cv_accuracy(X, weights, labels, name) for name in fits}
             for candidate in candidates:
                 candidate["cv_accuracy"] = accuracy.get(candidate["covariance_type"])
