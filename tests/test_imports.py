@@ -76,6 +76,7 @@ DEFINED_IN = {
     "PruningWarning": "gaussmix.exceptions",
     "ScaleWarning": "gaussmix.exceptions",
     "SelectionResult": "gaussmix.selection",
+    "combine_components": "gaussmix.inference.merging",
     "from_sklearn": "gaussmix.convert",
     "load": "gaussmix.io",
     "open_dataset": "gaussmix.engines.ooc",

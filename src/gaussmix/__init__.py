@@ -34,6 +34,7 @@ _PUBLIC = {
     "PruningWarning": "exceptions",
     "ScaleWarning": "exceptions",
     "SelectionResult": "selection",
+    "combine_components": "inference.merging",
     "from_sklearn": "convert",
     "load": "io",
     "open_dataset": "engines.ooc",
