@@ -96,11 +96,16 @@ def _function(test_id: str) -> str:
     return test_id.split("::")[-1].split("[")[0]
 
 
-def test_scikit_learns_mixture_tests_pass_but_for_deliberate_differences(tmp_path):
-    outcomes, completed = _run_redirected(_installed_tests("mixture", "tests"), "sklearn_redirect", tmp_path)
+def _passed_and_unexpected(outcomes: dict, deliberate: dict) -> tuple[list, list]:
+    """The tests that passed, and those that failed other than on purpose."""
     passed = [test for test, outcome in outcomes.items() if outcome == "passed"]
     failed = sorted(test for test, outcome in outcomes.items() if outcome == "failed")
-    unexpected = [test for test in failed if _function(test) not in DELIBERATE_DIFFERENCES]
+    return passed, [test for test in failed if _function(test) not in deliberate]
+
+
+def test_scikit_learns_mixture_tests_pass_but_for_deliberate_differences(tmp_path):
+    outcomes, completed = _run_redirected(_installed_tests("mixture", "tests"), "sklearn_redirect", tmp_path)
+    passed, unexpected = _passed_and_unexpected(outcomes, DELIBERATE_DIFFERENCES)
     assert not unexpected, (f"scikit-learn {sklearn.__version__}'s mixture tests fail against gaussmix beyond the "
                             f"deliberate differences: {unexpected}\n\n{completed.stdout[-8000:]}")
     # The redirect took effect and the suite ran: most tests pass, both estimators' modules were collected.
@@ -121,9 +126,7 @@ def test_scikit_learns_kmeans_tests_pass_but_for_deliberate_differences(tmp_path
     outcomes, completed = _run_redirected(_installed_tests("cluster", "tests", "test_k_means.py"),
                                           "sklearn_redirect_kmeans", tmp_path)
     ours = {test: outcome for test, outcome in outcomes.items() if not _tests_minibatch(test)}
-    passed = [test for test, outcome in ours.items() if outcome == "passed"]
-    failed = sorted(test for test, outcome in ours.items() if outcome == "failed")
-    unexpected = [test for test in failed if _function(test) not in KMEANS_DELIBERATE_DIFFERENCES]
+    passed, unexpected = _passed_and_unexpected(ours, KMEANS_DELIBERATE_DIFFERENCES)
     assert not unexpected, (f"scikit-learn {sklearn.__version__}'s k-means tests fail against gaussmix.KMeans beyond "
                             f"the deliberate differences: {unexpected}\n\n{completed.stdout[-8000:]}")
     assert len(passed) >= 150, completed.stdout[-4000:]

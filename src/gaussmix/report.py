@@ -320,6 +320,18 @@ def _plots_html(model, X: np.ndarray, selection, names: list[str]) -> str:
         return "".join(_plots(model, X, selection, names))
 
 
+def _page(title: str, body: str) -> str:
+    """A whole HTML document: the title, the version and time it was made, then ``body`` (already HTML)."""
+    from . import __version__
+
+    generated = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return ("<!DOCTYPE html>\n"
+            f'<html lang="en"><head><meta charset="utf-8"><title>{_escape(title)}</title>'
+            f"<style>{_STYLE}</style></head><body>"
+            f"<h1>{_escape(title)}</h1><p class=\"meta\">gaussmix {_escape(__version__)}, generated {generated}.</p>"
+            f"{body}</body></html>\n")
+
+
 def build_report(model, X, *, selection=None, feature_names: Sequence[str] | None = None, source: str = "",
                  title: str = "gaussmix report", plots: bool = True) -> str:
     """The report as one HTML string.
@@ -339,8 +351,6 @@ def build_report(model, X, *, selection=None, feature_names: Sequence[str] | Non
     plots : bool
         False, or matplotlib missing: tables only, with a note.
     """
-    from . import __version__
-
     X = np.asarray(X, dtype=np.float64)
     if X.ndim == 1:
         X = X[:, None]
@@ -348,18 +358,13 @@ def build_report(model, X, *, selection=None, feature_names: Sequence[str] | Non
     if len(names) != X.shape[1]:
         raise ValueError(f"feature_names has {len(names)} names for {X.shape[1]} columns")
     plot_html = _plots_html(model, X, selection, names) if plots else '<p class="note">Plots were turned off.</p>'
-    generated = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return (
-        "<!DOCTYPE html>\n"
-        f'<html lang="en"><head><meta charset="utf-8"><title>{_escape(title)}</title>'
-        f"<style>{_STYLE}</style></head><body>"
-        f"<h1>{_escape(title)}</h1><p class=\"meta\">gaussmix {_escape(__version__)}, generated {generated}.</p>"
-        + _data_section(X, names, source)
+    return _page(
+        title,
+        _data_section(X, names, source)
         + _selection_section(selection)
         + _model_section(model, X, names, plots)
         + "<h2>Plots</h2>" + plot_html
-        + _trace_section(model)
-        + "</body></html>\n"
+        + _trace_section(model),
     )
 
 
@@ -431,8 +436,6 @@ def build_classifier_report(model, X, labels, *, feature_names: Sequence[str] | 
         As for :func:`build_report`; the plot is the data in the first two (standardised) principal axes,
         coloured by predicted class, with the class Gaussians' ellipses for an EDDA model.
     """
-    from . import __version__
-
     X = np.asarray(X, dtype=np.float64)
     names = list(feature_names) if feature_names is not None else [f"x{i}" for i in range(X.shape[1])]
     plot_html = ""
@@ -455,16 +458,11 @@ def build_classifier_report(model, X, labels, *, feature_names: Sequence[str] | 
             ax.set_ylabel(names[1] if len(names) > 1 else "")
             caption = "the rows coloured by predicted class (first two variables)"
         plot_html = "<h2>Plot</h2>" + _figure(figure, caption)
-    generated = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return (
-        "<!DOCTYPE html>\n"
-        f'<html lang="en"><head><meta charset="utf-8"><title>{_escape(title)}</title>'
-        f"<style>{_STYLE}</style></head><body>"
-        f"<h1>{_escape(title)}</h1><p class=\"meta\">gaussmix {_escape(__version__)}, generated {generated}.</p>"
-        + _data_section(X, names, source)
+    return _page(
+        title,
+        _data_section(X, names, source)
         + _classifier_section(model, X, labels, names, cv, seed)
-        + plot_html
-        + "</body></html>\n"
+        + plot_html,
     )
 
 
