@@ -79,6 +79,7 @@ DEFINED_IN = {
     "combine_components": "gaussmix.inference.merging",
     "from_sklearn": "gaussmix.convert",
     "load": "gaussmix.io",
+    "mixture_directions": "gaussmix.inference.directions",
     "open_dataset": "gaussmix.engines.ooc",
     "save": "gaussmix.io",
     "select_model": "gaussmix.selection",

@@ -103,7 +103,8 @@ def test_new_data_are_scored_with_the_estimator(moons):
     X, _, model = moons
     merged = combine_components(model, X)
     X_new = np.array([[0.0, 1.0], [1.0, -0.5], [2.0, 0.5]])
-    np.testing.assert_allclose(merged.predict_proba(3, X_new), model.predict_proba(X_new) @ merged.combining_matrix(3).T)
+    expected = model.predict_proba(X_new) @ merged.combining_matrix(3).T
+    np.testing.assert_allclose(merged.predict_proba(3, X_new), expected)
     np.testing.assert_array_equal(merged.labels(8, X_new), model.predict(X_new))
     with pytest.raises(ValueError, match="n_clusters"):
         merged.labels(9)

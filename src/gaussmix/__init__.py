@@ -37,6 +37,7 @@ _PUBLIC = {
     "combine_components": "inference.merging",
     "from_sklearn": "convert",
     "load": "io",
+    "mixture_directions": "inference.directions",
     "open_dataset": "engines.ooc",
     "save": "io",
     "select_model": "selection",
