@@ -1,4 +1,4 @@
-"""Effective number of components BayesianGaussianMixture finds on Old Faithful (the README's table).
+"""Effective number of components BayesianGaussianMixture finds on Old Faithful (the table in docs/bayesian.md).
 
 Usage: python benchmarks/bayes_faithful.py [--standardised]
 

@@ -170,8 +170,8 @@ def _pruning_step(model) -> int:
 @pytest.mark.parametrize("prior_type", PRIOR_TYPES)
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_the_elbo_does_not_decrease_across_the_pruning_step(covariance_type, prior_type):
-    # The README's example: four clusters, K=12. The dropped components hold almost no data, so dropping
-    # them removes their KL cost and the ELBO (comparable across K, unlike lower_bounds_) goes up.
+    # The example in docs/bayesian.md: four clusters, K=12. The dropped components hold almost no data, so
+    # dropping them removes their KL cost and the ELBO (comparable across K, unlike lower_bounds_) goes up.
     X = _separated_blobs(seed=0)
     with warnings.catch_warnings():
         warnings.simplefilter("error", PruningWarning)
@@ -238,7 +238,7 @@ def test_pruning_drops_unused_components_and_keeps_a_consistent_model():
     assert np.isfinite(model.score_samples(X, predictive=True)).all()
 
 
-@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag"])  # spherical: 5 (see the README)
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag"])  # spherical: 5 (see docs/bayesian.md)
 def test_faithful_has_two_or_three_effective_components(covariance_type):
     X, _ = load_faithful()
     model = BayesianGaussianMixture(n_components=10, covariance_type=covariance_type, max_iter=1000,

@@ -1,8 +1,8 @@
 """Degenerate components: a fit never crashes or returns NaN; it re-seeds with a warning or raises advice.
 
 Every scenario here makes a component empty, singular or collapsed on purpose. The contract
-(README, Architecture: "a degenerate component raises a named error ..."): either the component is re-seeded with a
-``DegenerateComponentWarning`` and the returned model is finite, or a ``DegenerateComponentError``
+(docs/architecture.md: "a degenerate component raises a named error ..."): either the component is re-seeded
+with a ``DegenerateComponentWarning`` and the returned model is finite, or a ``DegenerateComponentError``
 names the component, the reason and what the user can change.
 """
 

@@ -377,8 +377,8 @@ def test_high_dimensional_fit_never_forms_per_point_d_by_d_arrays():
 
 def test_digits_held_out_likelihood_beats_full_and_diagonal_mixtures():
     # Same K, same reg_covar, same k-means seed; 1200 training and 597 held-out images. At reg_covar=3e-3
-    # MFA won by 6-13 nats per image over 3 splits x 2 seeds (README); at 1e-3 the margin can shrink to ~1
-    # because single held-out images with pixels a component never saw dominate the mean.
+    # MFA won by 6-13 nats per image over 3 splits x 2 seeds (docs/factor-analyzers.md); at 1e-3 the margin can
+    # shrink to ~1 because single held-out images with pixels a component never saw dominate the mean.
     X = load_digits()
     order = np.random.default_rng(0).permutation(X.shape[0])
     train, test = X[order[:1200]], X[order[1200:]]

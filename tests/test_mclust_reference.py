@@ -235,7 +235,7 @@ def test_wine_top_models():
 
     Only mclust's three best cells: the 14 x 9 grid on 13 features takes too long here. Our VVE,3 is a
     higher maximum than mclust's; the restarts needed for EVE,4 and VVE,4 (mclust's poorer maxima) find a
-    VVE,4 that scores higher still (README, "mclust's published tables").
+    VVE,4 that scores higher still (docs/mclust-models.md, "mclust's published tables").
     """
     X = load("wine")
     grid = fit_grid(X, ["VVE", "EVE"], [3, 4], n_jobs=2)

@@ -89,7 +89,7 @@ def from_sklearn(estimator):
     """A fitted :class:`gaussmix.GaussianMixture` from a fitted ``sklearn.mixture.GaussianMixture``.
 
     The result's ``lower_bound_`` is recomputed nowhere: it is scikit-learn's (which describes the parameters
-    one M-step before the returned ones; see the README). Everything else is the same model.
+    one M-step before the returned ones; see docs/sklearn-differences.md). Everything else is the same model.
     """
     from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
 
