@@ -82,6 +82,7 @@ DEFINED_IN = {
     "mixture_directions": "gaussmix.inference.directions",
     "open_dataset": "gaussmix.engines.ooc",
     "save": "gaussmix.io",
+    "select_experts": "gaussmix.experts",
     "select_model": "gaussmix.selection",
 }
 

@@ -8,6 +8,7 @@ Public names::
     MixtureOfFactorAnalyzers         mixtures of factor analysers / probabilistic PCA
     MixtureOfExperts                 mixture of linear experts with a softmax gate (a regressor)
     select_model, SelectionResult    fit a grid of models, choose by BIC, ICL, AIC or held-out likelihood
+    select_experts                   the same for MixtureOfExperts: how many experts, which noise covariance
     open_dataset                     .npy / Parquet / CSV / iterable sources for out-of-core fits
     save, load                       versioned, pickle-free model files
     from_sklearn                     a fitted sklearn GaussianMixture as a gaussmix one (and .to_sklearn())
@@ -40,6 +41,7 @@ _PUBLIC = {
     "mixture_directions": "inference.directions",
     "open_dataset": "engines.ooc",
     "save": "io",
+    "select_experts": "experts",
     "select_model": "selection",
 }
 

@@ -103,6 +103,9 @@ _RESERVED_PARAMS = ("n_components", "covariance_type", "n_init", "random_state")
 class SelectionResult:
     """The fitted grid: one record per candidate, the best estimator and the criterion that chose it.
 
+    :func:`select_model` returns it for Gaussian mixtures, :func:`gaussmix.select_experts` for mixtures of experts
+    (each record's ``n_components`` is then its number of experts, also under ``n_experts``).
+
     Attributes
     ----------
     records : list of dict
