@@ -76,6 +76,8 @@ DEFINED_IN = {
     "PruningWarning": "gaussmix.exceptions",
     "ScaleWarning": "gaussmix.exceptions",
     "SelectionResult": "gaussmix.selection",
+    "bootstrap_lrt": "gaussmix.inference.bootstrap",
+    "bootstrap_parameters": "gaussmix.inference.bootstrap",
     "combine_components": "gaussmix.inference.merging",
     "from_sklearn": "gaussmix.convert",
     "load": "gaussmix.io",

@@ -35,6 +35,8 @@ _PUBLIC = {
     "PruningWarning": "exceptions",
     "ScaleWarning": "exceptions",
     "SelectionResult": "selection",
+    "bootstrap_lrt": "inference.bootstrap",
+    "bootstrap_parameters": "inference.bootstrap",
     "combine_components": "inference.merging",
     "from_sklearn": "convert",
     "load": "io",
