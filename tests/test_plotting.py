@@ -123,3 +123,21 @@ def test_correlation_heat_maps_one_per_component_or_one_shared(faithful_model):
     figure = plotting.plot_correlations(full)
     assert len([ax for ax in figure.axes if ax.get_images()]) == 3
     assert any(ax.get_ylabel() == "correlation" for ax in figure.axes)  # the colour bar says what colours mean
+
+
+def test_clusters_in_the_mclustdr_directions():
+    from gaussmix import mixture_directions
+
+    rng = np.random.default_rng(1)
+    X = np.vstack([rng.normal(0, 1, (200, 4)), rng.normal(0, 1, (200, 4)) + [0, 0, 5, 0]])
+    model = GaussianMixture(2, random_state=0).fit(X)
+    directions = mixture_directions(model, X, n_directions=2)
+    ax = plotting.plot_clusters(model, X, projection="directions")
+    ellipse = [p for p in ax.patches if isinstance(p, Ellipse)][0]
+    np.testing.assert_allclose(ellipse.center, (model.means_[0] - X.mean(axis=0)) @ directions.basis, atol=1e-10)
+    projected = directions.basis.T @ model.covariances_[0] @ directions.basis
+    np.testing.assert_allclose(sorted([ellipse.width, ellipse.height]), 2 * np.sqrt(np.linalg.eigvalsh(projected)))
+    assert ax.get_xlabel().startswith("MclustDR direction 1") and ax.get_ylabel().startswith("MclustDR direction 2")
+    np.testing.assert_allclose(ax.collections[0].get_offsets(), directions.projections)
+    with pytest.raises(ValueError, match="projection"):
+        plotting.plot_clusters(model, X, projection="tsne")

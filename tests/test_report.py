@@ -62,7 +62,7 @@ def selection_report():
 
 
 def test_report_is_valid_self_contained_html(selection_report):
-    text, *_ = selection_report
+    text, model, *_ = selection_report
     assert text.startswith("<!DOCTYPE html>")
     checker = parse(text)
     assert checker.errors == [] and checker.stack == []
@@ -75,7 +75,8 @@ def test_report_is_valid_self_contained_html(selection_report):
         png = base64.b64decode(image["src"].split(",", 1)[1], validate=True)
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 1000
         assert image["alt"]
-    assert len(checker.images) == 6  # BIC, ICL, clusters, density, uncertainty, EM trace
+    merging = 2 if model.n_components >= 3 else 0  # entropy and normalised entropy decrease
+    assert len(checker.images) == 6 + merging  # BIC, ICL, clusters, density, uncertainty, EM trace
 
 
 def test_report_contents(selection_report):
@@ -267,3 +268,28 @@ def test_separation_ratio_is_fishers_and_picks_the_separating_variables():
     rescaled = X * np.r_[1000.0, np.ones(8)]
     scores = [(data - centre) @ axes for data in (X, rescaled) for centre, axes in [principal_axes(data)]]
     np.testing.assert_allclose(np.abs(scores[0]), np.abs(scores[1]), atol=1e-8)
+
+
+def test_merging_section_follows_the_model_for_three_or_more_components():
+    from gaussmix import combine_components
+
+    X, names = faithful_csv()
+    model = GaussianMixture(4, random_state=0).fit(X)
+    text = build_report(model, X, feature_names=names, plots=False)
+    assert text.index("<h2>Chosen model</h2>") < text.index("<h2>Merging components</h2>") < text.index("<h2>Plots")
+    section = text.split("<h2>Merging components</h2>", 1)[1].split("<h2>", 1)[0]
+    merged = combine_components(model, X)
+    rows = re.findall(r"<tr>(.*?)</tr>", section.split("<tbody>", 1)[1])
+    assert len(rows) == model.n_components  # the fitted components, then one row per merge
+    cells = [re.findall(r"<td[^>]*>([^<]*)</td>", row) for row in rows]
+    assert [int(row[0]) for row in cells] == list(range(model.n_components, 0, -1))
+    assert [float(row[3]) for row in cells] == pytest.approx(merged.entropies[::-1], abs=1e-3)
+    assert [row[1] for row in cells[1:]] == [f"{s.pair[0]} + {s.pair[1]}" for s in merged.steps]
+    two = build_report(GaussianMixture(2, random_state=0).fit(X), X, plots=False)
+    assert "Merging components" not in two
+
+
+def test_wide_data_are_also_shown_in_the_mclustdr_directions(wide_report):
+    d, text, *_, figures = wide_report
+    assert ("Clusters in the first two MclustDR directions" in text) == (d > 2)
+    assert "Entropy of the combined clusters" in [f["title"] for f in figures]  # K = 3 or 4 in every width

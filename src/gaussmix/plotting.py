@@ -10,7 +10,7 @@ the model has no ``feature_names_in_``), draws on ``ax`` (a new figure when None
 
 =====================  ==============================================================================
 plot_clusters          points coloured by cluster with covariance ellipses (2-D; d > 2: first two PCs of the
-                       standardised data)
+                       standardised data, or ``projection="directions"``: the first two MclustDR directions)
 plot_density           log-density contours over the data (2-D)
 plot_histogram         histogram with the weighted component densities and the mixture density (1-D)
 plot_uncertainty       1 - max responsibility per point (large = ambiguous)
@@ -35,7 +35,7 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["plot_clusters", "plot_density", "plot_histogram", "plot_uncertainty", "plot_pairs", "plot_correlations",
+__all__ = ["PROJECTIONS", "plot_clusters", "plot_density", "plot_histogram", "plot_uncertainty", "plot_pairs", "plot_correlations",
            "plot_criterion", "plot_trace", "plot_model", "principal_axes", "pairs_features", "separation_ratios",
            "uncertainty", "PAIRS_MAX_FEATURES"]
 
@@ -112,21 +112,36 @@ def _explained(X: np.ndarray, axes: np.ndarray, standardise: bool = True) -> np.
     return ((X - X.mean(axis=0)) @ axes).var(axis=0) / max(total, 1e-300)
 
 
-def _projection(model, X, features, feature_names=None):
+PROJECTIONS = ("pca", "directions")
+"""How :func:`plot_clusters` maps d > 2 features to the plane: principal components of the standardised data, or
+the first two of Scrucca's (2010) directions (:func:`gaussmix.mixture_directions`, mclust's MclustDR)."""
+
+
+def _projection(model, X, features, feature_names=None, projection: str = "pca"):
     """2-D coordinates of the data, the means and the covariances, plus axis labels."""
     X = _data(model, X)
     means, covariances = model.means_, _dense_covariances(model)
     names = _feature_names(model, feature_names)
+    if projection not in PROJECTIONS:
+        raise ValueError(f"projection must be one of {PROJECTIONS}, got {projection!r}")
     if X.shape[1] < 2:
         raise ValueError("this plot needs at least 2 features; use plot_histogram for 1-D data")
-    if features is not None or X.shape[1] == 2:
+    if features is not None or (X.shape[1] == 2 and projection == "pca"):
         i, j = features if features is not None else (0, 1)
         index = [i, j]
         return (X[:, index], means[:, index], covariances[:, index][:, :, index], names[i], names[j])
-    centre, axes = principal_axes(X)
-    share = _explained(X, axes)
+    if projection == "directions":
+        from .inference.directions import mixture_directions
+
+        found = mixture_directions(model, X, n_directions=2)
+        centre, axes = found.centre, found.basis
+        labels = [f"MclustDR direction {i + 1} (eigenvalue {found.eigenvalues[i]:.3g})" for i in range(2)]
+    else:
+        centre, axes = principal_axes(X)
+        share = _explained(X, axes)
+        labels = [f"PC{i + 1} of the standardised data ({100 * share[i]:.0f}% of variance)" for i in range(2)]
     return ((X - centre) @ axes, (means - centre) @ axes, np.einsum("di,kde,ej->kij", axes, covariances, axes),
-            *(f"PC{i + 1} of the standardised data ({100 * share[i]:.0f}% of variance)" for i in range(2)))
+            *labels)
 
 
 def _feature_names(model, names=None) -> list[str]:
@@ -167,7 +182,7 @@ def _legend(ax, model, colours, marker="o", **options) -> None:
 
 
 def plot_clusters(model, X, *, ax=None, features: Sequence[int] | None = None, point_size: float = 8.0,
-                  feature_names: Sequence[str] | None = None):
+                  feature_names: Sequence[str] | None = None, projection: str = "pca"):
     """Scatter of ``X`` coloured by ``model.predict(X)`` with 1- and 2-sd covariance ellipses.
 
     Parameters
@@ -175,12 +190,16 @@ def plot_clusters(model, X, *, ax=None, features: Sequence[int] | None = None, p
     model : fitted GaussianMixture
     X : array of shape (n_samples, n_features), n_features >= 2
     features : pair of int, optional
-        Columns to plot; default the two features (d = 2) or the first two principal components of the
-        standardised data (d > 2; see :func:`principal_axes`).
+        Columns to plot; default the two features (d = 2) or a projection (d > 2).
+    projection : {"pca", "directions"}, default="pca"
+        Without ``features``, for d > 2: ``"pca"``, the first two principal components of the standardised data
+        (see :func:`principal_axes`); ``"directions"``, the first two directions of Scrucca (2010), those along
+        which the components' means and covariances differ most (:func:`gaussmix.mixture_directions`; also for
+        d = 2, where they are a change of axes).
     """
     ax = _axes(ax)
     labels = model.predict(_data(model, X))
-    points, means, covariances, xlabel, ylabel = _projection(model, X, features, feature_names)
+    points, means, covariances, xlabel, ylabel = _projection(model, X, features, feature_names, projection)
     colours = _colours(model.means_.shape[0])
     ax.scatter(points[:, 0], points[:, 1], c=[colours[k] for k in labels], s=point_size, alpha=0.7, linewidths=0)
     _draw_ellipses(ax, means, covariances, colours)

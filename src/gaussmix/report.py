@@ -286,6 +286,10 @@ def _plots(model, X: np.ndarray, selection, names: list[str]) -> list[str]:
             figures.append(_figure(plotting.plot_density(model, X, feature_names=names).figure,
                                    "Density contours (crosses: component means)"))
         else:
+            # Principal components show where the data vary most; these show where the components differ.
+            directions = plotting.plot_clusters(model, X, feature_names=names, projection="directions")
+            figures.append(_figure(directions.figure, "Clusters in the first two MclustDR directions (Scrucca 2010): "
+                                   "the directions along which the components' means and covariances differ most"))
             shown = plotting.pairs_features(model, WIDE)
             figures.append(_figure(plotting.plot_pairs(model, X, features=shown, feature_names=names),
                                    _pairs_caption(model, shown, names), wide=True))
@@ -294,6 +298,42 @@ def _plots(model, X: np.ndarray, selection, names: list[str]) -> list[str]:
     if getattr(model, "lower_bounds_", None):
         figures.append(_figure(plotting.plot_trace(model).figure, "EM trace"))
     return figures
+
+
+MERGING_MIN_COMPONENTS = 3
+"""Models with at least this many components get the "Merging components" section: with two, the only merge is
+into one cluster."""
+
+
+def _merging_section(model, X: np.ndarray, plots: bool) -> str:
+    """The entropy merge hierarchy of the components (Baudry et al. 2010): a table of merges and the entropy plot."""
+    from .inference.merging import combine_components
+
+    merged = combine_components(model, X)
+    rows = [[str(merged.n_components), "", "(the fitted components)", _number(merged.entropies[-1], 3), "", ""]]
+    for step in merged.steps:
+        joined = merged.components(step.n_clusters)[step.pair[0]]
+        rows.append([str(step.n_clusters), f"{step.pair[0]} + {step.pair[1]}", ", ".join(map(str, joined)),
+                     _number(step.entropy, 3), _number(step.entropy_decrease, 3), str(step.n_merged)])
+    parts = ["<h2>Merging components</h2>",
+             "<p>Several Gaussian components may describe one cluster that is not Gaussian. Following Baudry et al. "
+             "(2010; mclust's <code>clustCombi</code>), each step merges the two clusters whose union most lowers the "
+             "entropy of the responsibilities, -sum<sub>n</sub> sum<sub>k</sub> z<sub>nk</sub> log z<sub>nk</sub> "
+             "(a union's responsibilities are the sums of its components'). Clusters are numbered among those before "
+             "the merge; the union keeps the smaller number. Where the entropy stops falling steeply (the elbow of "
+             "the plot) the clusters left are well apart. <code>gaussmix.combine_components(model, X)</code> gives "
+             "the labels at any number of clusters.</p>",
+             _table(["clusters", "merged", "components in the merged cluster", "entropy", "decrease", "rows merged"],
+                    rows)]
+    if plots and _have_matplotlib():
+        import matplotlib
+
+        with matplotlib.rc_context({"figure.max_open_warning": 0}):
+            parts.append(_figure(merged.plot().figure, "Entropy against the number of clusters (choose the elbow)"))
+            parts.append(_figure(merged.plot(kind="normalised").figure,
+                                 "Entropy decrease of each merge per row merged (a jump: two separate clusters "
+                                 "were merged)"))
+    return "".join(parts)
 
 
 def _pairs_caption(model, shown, names: list[str]) -> str:
@@ -363,6 +403,7 @@ def build_report(model, X, *, selection=None, feature_names: Sequence[str] | Non
         _data_section(X, names, source)
         + _selection_section(selection)
         + _model_section(model, X, names, plots)
+        + (_merging_section(model, X, plots) if model.means_.shape[0] >= MERGING_MIN_COMPONENTS else "")
         + "<h2>Plots</h2>" + plot_html
         + _trace_section(model),
     )

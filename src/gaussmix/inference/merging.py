@@ -213,17 +213,19 @@ class CombinedComponents:
 
         ax = _axes(ax)
         if kind == "entropy":
-            ax.plot(self.n_clusters, self.entropies, marker="o")
+            ax.plot(self.n_clusters, self.entropies, marker="o", label=f"merging {self.n_components} components")
             ax.set_ylabel("entropy of the responsibilities")
             ax.set_title("Entropy of the combined clusters")
         elif kind in {"difference", "normalised"}:
             values = (np.array([step.entropy_decrease for step in self.steps])[::-1] if kind == "difference"
                       else self.normalised_differences())
-            ax.plot(self.n_clusters[:-1], values, marker="o")
-            ax.set_ylabel("entropy decrease" + (" per merged row" if kind == "normalised" else ""))
+            per_row = " per merged row" if kind == "normalised" else ""
+            ax.plot(self.n_clusters[:-1], values, marker="o", label=f"entropy decrease{per_row}")
+            ax.set_ylabel(f"entropy decrease{per_row}")
             ax.set_title("Entropy decrease of each merge" + (" (normalised)" if kind == "normalised" else ""))
         else:
             raise ValueError(f"kind must be 'entropy', 'difference' or 'normalised', got {kind!r}")
+        ax.legend(fontsize="small")
         ax.set_xlabel("number of clusters (after the merge)" if kind != "entropy" else "number of clusters")
         ax.set_xticks(self.n_clusters)
         ax.grid(alpha=0.3)
