@@ -35,9 +35,9 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["PROJECTIONS", "plot_clusters", "plot_density", "plot_histogram", "plot_uncertainty", "plot_pairs", "plot_correlations",
-           "plot_criterion", "plot_trace", "plot_model", "principal_axes", "pairs_features", "separation_ratios",
-           "uncertainty", "PAIRS_MAX_FEATURES"]
+__all__ = ["PROJECTIONS", "plot_clusters", "plot_density", "plot_histogram", "plot_uncertainty", "plot_pairs",
+           "plot_correlations", "plot_criterion", "plot_trace", "plot_model", "principal_axes", "pairs_features",
+           "separation_ratios", "uncertainty", "PAIRS_MAX_FEATURES"]
 
 PAIRS_MAX_FEATURES = 6
 """Most variables a pairs plot shows: 6 x 6 panels still read at the width of a page."""
