@@ -76,6 +76,7 @@ DEFINED_IN = {
     "PruningWarning": "gaussmix.exceptions",
     "ScaleWarning": "gaussmix.exceptions",
     "SelectionResult": "gaussmix.selection",
+    "StudentTMixture": "gaussmix.student_t",
     "bootstrap_lrt": "gaussmix.inference.bootstrap",
     "bootstrap_parameters": "gaussmix.inference.bootstrap",
     "combine_components": "gaussmix.inference.merging",

@@ -7,6 +7,7 @@ Public names::
     BayesianGaussianMixture          variational Dirichlet / Dirichlet-process mixtures (learn K)
     MixtureOfFactorAnalyzers         mixtures of factor analysers / probabilistic PCA
     MixtureOfExperts                 mixture of linear experts with a softmax gate (a regressor)
+    StudentTMixture                  mixtures of multivariate Student-t distributions (robust to outliers)
     select_model, SelectionResult    fit a grid of models, choose by BIC, ICL, AIC or held-out likelihood
     select_experts                   the same for MixtureOfExperts: how many experts, which noise covariance
     open_dataset                     .npy / Parquet / CSV / iterable sources for out-of-core fits
@@ -35,6 +36,7 @@ _PUBLIC = {
     "PruningWarning": "exceptions",
     "ScaleWarning": "exceptions",
     "SelectionResult": "selection",
+    "StudentTMixture": "student_t",
     "bootstrap_lrt": "inference.bootstrap",
     "bootstrap_parameters": "inference.bootstrap",
     "combine_components": "inference.merging",

@@ -163,11 +163,14 @@ def max_iter_conflict(checkpoint: FitCheckpoint, max_iter: int) -> Optional[str]
 
 
 def _params_arrays(prefix: str, params: MixtureParams) -> dict:
-    return {f"{prefix}{name}": np.asarray(getattr(params, name)) for name in _PARAM_FIELDS}
+    arrays = {f"{prefix}{name}": np.asarray(getattr(params, name)) for name in _PARAM_FIELDS}
+    if params.dof is not None:  # Student-t components
+        arrays[f"{prefix}dof"] = np.asarray(params.dof)
+    return arrays
 
 
 def _params_from(prefix: str, arrays: dict) -> MixtureParams:
-    return MixtureParams(*(arrays[f"{prefix}{name}"] for name in _PARAM_FIELDS))
+    return MixtureParams(*(arrays[f"{prefix}{name}"] for name in _PARAM_FIELDS), arrays.get(f"{prefix}dof"))
 
 
 def save_checkpoint(path, checkpoint: FitCheckpoint) -> Path:

@@ -66,7 +66,7 @@ def reseed_degenerate(estimate: ParameterEstimate, engine, structure: Covariance
     for component, reason in estimate.degenerate.items():
         warnings.warn(f"Mixture component {component} became {reason}; re-seeded {where}. {advice}",
                       DegenerateComponentWarning, stacklevel=4)
-    return MixtureParams(weights, means, covariances, precisions_cholesky, estimate.offset)
+    return MixtureParams(weights, means, covariances, precisions_cholesky, estimate.offset, estimate.dof)
 
 
 def _at_worst_explained(estimate, engine, structure, degenerate, healthy_weights, previous):
@@ -76,7 +76,7 @@ def _at_worst_explained(estimate, engine, structure, degenerate, healthy_weights
         healthy = previous.replace(weights=previous_weights / previous_weights.sum())
     else:
         healthy = MixtureParams(healthy_weights, estimate.means, estimate.covariances,
-                                estimate.precisions_cholesky, estimate.offset)
+                                estimate.precisions_cholesky, estimate.offset, estimate.dof)
     means = estimate.means.copy()
     means[degenerate] = engine.rows_with_lowest(
         lambda chunk: logsumexp(weighted_log_density(chunk, healthy, structure), axis=1), int(degenerate.sum())

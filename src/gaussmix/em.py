@@ -25,7 +25,8 @@ from .params import MixtureParams
 from .stats import SufficientStatistics
 
 __all__ = [
-    "EMResult", "EMState", "FrozenParameters", "ParameterEstimate", "centre", "estimate_parameters", "expect",
+    "EMResult", "EMState", "FrozenParameters", "ParameterEstimate", "centre", "component_log_density",
+    "estimate_parameters", "expect", "student_t_log_density",
     "expect_hard", "feature_variance", "log_responsibilities",
     "maximize", "run_em", "statistics_from_responsibilities", "variance_floor", "weighted_log_density",
 ]
@@ -69,13 +70,42 @@ def weighted_log_density(chunk: np.ndarray, params: MixtureParams, structure: Co
     a last column ``log pi_0 - log V`` is appended, shape (n_rows, n_components + 1); the noise weight
     ``pi_0`` is what the Gaussian weights leave, ``1 - sum_k pi_k``.
     """
-    log_prob = structure.log_gaussian_density(chunk, params.means, params.precisions_cholesky)
+    log_prob = component_log_density(chunk, params, structure)
     with np.errstate(divide="ignore"):  # a zero weight is a legitimate -inf
         log_prob += np.log(params.weights)
         if noise_log_density is not None:
             noise_weight = max(1.0 - float(params.weights.sum()), 0.0)
             noise = np.full((log_prob.shape[0], 1), np.log(noise_weight) + noise_log_density, dtype=log_prob.dtype)
             log_prob = np.hstack([log_prob, noise])
+    return log_prob
+
+
+def component_log_density(chunk: np.ndarray, params: MixtureParams, structure: CovarianceStructure) -> np.ndarray:
+    """``log f_k(x_n)`` of every component for a centred chunk, shape (n_rows, n_components): Gaussian, or
+    multivariate Student-t where ``params.dof`` is set (:func:`student_t_log_density`)."""
+    if params.dof is None:
+        return structure.log_gaussian_density(chunk, params.means, params.precisions_cholesky)
+    return student_t_log_density(structure.squared_mahalanobis(chunk, params.means, params.precisions_cholesky),
+                                 structure.log_det_precision_cholesky(params.precisions_cholesky, *params.means.shape),
+                                 params.dof, chunk.shape[1])
+
+
+def student_t_log_density(squared_mahalanobis: np.ndarray, log_det_precision_cholesky: np.ndarray, dof: np.ndarray,
+                          n_features: int) -> np.ndarray:
+    """The multivariate Student-t log-density from the Mahalanobis distances ``delta^2`` (n, K):
+
+    ``log Gamma((nu + d)/2) - log Gamma(nu/2) - d/2 log(nu pi) + log det U - (nu + d)/2 log(1 + delta^2 / nu)``
+
+    (Peel & McLachlan 2000, eq. 1). As ``nu -> inf`` it tends to the Gaussian log-density.
+    """
+    from scipy.special import gammaln
+
+    dof = np.asarray(dof, dtype=np.float64)
+    constants = (gammaln(0.5 * (dof + n_features)) - gammaln(0.5 * dof) - 0.5 * n_features * np.log(dof * np.pi)
+                 + log_det_precision_cholesky)
+    log_prob = np.log1p(squared_mahalanobis / dof.astype(squared_mahalanobis.dtype))
+    log_prob *= -0.5 * (dof + n_features)
+    log_prob += constants
     return log_prob
 
 
@@ -281,15 +311,18 @@ class ParameterEstimate:
     precisions_cholesky: np.ndarray
     offset: np.ndarray
     degenerate: dict = field(default_factory=dict)
+    dof: Optional[np.ndarray] = None
 
     def to_params(self) -> MixtureParams:
-        return MixtureParams(self.weights, self.means, self.covariances, self.precisions_cholesky, self.offset)
+        return MixtureParams(self.weights, self.means, self.covariances, self.precisions_cholesky, self.offset,
+                             self.dof)
 
 
 def estimate_parameters(stats: SufficientStatistics, params: MixtureParams, structure: CovarianceStructure,
                         reg_covar: float, variance_floor: Optional[np.ndarray] = None,
                         prior=None, strict_collapse: bool = False,
-                        frozen: Optional[FrozenParameters] = None) -> ParameterEstimate:
+                        frozen: Optional[FrozenParameters] = None,
+                        scale_counts: Optional[np.ndarray] = None) -> ParameterEstimate:
     """Maximise the expected complete-data log-likelihood; flag, never raise on, degenerate components.
 
     ``params`` supplies the reference means the statistics were taken about, and the offset. With a
@@ -298,6 +331,9 @@ def estimate_parameters(stats: SufficientStatistics, params: MixtureParams, stru
     component held up by the regularisation alone (a spurious maximum) is flagged too. With a ``prior`` (:class:`~gaussmix.priors.ConjugatePrior`) the expected
     complete-data log-posterior is maximised instead (MAP). With ``frozen`` the held parameters keep their
     values and the others are maximised given them (held means are the reference means: ``params.means``).
+    ``scale_counts`` (Student-t components): ``sum_n w_n tau_nk u_nk``, the denominators of the means, whose
+    ``sums`` and ``scatter`` are then u-weighted while ``counts`` stay ``sum_n w_n tau_nk`` (Peel & McLachlan
+    2000, eqs. 24-26); the degrees of freedom are carried over (the caller updates them).
     """
     counts = stats.counts
     empty = counts <= EMPTY_COMPONENT_FRACTION * stats.weight_sum
@@ -310,9 +346,17 @@ def estimate_parameters(stats: SufficientStatistics, params: MixtureParams, stru
         shifts = np.where(empty[:, None], 0.0, stats.sums / np.where(empty, 1.0, counts)[:, None])
     else:
         shifts = stats.sums / counts[:, None]
+    covariance_shifts = shifts
+    if scale_counts is not None:
+        # Means are u-weighted averages; the scatter about them is S - a delta delta^T with a = scale_counts,
+        # while the covariance M-step divides by the counts b: structures apply S - b delta' delta'^T, so pass
+        # delta' = delta sqrt(a / b), which is the same matrix (and is exact for every structure's M-step).
+        safe_scale = np.where(empty, 1.0, scale_counts)
+        shifts = np.where(empty[:, None], 0.0, stats.sums / safe_scale[:, None])
+        covariance_shifts = shifts * np.sqrt(safe_scale / np.where(empty, 1.0, counts))[:, None]
     if prior is None:
         covariances = structure.update_covariances(stats.scatter, np.where(empty, 0.0, counts) if any_empty else counts,
-                                                   shifts, reg_covar, params.covariances)
+                                                   covariance_shifts, reg_covar, params.covariances)
         weights, means = counts / counts.sum(), params.means + shifts
     else:
         weights, means, covariances = prior.maximize(stats, params, structure, reg_covar)
@@ -330,7 +374,7 @@ def estimate_parameters(stats: SufficientStatistics, params: MixtureParams, stru
         if collapsed.any():
             degenerate = _flagged(np.resize(collapsed, empty.shape), "collapsed", degenerate, structure.shared)
     return ParameterEstimate(weights, means, covariances, precisions_cholesky, params.offset,
-                             dict(sorted(degenerate.items())))
+                             dict(sorted(degenerate.items())), params.dof)
 
 
 def _flagged(mask: np.ndarray, reason: str, degenerate: dict, shared: bool) -> dict:
@@ -432,7 +476,9 @@ def run_em(engine, params: MixtureParams, structure: CovarianceStructure, *, tol
            noise_log_density: Optional[float] = None, strict_collapse: bool = False,
            previous_objective: float = -np.inf,
            fixed_statistics: Optional[Callable[[MixtureParams], SufficientStatistics]] = None,
-           frozen: Optional[FrozenParameters] = None) -> EMResult:
+           frozen: Optional[FrozenParameters] = None,
+           maximize_hook: Optional[Callable[[SufficientStatistics, MixtureParams, ParameterEstimate],
+                                            ParameterEstimate]] = None) -> EMResult:
     """Iterate E- and M-steps from ``params`` until the mean log-likelihood changes by less than ``tol``.
 
     The trace never goes down (for ``tol > 0``): an M-step after which the objective is lower than before it
@@ -478,6 +524,9 @@ def run_em(engine, params: MixtureParams, structure: CovarianceStructure, *, tol
         every E-step's, so the objective is ``sum_labelled log pi_y N(x | y) + sum_engine log p(x)``.
     frozen : FrozenParameters, optional
         Parameters held at their values (``params`` must already hold them); the M-step maximises the others.
+    maximize_hook : callable, optional
+        ``maximize_hook(stats, params, estimate)``: the rest of a model family's M-step after the mixture's
+        (Student-t components: the u-weighted means and the degrees of freedom, :mod:`gaussmix.student_t`).
     """
 
     def e_step(current: MixtureParams) -> SufficientStatistics:
@@ -514,7 +563,9 @@ def run_em(engine, params: MixtureParams, structure: CovarianceStructure, *, tol
         trace.append(mean_log_likelihood)
         entering = params
         estimate = estimate_parameters(stats, params, structure, reg_covar, variance_floor, prior, strict_collapse,
-                                       frozen)
+                                       frozen, getattr(stats, "scale_counts", None))
+        if maximize_hook is not None and not estimate.degenerate:
+            estimate = maximize_hook(stats, params, estimate)
         change = mean_log_likelihood - previous
         previous = mean_log_likelihood
         if estimate.degenerate:

@@ -66,14 +66,16 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
         responsibilities, random rows and k-means (the agglomeration would only repeat itself; see
         :data:`gaussmix.init.HC_RESTART_METHODS`). With ``on_degenerate='reseed'`` a start whose
         components keep degenerating is dropped with a warning if another start succeeds.
-    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data', 'hc'}, default='kmeans'
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data', 'hc', 'trimmed-kmeans'}, default='kmeans'
         'kmeans' runs k-means (k-means++ seeding); 'k-means++' and 'random_from_data' take seed points
         and assign every sample to the nearest (scikit-learn gives each seed a single point instead);
         'random' draws random responsibilities.
         'hc' is mclust's default: model-based hierarchical agglomeration (unconstrained Gaussian
         criterion) on at most 1000 randomly chosen rows, whose partition into ``n_components``
         clusters gives the starting parameters (:mod:`gaussmix.hierarchical`); unlike k-means it
-        follows elongated, anisotropic clusters.
+        follows elongated, anisotropic clusters. 'trimmed-kmeans' is k-means that leaves out the 10% of
+        the weight farthest from the centres at every step (:func:`gaussmix.init.trimmed_kmeans`), and starts
+        from the kept rows' partition: gross outliers neither hold a centre nor inflate a covariance.
     weights_init : array of shape (n_components,), optional
     means_init : array of shape (n_components, n_features), optional
         Given means also replace k-means when estimating what was not given.
@@ -364,6 +366,7 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
                                                responsibilities_init=self.responsibilities_init)
                     if frozen is not None:
                         start = frozen.apply(start)
+                    start = self._start(start)
                     if noise_log_density is not None and start.weights.sum() > 1.0 - 1e-6:  # EM needs a noise weight > 0
                         start = start.replace(weights=start.weights * (1.0 - NOISE_INITIAL_WEIGHT))
                 on_iteration = self._checkpoint_writer(fingerprint, run, best, tuple(finished), rng.get_state())
@@ -371,7 +374,7 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
                                 reg_covar=self.reg_covar, variance_floor=floor, recover=recover, callback=callback,
                                 prior=prior, resume=resume, on_iteration=on_iteration,
                                 expect=self._expect(has_missing), noise_log_density=noise_log_density,
-                                frozen=frozen,
+                                frozen=frozen, maximize_hook=self._maximize_hook(),
                                 strict_collapse=self.detect_collapse == "strict",
                                 # warm: convergence is judged against the last iteration of the fit continued
                                 previous_objective=self.lower_bounds_[-1] if warm and self.lower_bounds_ else -np.inf)
@@ -427,6 +430,14 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
         if has_missing:
             return expect_with_missing
         return expect_hard if self.assignment == "hard" else expect
+
+    def _start(self, params: MixtureParams) -> MixtureParams:
+        """The start of EM as a model family wants it (Gaussian: as initialised; Student-t adds its dof)."""
+        return params
+
+    def _maximize_hook(self):
+        """What a model family adds to the mixture's M-step (None for Gaussian components)."""
+        return None
 
     def _frozen_parameters(self, structure, offset: np.ndarray) -> FrozenParameters | None:
         """The parameters ``freeze`` holds, in the engine's coordinates (None when nothing is frozen)."""

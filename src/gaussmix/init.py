@@ -16,7 +16,10 @@ from .stats import SufficientStatistics
 __all__ = ["HC_RESTART_METHODS", "INIT_METHODS", "initial_params", "initial_centers", "initial_statistics",
            "method_for_run", "params_from_centers"]
 
-INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data", "hc")
+INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data", "hc", "trimmed-kmeans")
+
+TRIMMED_FRACTION = 0.1
+"""The share of the weight that trimmed k-means leaves out: the rows farthest from their centres."""
 
 HC_RESTART_METHODS = ("random", "random_from_data", "kmeans")
 """How initialisations after the first start, in turn, when ``init_params='hc'`` and ``n_init > 1``.
@@ -53,12 +56,70 @@ def initial_centers(engine, n_components: int, method: str, random_state,
         return lloyd(engine, seeds, max_iter=300, tolerance=tolerance)[0]
     if method == "k-means++":
         return kmeans_plusplus(engine, n_components, rng)
+    if method == "trimmed-kmeans":
+        return trimmed_kmeans(engine, n_components, rng)[0]
     if method == "random_from_data":
         candidates = np.flatnonzero(engine.sample_weight > 0)
         return engine.rows(np.sort(rng.choice(candidates, size=n_components, replace=False)))
     if method == "random":
         return None
     raise ValueError(f"init_params must be one of {list(INIT_METHODS)}, got {method!r}")
+
+
+def trimmed_kmeans(engine, n_components: int, random_state, trim: float = TRIMMED_FRACTION, n_starts: int = 10,
+                   max_iter: int = 100) -> tuple[np.ndarray, np.ndarray]:
+    """Trimmed k-means (Cuesta-Albertos, Gordaliza & Matran 1997): k-means on all but the rows farthest from their
+    centres, which are left out at every step, so that gross outliers neither hold a centre nor drag one.
+
+    From ``n_starts`` seedings by random rows (k-means++ would seed on the outliers, which are far from
+    everything), repeat until the kept rows no longer change: assign every row to its nearest centre, keep the
+    rows nearest to their centres up to ``1 - trim`` of the weight, move each centre to the weighted mean of its
+    kept rows. The start with the lowest trimmed distortion wins. For an in-memory engine (initialisation runs
+    on one).
+
+    Returns
+    -------
+    centers : ndarray of shape (n_components, n_features), centred coordinates
+    kept : ndarray of shape (n_samples,), bool
+    """
+    rng = check_random_state(random_state)
+    rows, weights = engine.centred(engine.X), engine.sample_weight
+    candidates = np.flatnonzero(weights > 0)
+    best = None
+    for _ in range(n_starts):
+        seeds = rng.choice(candidates, size=n_components, replace=False, p=weights[candidates] / weights.sum())
+        centers, kept, distortion = _trimmed_lloyd(rows, weights, rows[seeds].astype(np.float64), trim, max_iter)
+        if best is None or distortion < best[2]:
+            best = (centers, kept, distortion)
+    return best[0], best[1]
+
+
+def _trimmed_lloyd(rows, weights, centers, trim, max_iter):
+    kept = np.zeros(rows.shape[0], dtype=bool)
+    for _ in range(max_iter):
+        labels, distances = assign(rows, centers)
+        order = np.argsort(distances, kind="stable")
+        cumulative = np.cumsum(weights[order])
+        keep = np.zeros_like(kept)
+        keep[order[:int(np.searchsorted(cumulative, (1.0 - trim) * cumulative[-1])) + 1]] = True
+        if np.array_equal(keep, kept):
+            break
+        kept = keep
+        for k in range(centers.shape[0]):
+            members = kept & (labels == k) & (weights > 0)
+            if members.any():  # an empty centre stays where it is
+                centers[k] = np.average(rows[members], axis=0, weights=weights[members])
+    return centers, kept, float(weights[kept] @ distances[kept])
+
+
+def _trimmed_estimate(engine, structure, n_components, random_state, reg_covar, variance_floor, prior):
+    """One M-step from the trimmed k-means partition of the kept rows (the trimmed ones do not shape the start)."""
+    centers, kept = trimmed_kmeans(engine, n_components, random_state)
+    rows, weights = engine.centred(engine.X)[kept], engine.sample_weight[kept]
+    responsibilities = np.eye(n_components)[assign(rows, centers)[0]]
+    stats = statistics_from_responsibilities(rows, weights, responsibilities, centers, structure)
+    template = MixtureParams(np.full(n_components, 1 / n_components), centers, None, None, engine.offset)
+    return estimate_parameters(_scaled_to(stats, engine), template, structure, reg_covar, variance_floor, prior)
 
 
 def _hard_statistics(engine, centers, structure):
@@ -165,13 +226,16 @@ def initial_params(engine, structure: CovarianceStructure, n_components: int, *,
     else:
         if means_init is not None:
             centers = np.asarray(means_init, dtype=np.float64) - offset
-        elif method == "hc":  # mclust's model-based hierarchical agglomeration gives a partition, not centres
+        elif method in ("hc", "trimmed-kmeans"):  # these give a partition, not centres
             centers = None
         else:
             centers = initial_centers(engine, n_components, method, random_state, data_variance)
         if method == "hc" and means_init is None:
             estimate = hc_estimate(engine, structure, n_components, random_state=random_state,
                                    reg_covar=reg_covar, variance_floor=variance_floor)
+        elif method == "trimmed-kmeans" and means_init is None:
+            estimate = _trimmed_estimate(engine, structure, n_components, random_state, reg_covar, variance_floor,
+                                         prior)
         elif centers is None:
             stats = _random_statistics(engine, n_components, structure, random_state)
             template = MixtureParams(np.full(n_components, 1 / n_components), np.zeros((n_components, n_features)),

@@ -40,6 +40,7 @@ FORMAT_VERSION = 1
 
 _ARRAYS = {
     "GaussianMixture": ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_"),
+    "StudentTMixture": ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_", "dof_"),
     "KMeans": ("cluster_centers_", "labels_"),
 }
 CLASSIFIER = "GaussianMixtureClassifier"
@@ -49,6 +50,7 @@ _CLASSIFIER_ATTRIBUTES = ("classes_", "model_type_", "covariance_type_", "n_comp
 _SCALARS = {
     "GaussianMixture": ("converged_", "n_iter_", "lower_bound_", "lower_bounds_", "n_features_in_", "n_reseeded_",
                         "noise_weight_", "noise_volume_"),
+    "StudentTMixture": ("converged_", "n_iter_", "lower_bound_", "lower_bounds_", "n_features_in_", "n_reseeded_"),
     "KMeans": ("converged_", "n_iter_", "inertia_", "n_features_in_"),
 }
 
@@ -216,9 +218,9 @@ def _restore(meta: dict, contents: dict, path):
     if missing:
         raise ModelFileError(f"{path}: missing arrays {missing}")
 
-    from . import GaussianMixture, KMeans
+    from . import GaussianMixture, KMeans, StudentTMixture
 
-    estimator_class = {"GaussianMixture": GaussianMixture, "KMeans": KMeans}[kind]
+    estimator_class = {"GaussianMixture": GaussianMixture, "KMeans": KMeans, "StudentTMixture": StudentTMixture}[kind]
     params = meta.get("params", {})
     if not isinstance(params, dict):
         raise ModelFileError(f"{path}: invalid metadata (params is not a mapping)")
@@ -382,6 +384,11 @@ def _validate(model, kind, path):
             fail(f"labels_ are not integers in [0, n_clusters = {model.n_clusters})")
         return
     weights, means = model.weights_, model.means_
+    if kind == "StudentTMixture":
+        dof = model.dof_
+        if dof.shape != (means.shape[0],) or np.any(dof <= 0):
+            fail("dof_ is not one positive number per component")
+        model.dof_ = np.asarray(dof, dtype=np.float64)
     floating = {getattr(model, name).dtype for name in _ARRAYS[kind] if getattr(model, name).dtype.kind == "f"}
     if not floating <= {np.dtype(np.float32), np.dtype(np.float64)} or len(floating) > 1:
         fail(f"the arrays are not all float64 or all float32 (found {sorted(map(str, floating))})")

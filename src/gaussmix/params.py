@@ -30,6 +30,9 @@ class MixtureParams:
         for 'full', upper-triangular ``U_k`` with ``precision_k = U_k U_k^T``).
     offset : ndarray of shape (n_features,)
         The point subtracted from the data before any arithmetic.
+    dof : ndarray of shape (n_components,) or None
+        Degrees of freedom of multivariate Student-t components (:mod:`gaussmix.student_t`); None for
+        Gaussian components. Every density evaluation follows it (:func:`gaussmix.em.weighted_log_density`).
     """
 
     weights: np.ndarray
@@ -37,6 +40,7 @@ class MixtureParams:
     covariances: np.ndarray
     precisions_cholesky: np.ndarray
     offset: np.ndarray
+    dof: np.ndarray | None = None
 
     @property
     def n_components(self) -> int:

@@ -1,0 +1,161 @@
+"""StudentTMixture: the t density, the ECM fit (monotone, every structure, every engine), the Gaussian limit,
+robustness to gross outliers, sampling, outlier scores and model files (issue 20)."""
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy.stats import multivariate_t
+
+from gaussmix import GaussianMixture, StudentTMixture, load, save
+from gaussmix.covariance import ALL_MODEL_NAMES
+from gaussmix.student_t import MAX_DOF, update_dof
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+CENTRES = np.array([[0.0, 0.0], [6.0, 0.0], [3.0, 5.0]])
+
+
+@pytest.fixture(scope="module")
+def clusters_with_outliers():
+    """Issue 20's data: three unit-variance clusters of 150 rows and 25 rows uniform over a box 10x wider."""
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(c, 1.0, size=(150, 2)) for c in CENTRES])
+    low, high = X.min(axis=0), X.max(axis=0)
+    span = high - low
+    outliers = rng.uniform(low - 4.5 * span, high + 4.5 * span, size=(25, 2))
+    return X, np.vstack([X, outliers])
+
+
+def worst_mean_error(means):
+    return max(np.min(np.linalg.norm(means - centre, axis=1)) for centre in CENTRES)
+
+
+def test_the_density_is_scipys_multivariate_t(clusters_with_outliers):
+    X, _ = clusters_with_outliers
+    model = StudentTMixture(3, random_state=0).fit(X)
+    expected = np.log(sum(w * multivariate_t(m, c, df=nu).pdf(X) for w, m, c, nu in
+                          zip(model.weights_, model.means_, model.covariances_, model.dof_)))
+    np.testing.assert_allclose(model.score_samples(X), expected, rtol=1e-10)
+
+
+def test_gross_outliers_do_not_pull_the_means(clusters_with_outliers):
+    _, X = clusters_with_outliers
+    robust = StudentTMixture(3, random_state=0).fit(X)
+    gaussian = GaussianMixture(3, init_params="hc", random_state=0).fit(X)
+    assert worst_mean_error(robust.means_) < 0.3
+    assert worst_mean_error(gaussian.means_) > worst_mean_error(robust.means_)
+    assert np.all(robust.dof_ < 30)  # the outliers are seen as heavy tails
+    # Rows far from every cluster score above every row near a centre, by both kinds of score (some of the
+    # uniform rows fall among the clusters: those are not told apart, nor should they be).
+    distance = np.min(np.linalg.norm(X[:, None, :] - CENTRES[None], axis=2), axis=1)
+    far, near = distance > 6.0, distance < 2.0
+    assert far.sum() >= 15
+    for kind in ("mahalanobis", "weight"):
+        scores = robust.outlier_scores(X, kind=kind)
+        assert scores[far].min() > scores[near].max(), kind
+        assert np.all((scores >= 0) & (scores <= 1))
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical", *ALL_MODEL_NAMES])
+def test_the_log_likelihood_never_decreases_for_every_structure(clusters_with_outliers, covariance_type):
+    _, X = clusters_with_outliers
+    model = StudentTMixture(3, covariance_type=covariance_type, random_state=0, tol=1e-6, max_iter=300).fit(X)
+    trace = np.asarray(model.lower_bounds_)
+    assert np.all(np.diff(trace) >= -1e-12 * np.abs(trace[1:])), covariance_type
+    assert model.lower_bound_ == pytest.approx(model.score(X), rel=1e-10)
+    assert np.all((model.dof_ > 0) & np.isfinite(model.dof_))
+
+
+def test_large_fixed_dof_is_the_gaussian_mixture(clusters_with_outliers):
+    X, _ = clusters_with_outliers
+    start = dict(means_init=CENTRES, tol=1e-12, max_iter=1000, init_params="kmeans")
+    gaussian = GaussianMixture(3, **start).fit(X)
+    for dof, tolerance in ((1e3, 5e-3), (MAX_DOF, 5e-4)):
+        t = StudentTMixture(3, dof=dof, **start).fit(X)
+        np.testing.assert_allclose(t.means_, gaussian.means_, atol=tolerance)
+        np.testing.assert_allclose(t.covariances_, gaussian.covariances_, atol=tolerance)
+        assert t.score(X) == pytest.approx(gaussian.score(X), abs=tolerance)
+
+
+def test_the_dof_update_solves_its_equation():
+    from scipy.special import digamma
+
+    dof, counts, terms = np.array([5.0, 50.0]), np.array([100.0, 200.0]), np.array([-130.0, -205.0])
+    new = update_dof(dof, counts, terms, n_features=2)
+    residual = (1.0 + terms / counts + digamma((dof + 2) / 2) - np.log((dof + 2) / 2)
+                - digamma(new / 2) + np.log(new / 2))
+    np.testing.assert_allclose(residual, 0.0, atol=1e-9)
+    # Every u = 1 (no row down-weighted) at a nearly Gaussian start: the root lies beyond the bound.
+    assert update_dof(np.array([1e6]), np.array([100.0]), np.array([-100.0]), n_features=2)[0] == MAX_DOF
+
+
+def test_sample_weights_act_like_repeated_rows(clusters_with_outliers):
+    _, X = clusters_with_outliers
+    weights = np.random.default_rng(1).integers(1, 3, size=X.shape[0])
+    start = dict(means_init=CENTRES, tol=1e-10, max_iter=500, init_params="kmeans")
+    weighted = StudentTMixture(3, **start).fit(X, sample_weight=weights)
+    repeated = StudentTMixture(3, **start).fit(np.repeat(X, weights, axis=0))
+    np.testing.assert_allclose(weighted.means_, repeated.means_, rtol=1e-7, atol=1e-7)
+    np.testing.assert_allclose(weighted.dof_, repeated.dof_, rtol=1e-6)
+
+
+@pytest.mark.parametrize("engine", ["ooc", "dask"])
+def test_every_engine_gives_the_in_memory_fit(clusters_with_outliers, tmp_path, engine):
+    _, X = clusters_with_outliers
+    start = dict(means_init=CENTRES, tol=1e-8, max_iter=200, init_params="kmeans", chunk_size=100)
+    in_memory = StudentTMixture(3, **start).fit(X)
+    if engine == "ooc":
+        np.save(tmp_path / "X.npy", X)
+        source = str(tmp_path / "X.npy")
+    else:
+        da = pytest.importorskip("dask.array")
+        source = da.from_array(X, chunks=(100, -1))
+    chunked = StudentTMixture(3, **start).fit(source)
+    np.testing.assert_allclose(chunked.means_, in_memory.means_, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(chunked.dof_, in_memory.dof_, rtol=1e-8)
+
+
+def test_samples_have_the_fitted_tails():
+    rng = np.random.default_rng(0)
+    model = StudentTMixture(1, dof=3.0, random_state=0).fit(rng.standard_t(3, size=(2000, 1)))
+    draws, labels = model.set_params(random_state=1).sample(200_000)
+    assert draws.shape == (200_000, 1) and np.all(labels == 0)
+    # The 99.5% quantile of a t_3 is 5.84 scale units (a Gaussian's would be 2.58).
+    scale = np.sqrt(model.covariances_[0, 0, 0])
+    quantile = np.quantile(np.abs(draws[:, 0] - model.means_[0, 0]), 0.99) / scale
+    assert quantile == pytest.approx(5.84, rel=0.05)
+
+
+def test_a_model_file_round_trips(clusters_with_outliers, tmp_path):
+    _, X = clusters_with_outliers
+    model = StudentTMixture(3, covariance_type="VEV", random_state=0).fit(X)
+    save(model, tmp_path / "t.npz")
+    loaded = load(tmp_path / "t.npz")
+    assert type(loaded) is StudentTMixture
+    np.testing.assert_array_equal(loaded.dof_, model.dof_)
+    np.testing.assert_array_equal(loaded.score_samples(X), model.score_samples(X))
+
+
+def test_bic_counts_the_learned_degrees_of_freedom(clusters_with_outliers):
+    _, X = clusters_with_outliers
+    learned = StudentTMixture(3, random_state=0).fit(X)
+    shared = StudentTMixture(3, random_state=0, dof_shared=True).fit(X)
+    fixed = StudentTMixture(3, random_state=0, dof=4.0).fit(X)
+    gaussian_count = GaussianMixture(3).fit(X)._n_parameters()
+    assert learned._n_parameters() == gaussian_count + 3
+    assert shared._n_parameters() == gaussian_count + 1 and np.ptp(shared.dof_) == 0
+    assert fixed._n_parameters() == gaussian_count and np.all(fixed.dof_ == 4.0)
+    assert learned.bic(X) == pytest.approx(-2 * learned.score(X) * len(X) + (gaussian_count + 3) * np.log(len(X)))
+
+
+@pytest.mark.parametrize("params, match", [
+    (dict(dof="guess"), "dof must be 'learn' or a positive number"),
+    (dict(dof=0.0), "dof must be 'learn' or a number in"),
+    (dict(dof_init=-1.0), "dof_init must be a number"),
+    (dict(dof_shared="yes"), "dof_shared must be True or False"),
+])
+def test_bad_settings_are_named(clusters_with_outliers, params, match):
+    X, _ = clusters_with_outliers
+    with pytest.raises(ValueError, match=match):
+        StudentTMixture(2, **params).fit(X)
