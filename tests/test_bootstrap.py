@@ -244,3 +244,20 @@ def test_parameters_reject_unfitted_estimators_and_wrong_data(X, fitted):
     noisy = GaussianMixture(3, noise="auto", random_state=0).fit(X)
     with pytest.raises(ValueError, match="noise"):
         bootstrap_parameters(noisy, X, n_bootstrap=10 ** 6)
+
+
+@pytest.mark.slow
+def test_mclust_benchmark_runs_without_r():
+    """benchmarks/bench_bootstrap_mclust.py with --no-r behaves as on a machine without Rscript."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    if not (root.parent / "shared" / "data" / "faithful.csv").exists():
+        pytest.skip("../shared/data is not beside this checkout")
+    completed = subprocess.run([sys.executable, str(root / "benchmarks" / "bench_bootstrap_mclust.py"), "--no-r",
+                                "--n-bootstrap", "3"], capture_output=True, text=True, timeout=600, check=False)
+    assert completed.returncode == 0, completed.stderr
+    assert "skipped (--no-r)" in completed.stdout
+    assert "faithful" in completed.stdout and "diabetes" in completed.stdout
