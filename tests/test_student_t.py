@@ -159,3 +159,24 @@ def test_bad_settings_are_named(clusters_with_outliers, params, match):
     X, _ = clusters_with_outliers
     with pytest.raises(ValueError, match=match):
         StudentTMixture(2, **params).fit(X)
+
+
+def test_one_component_with_fixed_dof_is_mass_cov_trob_on_stackloss(tmp_path):
+    """Venables & Ripley's robust t estimate (MASS::cov.trob, nu = 5) of R's stackloss data, computed by R."""
+    import shutil
+    import subprocess
+
+    import pandas as pd
+
+    if shutil.which("Rscript") is None:
+        pytest.skip("R is not installed")
+    script = (f'suppressMessages(library(MASS)); write.csv(stackloss, "{tmp_path}/stackloss.csv", row.names=FALSE); '
+              'r <- cov.trob(stackloss, nu=5, maxit=1000, tol=1e-12); '
+              f'write.csv(rbind(r$center, r$cov), "{tmp_path}/trob.csv", row.names=FALSE)')
+    if subprocess.run(["Rscript", "-e", script], capture_output=True, timeout=120).returncode != 0:
+        pytest.skip("R's MASS package is not installed")
+    X = pd.read_csv(tmp_path / "stackloss.csv").to_numpy(float)
+    reference = pd.read_csv(tmp_path / "trob.csv").to_numpy(float)
+    model = StudentTMixture(1, dof=5.0, reg_covar=0.0, tol=1e-14, max_iter=5000, init_params="kmeans").fit(X)
+    np.testing.assert_allclose(model.means_[0], reference[0], rtol=1e-7)  # R stops at its own tolerance
+    np.testing.assert_allclose(model.covariances_[0], reference[1:], rtol=1e-6)
