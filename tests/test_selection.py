@@ -17,7 +17,7 @@ from gaussmix.selection import SELECTION_DEFAULTS, CandidateProgress
 from gaussmix.covariance import ALL_MODEL_NAMES
 from gaussmix.datasets import load_faithful
 
-KEYS = {"covariance_type", "n_components", "log_likelihood", "n_parameters", "bic", "mclust_bic", "icl", "aic",
+KEYS = {"covariance_type", "n_components", "family", "log_likelihood", "n_parameters", "bic", "mclust_bic", "icl", "aic",
         "heldout_log_likelihood", "converged", "n_iter", "failed", "reason"}
 
 

@@ -180,3 +180,25 @@ def test_one_component_with_fixed_dof_is_mass_cov_trob_on_stackloss(tmp_path):
     model = StudentTMixture(1, dof=5.0, reg_covar=0.0, tol=1e-14, max_iter=5000, init_params="kmeans").fit(X)
     np.testing.assert_allclose(model.means_[0], reference[0], rtol=1e-7)  # R stops at its own tolerance
     np.testing.assert_allclose(model.covariances_[0], reference[1:], rtol=1e-6)
+
+
+def test_select_model_puts_the_t_family_beside_the_gaussian(clusters_with_outliers):
+    from gaussmix import select_model
+
+    _, X = clusters_with_outliers
+    result = select_model(X, n_components=[2, 3], covariance_types=["VVV", "EEE"], family=["gaussian", "t"],
+                          random_state=0, n_jobs=1)
+    assert len(result.records) == 8
+    assert {(r["family"], r["covariance_type"]) for r in result.records} == {
+        ("gaussian", "VVV"), ("gaussian", "EEE"), ("t", "VVV"), ("t", "EEE")}
+    # With 5 % gross outliers the t family fits them better than any Gaussian candidate.
+    assert result.best_params_["family"] == "t"
+    assert isinstance(result.best_estimator_, StudentTMixture)
+    summary = result.summary()
+    assert "t:VVV" in summary and "t:EEE" in summary
+    t_record = next(r for r in result.records if r["family"] == "t" and r["covariance_type"] == "VVV"
+                    and r["n_components"] == 3)
+    refit = StudentTMixture(3, covariance_type="VVV", init_params="trimmed-kmeans", random_state=0)
+    assert t_record["n_parameters"] == refit.fit(X)._n_parameters()
+    with pytest.raises(ValueError, match="family must be one of"):
+        select_model(X, n_components=2, family="cauchy")

@@ -442,10 +442,10 @@ def _selection_json(selection) -> dict:
 
 def _chosen_line(selection) -> str:
     """``chosen by BIC (lower is better): tied, K=3 (2314.30)``: the number in the table's ``*`` cell."""
-    from .selection import CRITERION_KEYS, criterion_label
+    from .selection import CRITERION_KEYS, candidate_label, criterion_label
 
     record = selection.best_record
-    return (f"chosen by {criterion_label(selection.criterion)}: {record['covariance_type']}, "
+    return (f"chosen by {criterion_label(selection.criterion)}: {candidate_label(record)}, "
             f"K={record['n_components']} ({record[CRITERION_KEYS[selection.criterion]]:.2f})")
 
 

@@ -438,16 +438,18 @@ def plot_criterion(records: Sequence[dict], *, criterion: str = "bic", ax=None, 
         Plot ``-criterion`` (mclust's convention: higher is better) for bic/icl/aic, to set beside R's plots.
         The rest of gaussmix (tables, report) shows scikit-learn's sign: lower is better.
     """
+    from .selection import candidate_label
+
     ax = _axes(ax)
     higher_is_better = criterion in {"mclust_bic", "heldout_log_likelihood"}
     sign = -1.0 if mclust_sign and not higher_is_better else 1.0
     usable = [r for r in records if not r.get("failed") and r.get(criterion) is not None]
     if not usable:
         raise ValueError(f"no successful candidate has a {criterion!r} value")
-    structures = list(dict.fromkeys(r["covariance_type"] for r in usable))
+    structures = list(dict.fromkeys(candidate_label(r) for r in usable))
     markers = "os^vD<>pPh*X8d"
     for index, structure in enumerate(structures):
-        rows = sorted((r for r in usable if r["covariance_type"] == structure), key=lambda r: r["n_components"])
+        rows = sorted((r for r in usable if candidate_label(r) == structure), key=lambda r: r["n_components"])
         line, = ax.plot([r["n_components"] for r in rows], [sign * r[criterion] for r in rows],
                         marker=markers[index % len(markers)], linewidth=1.2, markersize=5, label=structure)
         stalled = [r for r in rows if r.get("converged") is False]
@@ -459,7 +461,7 @@ def plot_criterion(records: Sequence[dict], *, criterion: str = "bic", ax=None, 
                 label="hollow: not converged")
     best = (max if higher_is_better else min)(usable, key=lambda r: r[criterion])
     ax.plot(best["n_components"], sign * best[criterion], "o", markersize=14, markerfacecolor="none",
-            markeredgecolor="red", markeredgewidth=2, label=f"best: {best['covariance_type']}, K={best['n_components']}")
+            markeredgecolor="red", markeredgewidth=2, label=f"best: {candidate_label(best)}, K={best['n_components']}")
     name = criterion.upper().replace("MCLUST_", "mclust ")
     better = "higher" if (higher_is_better or sign < 0) else "lower"
     ax.set_xlabel("number of components K")

@@ -119,15 +119,15 @@ def _data_section(X: np.ndarray, names: list[str], source: str) -> str:
 
 
 def _selection_section(selection) -> str:
-    from .selection import CRITERION_KEYS, FAILED_TEXT, MARKS_LEGEND, candidate_marks, criterion_label
+    from .selection import CRITERION_KEYS, FAILED_TEXT, MARKS_LEGEND, candidate_label, candidate_marks, criterion_label
 
     if selection is None:
         return "<h2>Model selection</h2><p>No selection was run: a single model was fitted.</p>"
     column = CRITERION_KEYS[selection.criterion]
     records, chosen = selection.records, selection.best_record
-    structures = list(dict.fromkeys(r["covariance_type"] for r in records))
+    structures = list(dict.fromkeys(candidate_label(r) for r in records))
     ks = sorted({r["n_components"] for r in records})
-    by_key = {(r["covariance_type"], r["n_components"]): r for r in records}
+    by_key = {(candidate_label(r), r["n_components"]): r for r in records}
     cells = []
     for k in ks:
         row = [str(k)]
@@ -145,7 +145,7 @@ def _selection_section(selection) -> str:
     table = _table(["K"] + structures, cells,
                    highlight=(ks.index(best[1]), 1 + structures.index(best[0])), caption=label)
     failed = [r for r in records if r["failed"]]
-    reasons = "".join(f"<li>{_escape(r['covariance_type'])}, K={r['n_components']}: {_escape(r['reason'])}</li>"
+    reasons = "".join(f"<li>{_escape(candidate_label(r))}, K={r['n_components']}: {_escape(r['reason'])}</li>"
                       for r in failed)
     warning = ("" if chosen["converged"] else
                f'<p class="note">The chosen model did not converge in {chosen["n_iter"]} iterations: its likelihood '

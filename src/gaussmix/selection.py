@@ -42,7 +42,7 @@ from .exceptions import ConvergenceWarning, DataError, DegenerateComponentError
 from .gaussian_mixture import GaussianMixture
 
 __all__ = ["CRITERIA", "MARKS_LEGEND", "RECORD_SIGNS", "SELECTION_DEFAULTS", "CandidateProgress", "SelectionResult",
-           "candidate_marks", "criterion_label", "select_model"]
+           "candidate_label", "candidate_marks", "criterion_label", "select_model"]
 
 logger = logging.getLogger("gaussmix.selection")
 
@@ -110,7 +110,8 @@ class SelectionResult:
     ----------
     records : list of dict
         One per candidate, in grid order (covariance types as given, then increasing ``n_components``).
-        Keys: ``covariance_type``, ``n_components``, ``log_likelihood`` (total, weighted), ``n_parameters``,
+        Keys: ``covariance_type``, ``n_components``, ``family`` ('gaussian' or 't'), ``log_likelihood`` (total,
+        weighted), ``n_parameters``,
         ``bic``, ``mclust_bic``, ``icl``, ``aic``, ``heldout_log_likelihood`` (None unless
         ``criterion='heldout'``), ``converged``, ``n_iter``, ``failed``, ``reason`` ("" unless failed).
         Criteria of failed candidates are None.
@@ -152,13 +153,13 @@ class SelectionResult:
         did not converge, ``failed`` one with no valid fit (its reason is listed).
         """
         column = CRITERION_KEYS[self.criterion]
-        types = list(dict.fromkeys(r["covariance_type"] for r in self.records))
+        types = list(dict.fromkeys(candidate_label(r) for r in self.records))
         counts = sorted({r["n_components"] for r in self.records})
         chosen = self.best_record
         cells = {}
         for record in self.records:
             text = FAILED_TEXT if record["failed"] else f"{record[column]:.2f}"
-            cells[record["covariance_type"], record["n_components"]] = text + candidate_marks(record, record is chosen)
+            cells[candidate_label(record), record["n_components"]] = text + candidate_marks(record, record is chosen)
         width = 2 + max(len(text) for text in [*cells.values(), *types])
         # Marks hang to the right of the numbers, so the decimal points line up.
         lines = [criterion_label(self.criterion, formula=True), "", "   K" + "".join(f"{t:>{width}}  " for t in types)]
@@ -166,13 +167,19 @@ class SelectionResult:
             lines.append(f"{count:>4}" + "".join(_hanging(cells.get((name, count), ""), width) for name in types))
         lines += ["", MARKS_LEGEND, ""]
         ranked = sorted((r for r in self.records if not r["failed"]), key=_ranking_key(self.criterion))
-        top = ", ".join(f"{r['covariance_type']},{r['n_components']} ({r[column]:.2f}{candidate_marks(r, r is chosen)})"
+        top = ", ".join(f"{candidate_label(r)},{r['n_components']} ({r[column]:.2f}{candidate_marks(r, r is chosen)})"
                         for r in ranked[:3])
         lines.append(f"Best: {top}" if top else "Best: none")
         failed = [r for r in self.records if r["failed"]]
         lines.append(f"Failed candidates: {len(failed)}")
-        lines += [f"  {r['covariance_type']},{r['n_components']}: {r['reason']}" for r in failed]
+        lines += [f"  {candidate_label(r)},{r['n_components']}: {r['reason']}" for r in failed]
         return "\n".join(line.rstrip() for line in lines)
+
+
+def candidate_label(record: dict) -> str:
+    """A candidate's column in every table and plot: its covariance type, prefixed ``t:`` for Student-t components."""
+    family = record.get("family") or "gaussian"
+    return record["covariance_type"] if family == "gaussian" else f"{family}:{record['covariance_type']}"
 
 
 def candidate_marks(record: dict, chosen: bool) -> str:
@@ -187,7 +194,7 @@ def _hanging(text: str, width: int) -> str:
     return f"{value:>{width}}{text[len(value):]:<2}"
 
 
-_RECORD_KEYS = ("covariance_type", "n_components", "log_likelihood", "n_parameters", "bic", "mclust_bic", "icl",
+_RECORD_KEYS = ("covariance_type", "n_components", "family", "log_likelihood", "n_parameters", "bic", "mclust_bic", "icl",
                 "aic", "heldout_log_likelihood", "converged", "n_iter", "failed", "reason")
 
 def _ranking_key(criterion: str):
@@ -235,7 +242,7 @@ class CandidateProgress:
             if not record["converged"]:
                 value += " (not converged)"
         width = len(str(self.total))
-        return (f"[{self.done:>{width}}/{self.total}] {record['covariance_type']} K={record['n_components']}  {value}  "
+        return (f"[{self.done:>{width}}/{self.total}] {candidate_label(record)} K={record['n_components']}  {value}  "
                 f"{_clock(self.elapsed)} elapsed, ~{_clock(self.remaining)} left")
 
 
@@ -246,6 +253,7 @@ def _clock(seconds: float) -> str:
 
 
 def select_model(X, n_components=range(1, 10), covariance_types="all", criterion: str = "bic", *,
+                 family="gaussian",
                  sample_weight=None, n_init: int = 1, random_state=None, n_jobs=None, cv=5,
                  progress: Optional[Callable[[CandidateProgress], object]] = None,
                  **estimator_params) -> SelectionResult:
@@ -258,6 +266,11 @@ def select_model(X, n_components=range(1, 10), covariance_types="all", criterion
     covariance_types : 'all', str or iterable of str, default='all'
         'all' means mclust's 14 models (:data:`gaussmix.covariance.ALL_MODEL_NAMES`), or 'E' and 'V' for
         one-dimensional data, where the 14 reduce to those two.
+    family : {'gaussian', 't'} or a list of both, default='gaussian'
+        The component family: Gaussian (:class:`~gaussmix.GaussianMixture`), multivariate Student-t
+        (:class:`~gaussmix.StudentTMixture`, degrees of freedom learned per component), or both side by side in
+        one table (the t columns are headed ``t:VVV`` and so on). t candidates start from trimmed k-means
+        unless ``init_params`` is given.
     criterion : {'bic', 'icl', 'aic', 'heldout'}, default='bic'
         'bic', 'icl' and 'aic' are minimised (scikit-learn's sign; see the module docstring for mclust's).
         'heldout' maximises the cross-validated log-likelihood: the candidate is refitted on the
@@ -314,7 +327,7 @@ def select_model(X, n_components=range(1, 10), covariance_types="all", criterion
     X_checked = check_array(X, dtype=[np.float64, np.float32], ensure_min_samples=2,
                             ensure_all_finite="allow-nan" if estimator_params.get("missing") == "em" else True)
     weights = check_sample_weight(sample_weight, X_checked.shape[0])
-    grid = _candidate_grid(n_components, covariance_types, X_checked.shape[1])
+    grid = _candidate_grid(n_components, covariance_types, X_checked.shape[1], family)
     if criterion not in CRITERIA:
         raise ValueError(f"criterion must be one of {list(CRITERIA)}, got {criterion!r}")
     check_int("n_init", n_init, 1)
@@ -332,19 +345,19 @@ def select_model(X, n_components=range(1, 10), covariance_types="all", criterion
     records, estimators = _fit_grid(X, X_checked, weights, grid, params, splits, workers, criterion, progress)
     succeeded = [i for i, record in enumerate(records) if not record["failed"]]
     if not succeeded:
-        reasons = "; ".join(f"{r['covariance_type']} G={r['n_components']}: {r['reason']}" for r in records[:5])
+        reasons = "; ".join(f"{candidate_label(r)} G={r['n_components']}: {r['reason']}" for r in records[:5])
         raise ValueError(f"every candidate failed to fit ({reasons})")
     key = _ranking_key(criterion)
     best = min(succeeded, key=lambda i: key(records[i]))  # min keeps the first of equal keys: grid order
     best_record = records[best]
     if not best_record["converged"]:
-        warnings.warn(f"the chosen model ({best_record['covariance_type']}, K={best_record['n_components']}) did not "
+        warnings.warn(f"the chosen model ({candidate_label(best_record)}, K={best_record['n_components']}) did not "
                       f"converge in {best_record['n_iter']} iterations: its {criterion.upper()} may still improve; "
                       "raise max_iter (or tol) and select again", ConvergenceWarning, stacklevel=2)
-    return SelectionResult(records, estimators[best],
-                           {"covariance_type": best_record["covariance_type"],
-                            "n_components": best_record["n_components"]},
-                           criterion, best)
+    chosen = {"covariance_type": best_record["covariance_type"], "n_components": best_record["n_components"]}
+    if best_record["family"] != "gaussian":
+        chosen["family"] = best_record["family"]
+    return SelectionResult(records, estimators[best], chosen, criterion, best)
 
 
 def _workers(n_jobs, n_candidates: int) -> int:
@@ -369,7 +382,7 @@ def _fit_grid(X, X_checked, weights, grid, params, splits, workers: int, criteri
     from joblib import Parallel, delayed  # a dependency of scikit-learn
 
     n_features = X_checked.shape[1]
-    costs = [_relative_cost(name, count, n_features) for name, count in grid]
+    costs = [_relative_cost(name, count, n_features) for _, name, count in grid]
     order = sorted(range(len(grid)), key=lambda i: -costs[i])  # stable: ties keep grid order
     tasks = (delayed(_indexed_candidate)(i, X, X_checked, weights, *grid[i], params, splits) for i in order)
     records, estimators = [None] * len(grid), [None] * len(grid)
@@ -393,11 +406,22 @@ def _fit_grid(X, X_checked, weights, grid, params, splits, workers: int, criteri
     return records, estimators
 
 
-def _indexed_candidate(index, X, X_checked, sample_weight, name, count, params, splits):
-    return (index, *_fit_candidate(X, X_checked, sample_weight, name, count, params, splits))
+def _indexed_candidate(index, X, X_checked, sample_weight, family, name, count, params, splits):
+    return (index, *_fit_candidate(X, X_checked, sample_weight, family, name, count, params, splits))
 
 
-def _candidate_grid(n_components, covariance_types, n_features: int) -> list[tuple[str, int]]:
+FAMILIES = ("gaussian", "t")
+
+
+def _candidate_grid(n_components, covariance_types, n_features: int,
+                    family="gaussian") -> list[tuple[str, str, int]]:
+    """``(family, covariance type, n_components)`` of every candidate, in table order."""
+    families = [family] if isinstance(family, str) else list(dict.fromkeys(family))
+    for name in families:
+        if name not in FAMILIES:
+            raise ValueError(f"family must be one of {list(FAMILIES)} or a list of them, got {family!r}")
+    if not families:
+        raise ValueError("family must name at least one family")
     if isinstance(n_components, numbers.Integral) and not isinstance(n_components, bool):
         n_components = [n_components]
     try:
@@ -415,7 +439,7 @@ def _candidate_grid(n_components, covariance_types, n_features: int) -> list[tup
     if not counts or not names:
         raise ValueError("n_components and covariance_types must not be empty")
     names, counts = list(dict.fromkeys(names)), sorted(set(counts))
-    return [(name, count) for name in names for count in counts]
+    return [(kind, name, count) for kind in families for name in names for count in counts]
 
 
 def _check_estimator_params(estimator_params: dict) -> None:
@@ -446,11 +470,19 @@ def _folds(cv, n_samples: int, seed) -> list[tuple[np.ndarray, np.ndarray]]:
     return list(cv.split(np.zeros((n_samples, 1))))
 
 
-def _fit_candidate(X, X_checked, sample_weight, name, count, params, splits):
+def _fit_candidate(X, X_checked, sample_weight, family, name, count, params, splits):
     """Fit one candidate (on ``X`` as given, so feature names are kept; folds on the checked array); return ``(record, estimator or None)``. Failures become records, not exceptions."""
     record = dict.fromkeys(_RECORD_KEYS)
-    record.update(covariance_type=name, n_components=count, failed=False, reason="")
-    estimator = GaussianMixture(n_components=count, covariance_type=name, **params)
+    record.update(covariance_type=name, n_components=count, family=family, failed=False, reason="")
+    if family == "t":
+        from .student_t import StudentTMixture
+
+        t_params = {key: value for key, value in params.items() if key in StudentTMixture._get_param_names()}
+        if "init_params" not in params or params["init_params"] == SELECTION_DEFAULTS.get("init_params"):
+            t_params["init_params"] = "trimmed-kmeans"  # the agglomeration puts centres among outliers
+        estimator = StudentTMixture(n_components=count, covariance_type=name, **t_params)
+    else:
+        estimator = GaussianMixture(n_components=count, covariance_type=name, **params)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # convergence and re-seeding are recorded in the table instead
