@@ -51,8 +51,8 @@ def test_gross_outliers_do_not_pull_the_means(clusters_with_outliers):
     distance = np.min(np.linalg.norm(X[:, None, :] - CENTRES[None], axis=2), axis=1)
     far, near = distance > 6.0, distance < 2.0
     assert far.sum() >= 15
-    for kind in ("mahalanobis", "weight"):
-        scores = robust.outlier_scores(X, kind=kind)
+    for kind in ("mahalanobis", "weight", "density"):
+        scores = robust.outlier_scores(X, kind=kind, random_state=0)
         assert scores[far].min() > scores[near].max(), kind
         assert np.all((scores >= 0) & (scores <= 1))
 
@@ -202,3 +202,21 @@ def test_select_model_puts_the_t_family_beside_the_gaussian(clusters_with_outlie
     assert t_record["n_parameters"] == refit.fit(X)._n_parameters()
     with pytest.raises(ValueError, match="family must be one of"):
         select_model(X, n_components=2, family="cauchy")
+
+
+def test_one_dimensional_cdf_and_ppf_are_the_t_mixtures():
+    from scipy.stats import t as t_distribution
+
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.standard_t(3, size=400), 8.0 + 2.0 * rng.standard_t(6, size=200)])[:, None]
+    model = StudentTMixture(2, random_state=0).fit(X)
+    scales = np.sqrt(model.covariances_[:, 0, 0])
+    x = np.linspace(-10, 20, 13)
+    expected = sum(w * t_distribution.cdf((x - m) / s, nu)
+                   for w, m, s, nu in zip(model.weights_, model.means_[:, 0], scales, model.dof_))
+    np.testing.assert_allclose(model.cdf(x), expected, rtol=1e-12)
+    q = np.array([1e-6, 0.01, 0.3, 0.5, 0.9, 0.999])
+    np.testing.assert_allclose(model.cdf(model.ppf(q)), q, rtol=1e-9)
+    assert model.ppf(0.0) == -np.inf and model.ppf(1.0) == np.inf
+    # The HDR scores of the base class follow the t density.
+    assert model.outlier_scores(np.array([[100.0]]), random_state=0)[0] > 0.999

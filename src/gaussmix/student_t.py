@@ -255,19 +255,24 @@ class StudentTMixture(GaussianMixture):
         scale = rng.gamma(0.5 * dof, 2.0 / dof)
         return means + (draws - means) / np.sqrt(scale)[:, None], labels
 
-    def outlier_scores(self, X, kind: str = "mahalanobis") -> np.ndarray:
+    def outlier_scores(self, X, reference=None, n_samples: int = 100_000, random_state=None,
+                       kind: str = "density") -> np.ndarray:
         """How much each row looks like an outlier, shape (n_samples,), in [0, 1]; near 1 for outliers.
 
-        kind='mahalanobis': ``F_{d, nu}(delta^2 / d)``, the distribution function of the squared Mahalanobis
-        distance to the row's most probable component, which is ``d F(d, nu)`` distributed under that t
-        component: the share of that component's rows that lie closer to its centre.
+        kind='density': the content of the smallest highest-density region through the row, as for every
+        mixture (:meth:`gaussmix.GaussianMixture.outlier_scores`; ``reference``, ``n_samples`` and
+        ``random_state`` are its). kind='mahalanobis': ``F_{d, nu}(delta^2 / d)``, the distribution function of the
+        squared Mahalanobis distance to the row's most probable component, which is ``d F(d, nu)`` distributed
+        under that t component: the share of that component's rows that lie closer to its centre.
         kind='weight': ``1 - sum_k tau_k min(u_k, 1)``: how much EM down-weights the row (``u_k`` its expected
         scale weight, ``tau_k`` its responsibilities).
         """
         from scipy.stats import f as f_distribution
 
+        if kind == "density":
+            return super().outlier_scores(X, reference, n_samples, random_state)
         if kind not in ("mahalanobis", "weight"):
-            raise ValueError(f"kind must be 'mahalanobis' or 'weight', got {kind!r}")
+            raise ValueError(f"kind must be 'density', 'mahalanobis' or 'weight', got {kind!r}")
         responsibilities = self.predict_proba(X)
         X = np.asarray(X, dtype=np.float64)
         params = self._fitted_params(np.zeros(X.shape[1]))
@@ -279,3 +284,34 @@ class StudentTMixture(GaussianMixture):
         nearest = responsibilities.argmax(axis=1)
         rows = np.arange(X.shape[0])
         return f_distribution.cdf(squared[rows, nearest] / n_features, n_features, self.dof_[nearest])
+
+    def cdf(self, X) -> np.ndarray:
+        """Cumulative distribution function of a one-dimensional t mixture, ``sum_k pi_k T_nu_k((x - mu_k) / s_k)``."""
+        from scipy.stats import t as t_distribution
+
+        weights, means, scales = self._check_one_dimensional("cdf")
+        scalar = np.ndim(X) == 0
+        x = np.reshape(np.asarray(X, dtype=np.float64), (-1, 1))
+        values = t_distribution.cdf((x - means) / scales, self.dof_) @ weights
+        return float(values[0]) if scalar else values
+
+    def ppf(self, q) -> np.ndarray:
+        """Quantiles of a one-dimensional t mixture, the inverse of :meth:`cdf`: for each ``q`` the root of
+        ``F(x) = q`` by Brent's method between the smallest and largest component quantile (an exact bracket)."""
+        from scipy.optimize import brentq
+        from scipy.stats import t as t_distribution
+
+        weights, means, scales = self._check_one_dimensional("ppf")
+        q = np.asarray(q, dtype=np.float64)
+        if np.any(np.isnan(q)) or np.any((q < 0) | (q > 1)):
+            raise ValueError("ppf needs probabilities in [0, 1]")
+        flat = q.ravel()
+        result = np.empty_like(flat)
+        for i, p in enumerate(flat):
+            if p <= 0.0 or p >= 1.0:
+                result[i] = -np.inf if p <= 0.0 else np.inf
+                continue
+            bounds = means + scales * t_distribution.ppf(p, self.dof_)
+            low, high = bounds.min(), bounds.max()
+            result[i] = low if low == high else brentq(lambda x: self.cdf(x) - p, low, high, xtol=1e-14, rtol=1e-14)
+        return float(result[0]) if q.ndim == 0 else result.reshape(q.shape)
