@@ -791,7 +791,7 @@ def select_experts(X, y, n_experts=range(1, 6), covariance_types="all", criterio
     """
     from joblib import Parallel, delayed  # a dependency of scikit-learn
 
-    from .selection import CANDIDATE_FAILURES, SelectionResult, _candidate_seed, _ranking_key, _workers
+    from .selection import CANDIDATE_FAILURES, SelectionResult, _candidate_seed, _workers, best_candidate
 
     X, y = _checked_pair(X, y)
     grid = _expert_grid(n_experts, covariance_types, 1 if y.ndim == 1 else y.shape[1])
@@ -812,16 +812,7 @@ def select_experts(X, y, n_experts=range(1, 6), covariance_types="all", criterio
     candidates = (delayed(_fit_expert_candidate)(X, y, name, count, params, CANDIDATE_FAILURES) for name, count in grid)
     outcomes = Parallel(n_jobs=workers)(candidates) if workers > 1 else [task(*a, **k) for task, a, k in candidates]
     records = [record for record, _ in outcomes]
-    succeeded = [i for i, record in enumerate(records) if not record["failed"]]
-    if not succeeded:
-        reasons = "; ".join(f"{r['covariance_type']} K={r['n_experts']}: {r['reason']}" for r in records[:5])
-        raise ValueError(f"every candidate failed to fit ({reasons})")
-    key = _ranking_key(criterion)
-    best = min(succeeded, key=lambda i: key(records[i]))  # min keeps the first of equal keys: grid order
-    if not records[best]["converged"]:
-        warnings.warn(f"the chosen model ({records[best]['covariance_type']}, {records[best]['n_experts']} experts) "
-                      f"did not converge in {records[best]['n_iter']} iterations; raise max_iter (or tol) and select "
-                      "again", ConvergenceWarning, stacklevel=2)
+    best = best_candidate(records, criterion, lambda r: f"{r['covariance_type']}, {r['n_experts']} experts")
     return SelectionResult(records, outcomes[best][1], {"covariance_type": records[best]["covariance_type"],
                                                         "n_experts": records[best]["n_experts"]}, criterion, best)
 

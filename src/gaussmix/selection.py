@@ -343,21 +343,31 @@ def select_model(X, n_components=range(1, 10), covariance_types="all", criterion
         params.setdefault("n_jobs", 1)  # candidates run in parallel; do not oversubscribe the cores
 
     records, estimators = _fit_grid(X, X_checked, weights, grid, params, splits, workers, criterion, progress)
-    succeeded = [i for i, record in enumerate(records) if not record["failed"]]
-    if not succeeded:
-        reasons = "; ".join(f"{candidate_label(r)} G={r['n_components']}: {r['reason']}" for r in records[:5])
-        raise ValueError(f"every candidate failed to fit ({reasons})")
-    key = _ranking_key(criterion)
-    best = min(succeeded, key=lambda i: key(records[i]))  # min keeps the first of equal keys: grid order
+    best = best_candidate(records, criterion, lambda r: f"{candidate_label(r)}, K={r['n_components']}")
     best_record = records[best]
-    if not best_record["converged"]:
-        warnings.warn(f"the chosen model ({candidate_label(best_record)}, K={best_record['n_components']}) did not "
-                      f"converge in {best_record['n_iter']} iterations: its {criterion.upper()} may still improve; "
-                      "raise max_iter (or tol) and select again", ConvergenceWarning, stacklevel=2)
     chosen = {"covariance_type": best_record["covariance_type"], "n_components": best_record["n_components"]}
     if best_record["family"] != "gaussian":
         chosen["family"] = best_record["family"]
     return SelectionResult(records, estimators[best], chosen, criterion, best)
+
+
+def best_candidate(records: list, criterion: str, describe: Callable[[dict], str]) -> int:
+    """The index of the best record by ``criterion`` (ties: fewer parameters, then grid order).
+
+    Raises a ValueError naming the first failures when every candidate failed; warns (ConvergenceWarning) when the
+    chosen one did not converge. ``describe(record)`` names a candidate in those messages.
+    """
+    succeeded = [i for i, record in enumerate(records) if not record["failed"]]
+    if not succeeded:
+        reasons = "; ".join(f"{describe(r)}: {r['reason']}" for r in records[:5])
+        raise ValueError(f"every candidate failed to fit ({reasons})")
+    key = _ranking_key(criterion)
+    best = min(succeeded, key=lambda i: key(records[i]))  # min keeps the first of equal keys: grid order
+    if not records[best]["converged"]:
+        warnings.warn(f"the chosen model ({describe(records[best])}) did not converge in {records[best]['n_iter']} "
+                      f"iterations: its {criterion.upper()} may still improve; raise max_iter (or tol) and select "
+                      "again", ConvergenceWarning, stacklevel=3)
+    return best
 
 
 def _workers(n_jobs, n_candidates: int) -> int:
