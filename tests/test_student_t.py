@@ -220,3 +220,45 @@ def test_one_dimensional_cdf_and_ppf_are_the_t_mixtures():
     assert model.ppf(0.0) == -np.inf and model.ppf(1.0) == np.inf
     # The HDR scores of the base class follow the t density.
     assert model.outlier_scores(np.array([[100.0]]), random_state=0)[0] > 0.999
+
+
+@pytest.fixture(scope="module")
+def with_holes(clusters_with_outliers):
+    _, X = clusters_with_outliers
+    rng = np.random.default_rng(5)
+    holes = X.copy()
+    missing = rng.random(X.shape) < 0.15
+    missing[missing.all(axis=1)] = False
+    holes[missing] = np.nan
+    return holes
+
+
+def test_missing_values_use_the_t_marginal_of_the_observed_coordinates(with_holes):
+    model = StudentTMixture(3, missing="em", random_state=0, tol=1e-7, max_iter=300).fit(with_holes)
+    assert np.all(np.diff(model.lower_bounds_) >= -1e-12 * np.abs(np.asarray(model.lower_bounds_[1:])))
+    assert worst_mean_error(model.means_) < 0.3
+    expected = []
+    for row in with_holes:
+        seen = ~np.isnan(row)
+        expected.append(np.log(sum(
+            w * multivariate_t(m[seen], c[np.ix_(seen, seen)], df=nu).pdf(row[seen])
+            for w, m, c, nu in zip(model.weights_, model.means_, model.covariances_, model.dof_))))
+    np.testing.assert_allclose(model.score_samples(with_holes), expected, rtol=1e-10)
+    assert model.lower_bound_ == pytest.approx(np.mean(expected), rel=1e-10)
+
+
+def test_missing_values_with_large_fixed_dof_are_the_gaussian_fit(with_holes):
+    start = dict(means_init=CENTRES, tol=1e-10, max_iter=1000, init_params="kmeans", missing="em")
+    gaussian = GaussianMixture(3, **start).fit(with_holes)
+    t = StudentTMixture(3, dof=MAX_DOF, **start).fit(with_holes)
+    np.testing.assert_allclose(t.means_, gaussian.means_, atol=5e-3)
+    assert t.score(with_holes) == pytest.approx(gaussian.score(with_holes), abs=5e-3)
+
+
+def test_missing_values_out_of_core_equal_in_memory(with_holes, tmp_path):
+    start = dict(means_init=CENTRES, tol=1e-8, max_iter=200, init_params="kmeans", missing="em", chunk_size=100)
+    np.save(tmp_path / "holes.npy", with_holes)
+    in_memory = StudentTMixture(3, **start).fit(with_holes)
+    out_of_core = StudentTMixture(3, **start).fit(str(tmp_path / "holes.npy"))
+    np.testing.assert_allclose(out_of_core.means_, in_memory.means_, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(out_of_core.dof_, in_memory.dof_, rtol=1e-8)

@@ -37,11 +37,30 @@ class ComponentConditionals:
         ``E[x_m | x_o, k]``.
     covariances : ndarray of shape (n_components, n_remaining, n_remaining)
         ``Cov[x_m | x_o, k]``; it does not depend on the values ``x_o``.
+    squared_mahalanobis : ndarray of shape (n_rows, n_components)
+        ``(x_o - mu_ko)^T Sigma_koo^{-1} (x_o - mu_ko)``.
+    half_log_det : ndarray of shape (n_components,)
+        ``0.5 log det Sigma_koo``.
+    n_observed : int
+
+    For Student-t components (scale ``Sigma_k``, ``nu_k`` degrees of freedom) the observed coordinates are t
+    with the same ``nu_k`` and the conditional mean is the same; :meth:`student_t_log_marginal` gives their
+    log-density.
     """
 
     log_marginal: np.ndarray
     means: np.ndarray
     covariances: np.ndarray
+    squared_mahalanobis: np.ndarray | None = None
+    half_log_det: np.ndarray | None = None
+    n_observed: int = 0
+
+    def student_t_log_marginal(self, dof: np.ndarray) -> np.ndarray:
+        """``log t(x_o | mu_ko, Sigma_koo, nu_k)``, shape (n_rows, n_components) (-inf where unusable)."""
+        from .em import student_t_log_density
+
+        log_marginal = student_t_log_density(self.squared_mahalanobis, -self.half_log_det, dof, self.n_observed)
+        return np.where(np.isfinite(self.log_marginal), log_marginal, -np.inf)
 
 
 def condition_components(means: np.ndarray, covariances: np.ndarray, observed: np.ndarray,
@@ -96,9 +115,11 @@ def _condition(means, covariances, observed, values) -> ComponentConditionals:
     conditional_means = means[None, :, remaining] + (whitened.transpose(0, 2, 1) @ regression).transpose(1, 0, 2)
     covariance = cov_mm - regression.transpose(0, 2, 1) @ regression
     conditional_covariances = 0.5 * (covariance + covariance.transpose(0, 2, 1))
+    squared = np.einsum("kon,kon->nk", whitened, whitened)
     if unusable is not None:
         log_marginal[:, unusable] = -np.inf
-    return ComponentConditionals(log_marginal, conditional_means, conditional_covariances)
+    return ComponentConditionals(log_marginal, conditional_means, conditional_covariances, squared, log_det,
+                                 n_observed)
 
 
 def _cholesky_or_identity(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

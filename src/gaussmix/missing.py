@@ -243,7 +243,8 @@ def marginal_weighted_log_density(chunk: np.ndarray, params: MixtureParams, stru
     dense, log_weights = _dense_covariances(params, structure), _log_weights(params)
     for observed, rows in incomplete_patterns(missing):
         values = np.asarray(chunk[rows][:, observed], dtype=np.float64)
-        result[rows] = condition_components(params.means, dense, observed, values).log_marginal + log_weights
+        conditionals = condition_components(params.means, dense, observed, values)
+        result[rows] = _log_marginal(conditionals, params) + log_weights
     return result
 
 
@@ -316,9 +317,19 @@ def limit_responsibilities(rows: np.ndarray, params, structure: CovarianceStruct
     return result
 
 
+def _log_marginal(conditionals, params: MixtureParams) -> np.ndarray:
+    """``log f_k(x_o)`` of each component at the observed coordinates: Gaussian, or Student-t with ``params.dof``."""
+    return conditionals.log_marginal if params.dof is None else conditionals.student_t_log_marginal(params.dof)
+
+
 def _incomplete_statistics(chunk: np.ndarray, sample_weight: np.ndarray, params: MixtureParams,
                            structure: CovarianceStructure) -> SufficientStatistics:
-    """Expected complete-data statistics of rows that each have at least one NaN."""
+    """Expected complete-data statistics of rows that each have at least one NaN (Student-t components:
+    :func:`gaussmix.student_t.incomplete_student_t_statistics`)."""
+    if params.dof is not None:
+        from .student_t import incomplete_student_t_statistics
+
+        return incomplete_student_t_statistics(chunk, sample_weight, params, structure)
     means = params.means
     n_components, n_features = means.shape
     dense, log_weights = _dense_covariances(params, structure), _log_weights(params)
@@ -330,7 +341,7 @@ def _incomplete_statistics(chunk: np.ndarray, sample_weight: np.ndarray, params:
         values = np.asarray(chunk[rows][:, observed], dtype=np.float64)
         weights = sample_weight[rows]
         conditionals = condition_components(means, dense, observed, values)
-        responsibilities, log_density = conditional_mixture_weights(log_weights, conditionals.log_marginal)
+        responsibilities, log_density = conditional_mixture_weights(log_weights, _log_marginal(conditionals, params))
         log_likelihood += float(weights @ log_density)
         # Residuals of each component's completion of the rows about its reference mean: (n, K, d).
         residual = np.empty((rows.size, n_components, n_features))
@@ -357,12 +368,15 @@ def expect_with_missing(chunk: np.ndarray, sample_weight: np.ndarray, params: Mi
     statistics for complete rows (identical when the chunk has no NaN), the expected complete-data
     statistics for the others, and ``sum_n w_n log p(x_o,n)`` as the log-likelihood.
     """
+    complete_rows = expect
+    if params.dof is not None:  # Student-t components: their own E-step for the complete rows
+        from .student_t import expect_student_t as complete_rows
     incomplete = np.isnan(chunk).any(axis=1)
     if not incomplete.any():
-        return expect(chunk, sample_weight, params, structure)
+        return complete_rows(chunk, sample_weight, params, structure)
     stats = _incomplete_statistics(chunk[incomplete], sample_weight[incomplete], params, structure)
     if not incomplete.all():
-        stats = expect(chunk[~incomplete], sample_weight[~incomplete], params, structure) + stats
+        stats = complete_rows(chunk[~incomplete], sample_weight[~incomplete], params, structure) + stats
     return stats
 
 
@@ -382,7 +396,7 @@ def impute_centred(chunk: np.ndarray, params: MixtureParams, structure: Covarian
     dense, log_weights = _dense_covariances(params, structure), _log_weights(params)
     for observed, rows in incomplete_patterns(np.isnan(filled)):
         conditionals = condition_components(params.means, dense, observed, filled[rows][:, observed])
-        responsibilities, _ = conditional_mixture_weights(log_weights, conditionals.log_marginal)
+        responsibilities, _ = conditional_mixture_weights(log_weights, _log_marginal(conditionals, params))
         if method == "mean":
             completion = np.einsum("nk,nkm->nm", responsibilities, conditionals.means)
         else:

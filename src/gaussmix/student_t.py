@@ -43,7 +43,8 @@ from .gaussian_mixture import GaussianMixture
 from .params import MixtureParams
 from .stats import SufficientStatistics
 
-__all__ = ["StudentTMixture", "StudentTStatistics", "expect_student_t", "update_dof"]
+__all__ = ["StudentTMixture", "StudentTStatistics", "expect_student_t", "incomplete_student_t_statistics",
+           "update_dof"]
 
 MIN_DOF = 1e-2
 MAX_DOF = 1e4
@@ -108,6 +109,57 @@ def expect_student_t(chunk: np.ndarray, sample_weight: np.ndarray, params: Mixtu
 expect_student_t.accepts_offset = True
 
 
+def incomplete_student_t_statistics(chunk: np.ndarray, sample_weight: np.ndarray, params: MixtureParams,
+                                    structure: CovarianceStructure) -> StudentTStatistics:
+    """Expected complete-data statistics of t components for rows that each have NaN (missing at random).
+
+    Given the observed coordinates ``x_o`` (``p_o`` of them) a t component is t on them, with
+    ``E[u | x_o] = (nu + p_o) / (nu + delta_o^2)`` and, given ``u``, ``x_m ~ N(E[x_m | x_o], Cov[x_m | x_o] / u)``.
+    Hence the u-weighted moments are ``E[u x] = u (x_o, E[x_m | x_o])`` and
+    ``E[u (x - m)(x - m)^T] = u r r^T + Cov[x_m | x_o]`` on the missing block (not scaled by u), with ``r`` the
+    completed residual. ``E[log u | x_o]`` has ``psi((nu + p_o)/2) - log((nu + p_o)/2)`` in place of the complete
+    rows' ``d``; the difference is folded into ``dof_terms`` so that :func:`update_dof` applies unchanged.
+    """
+    from scipy.special import digamma
+
+    from .conditional import condition_components, conditional_mixture_weights
+    from .missing import _dense_covariances, _log_weights, incomplete_patterns
+
+    means, dof = params.means, params.dof
+    n_components, n_features = means.shape
+    dense, log_weights = _dense_covariances(params, structure), _log_weights(params)
+    counts, scale_counts, dof_terms = np.zeros(n_components), np.zeros(n_components), np.zeros(n_components)
+    sums = np.zeros((n_components, n_features))
+    scatter = np.zeros((n_components, n_features, n_features))
+    log_likelihood = 0.0
+    full_correction = digamma(0.5 * (dof + n_features)) - np.log(0.5 * (dof + n_features))
+    for observed, rows in incomplete_patterns(np.isnan(chunk)):
+        values = np.asarray(chunk[rows][:, observed], dtype=np.float64)
+        weights = sample_weight[rows]
+        conditionals = condition_components(means, dense, observed, values)
+        responsibilities, log_density = conditional_mixture_weights(log_weights,
+                                                                    conditionals.student_t_log_marginal(dof))
+        log_likelihood += float(weights @ log_density)
+        n_observed = conditionals.n_observed
+        scale = (dof + n_observed) / (dof + conditionals.squared_mahalanobis)  # E[u | x_o], (n, K)
+        residual = np.empty((rows.size, n_components, n_features))
+        residual[:, :, observed] = values[:, None, :] - means[None, :, observed]
+        residual[:, :, ~observed] = conditionals.means - means[None, :, ~observed]
+        weighted = responsibilities * weights[:, None]
+        scaled = weighted * scale
+        counts += weighted.sum(axis=0)
+        scale_counts += scaled.sum(axis=0)
+        sums += np.einsum("nk,nkd->kd", scaled, residual)
+        scatter += (residual * scaled[:, :, None]).transpose(1, 2, 0) @ residual.transpose(1, 0, 2)
+        block = np.ix_(np.arange(n_components), ~observed, ~observed)
+        scatter[block] += weighted.sum(axis=0)[:, None, None] * conditionals.covariances
+        correction = digamma(0.5 * (dof + n_observed)) - np.log(0.5 * (dof + n_observed)) - full_correction
+        dof_terms += (weighted * (np.log(scale) - scale + correction)).sum(axis=0)
+    return StudentTStatistics(float(sample_weight.sum()), log_likelihood, counts, sums,
+                              structure.scatter_from_dense(scatter, params.precisions_cholesky),
+                              scale_counts=scale_counts, dof_terms=dof_terms)
+
+
 def update_dof(dof: np.ndarray, counts: np.ndarray, dof_terms: np.ndarray, n_features: int,
                shared: bool = False) -> np.ndarray:
     """The CM-step for the degrees of freedom (Peel & McLachlan 2000, eq. 30), per component or pooled.
@@ -169,8 +221,11 @@ class StudentTMixture(GaussianMixture):
         benchmark's data, ``benchmarks/bench_student_t.py``, every k-means or 'hc' start did).
     **kwargs
         :class:`~gaussmix.GaussianMixture`'s other parameters (``tol``, ``max_iter``, ``n_init``,
-        ``init_params``, ``reg_covar``, ``random_state``, ``engine``, ...). Missing values, a prior, a noise
+        ``init_params``, ``reg_covar``, ``random_state``, ``missing``, ``engine``, ...). A prior, a noise
         component, frozen parameters and hard assignment are not available for t components yet.
+    missing : {'error', 'em'}, default='error'
+        'em': NaN entries are missing at random; EM uses each row's observed coordinates, on which a t component
+        is t with the same degrees of freedom (:func:`incomplete_student_t_statistics`).
 
     Attributes
     ----------
@@ -189,19 +244,18 @@ class StudentTMixture(GaussianMixture):
     freeze = ()
     assignment = "soft"
     responsibilities_init = None
-    missing = "error"
 
     def __init__(self, n_components=1, *, covariance_type="full", dof="learn", dof_shared=False, dof_init=INITIAL_DOF,
                  tol=1e-3, reg_covar=1e-6, max_iter=100, n_init=1, init_params="trimmed-kmeans", weights_init=None,
                  means_init=None, precisions_init=None, random_state=None, warm_start=False, verbose=0,
                  verbose_interval=10, on_degenerate="reseed", detect_collapse=True, chunk_size=None, n_jobs=None,
-                 callback=None, checkpoint=None, engine="auto"):
+                 callback=None, checkpoint=None, missing="error", engine="auto"):
         super().__init__(n_components, covariance_type=covariance_type, tol=tol, reg_covar=reg_covar,
                          max_iter=max_iter, n_init=n_init, init_params=init_params, weights_init=weights_init,
                          means_init=means_init, precisions_init=precisions_init, random_state=random_state,
                          warm_start=warm_start, verbose=verbose, verbose_interval=verbose_interval,
                          on_degenerate=on_degenerate, detect_collapse=detect_collapse, chunk_size=chunk_size,
-                         n_jobs=n_jobs, callback=callback, checkpoint=checkpoint, engine=engine)
+                         n_jobs=n_jobs, callback=callback, checkpoint=checkpoint, missing=missing, engine=engine)
         self.dof = dof
         self.dof_shared = dof_shared
         self.dof_init = dof_init
@@ -220,6 +274,10 @@ class StudentTMixture(GaussianMixture):
 
     # The hooks of GaussianMixture's fit: the E-step, the M-step's extra part and the start's dof.
     def _expect(self, has_missing: bool):
+        if has_missing:
+            from .missing import expect_with_missing
+
+            return expect_with_missing  # t-aware through params.dof
         return expect_student_t
 
     def _start(self, params: MixtureParams) -> MixtureParams:
