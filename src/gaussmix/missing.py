@@ -322,6 +322,65 @@ def _log_marginal(conditionals, params: MixtureParams) -> np.ndarray:
     return conditionals.log_marginal if params.dof is None else conditionals.student_t_log_marginal(params.dof)
 
 
+@dataclass(frozen=True, eq=False)
+class CompletedPattern:
+    """The rows of one missingness pattern, completed under each component (see :func:`completed_patterns`).
+
+    Attributes
+    ----------
+    observed : ndarray of bool, shape (n_features,)
+    weights : ndarray of shape (n_rows,)
+        The rows' sample weights.
+    weighted : ndarray of shape (n_rows, n_components)
+        ``w_n p(k | x_o,n)``: sample weight times responsibility.
+    log_density : ndarray of shape (n_rows,)
+        ``log p(x_o,n)``.
+    residual : ndarray of shape (n_rows, n_components, n_features)
+        Each component's completion of the row, ``(x_o, E[x_m | x_o, k])``, minus the component's reference mean.
+    conditionals : ComponentConditionals
+        Per component: ``Cov[x_m | x_o, k]``, the observed Mahalanobis distances, ...
+    """
+
+    observed: np.ndarray
+    weights: np.ndarray
+    weighted: np.ndarray
+    log_density: np.ndarray
+    residual: np.ndarray
+    conditionals: object
+
+
+def completed_patterns(chunk: np.ndarray, sample_weight: np.ndarray, params: MixtureParams,
+                       structure: CovarianceStructure) -> Iterator[CompletedPattern]:
+    """The rows of a centred chunk that have NaN, one missingness pattern at a time, completed under every component
+    (Gaussian or Student-t, after ``params.dof``): what the E-steps with missing values add up."""
+    means = params.means
+    n_components, n_features = means.shape
+    dense, log_weights = _dense_covariances(params, structure), _log_weights(params)
+    for observed, rows in incomplete_patterns(np.isnan(chunk)):
+        values = np.asarray(chunk[rows][:, observed], dtype=np.float64)
+        conditionals = condition_components(means, dense, observed, values)
+        responsibilities, log_density = conditional_mixture_weights(log_weights, _log_marginal(conditionals, params))
+        residual = np.empty((rows.size, n_components, n_features))
+        residual[:, :, observed] = values[:, None, :] - means[None, :, observed]
+        residual[:, :, ~observed] = conditionals.means - means[None, :, ~observed]
+        weights = sample_weight[rows]
+        yield CompletedPattern(observed, weights, responsibilities * weights[:, None], log_density, residual,
+                               conditionals)
+
+
+def add_completed_moments(pattern: CompletedPattern, moment_weights: np.ndarray, sums: np.ndarray,
+                          scatter: np.ndarray) -> None:
+    """Add (in place) one pattern's ``sum_n v_nk r_nk`` and ``sum_n v_nk r_nk r_nk^T`` (dense) for the given
+    ``moment_weights`` ``v`` (n_rows, n_components), and the conditional covariances of the missing block weighted
+    by ``sum_n w_n p(k | x_o,n)``."""
+    residual = pattern.residual
+    sums += np.einsum("nk,nkd->kd", moment_weights, residual)
+    scatter += (residual * moment_weights[:, :, None]).transpose(1, 2, 0) @ residual.transpose(1, 0, 2)
+    missing = ~pattern.observed
+    block = np.ix_(np.arange(scatter.shape[0]), missing, missing)
+    scatter[block] += pattern.weighted.sum(axis=0)[:, None, None] * pattern.conditionals.covariances
+
+
 def _incomplete_statistics(chunk: np.ndarray, sample_weight: np.ndarray, params: MixtureParams,
                            structure: CovarianceStructure) -> SufficientStatistics:
     """Expected complete-data statistics of rows that each have at least one NaN (Student-t components:
@@ -330,30 +389,15 @@ def _incomplete_statistics(chunk: np.ndarray, sample_weight: np.ndarray, params:
         from .student_t import incomplete_student_t_statistics
 
         return incomplete_student_t_statistics(chunk, sample_weight, params, structure)
-    means = params.means
-    n_components, n_features = means.shape
-    dense, log_weights = _dense_covariances(params, structure), _log_weights(params)
+    n_components, n_features = params.means.shape
     counts = np.zeros(n_components)
     sums = np.zeros((n_components, n_features))
     scatter = np.zeros((n_components, n_features, n_features))
     log_likelihood = 0.0
-    for observed, rows in incomplete_patterns(np.isnan(chunk)):
-        values = np.asarray(chunk[rows][:, observed], dtype=np.float64)
-        weights = sample_weight[rows]
-        conditionals = condition_components(means, dense, observed, values)
-        responsibilities, log_density = conditional_mixture_weights(log_weights, _log_marginal(conditionals, params))
-        log_likelihood += float(weights @ log_density)
-        # Residuals of each component's completion of the rows about its reference mean: (n, K, d).
-        residual = np.empty((rows.size, n_components, n_features))
-        residual[:, :, observed] = values[:, None, :] - means[None, :, observed]
-        residual[:, :, ~observed] = conditionals.means - means[None, :, ~observed]
-        weighted = responsibilities * weights[:, None]
-        pattern_counts = weighted.sum(axis=0)
-        counts += pattern_counts
-        sums += np.einsum("nk,nkd->kd", weighted, residual)
-        scatter += (residual * weighted[:, :, None]).transpose(1, 2, 0) @ residual.transpose(1, 0, 2)
-        block = np.ix_(np.arange(n_components), ~observed, ~observed)
-        scatter[block] += pattern_counts[:, None, None] * conditionals.covariances
+    for pattern in completed_patterns(chunk, sample_weight, params, structure):
+        log_likelihood += float(pattern.weights @ pattern.log_density)
+        counts += pattern.weighted.sum(axis=0)
+        add_completed_moments(pattern, pattern.weighted, sums, scatter)
     # In the structure's own form under the current parameters: what expect() returns for complete rows.
     scatter = structure.scatter_from_dense(scatter, params.precisions_cholesky)
     return SufficientStatistics(weight_sum=float(sample_weight.sum()), log_likelihood=log_likelihood,

@@ -122,39 +122,25 @@ def incomplete_student_t_statistics(chunk: np.ndarray, sample_weight: np.ndarray
     """
     from scipy.special import digamma
 
-    from .conditional import condition_components, conditional_mixture_weights
-    from .missing import _dense_covariances, _log_weights, incomplete_patterns
+    from .missing import add_completed_moments, completed_patterns
 
-    means, dof = params.means, params.dof
-    n_components, n_features = means.shape
-    dense, log_weights = _dense_covariances(params, structure), _log_weights(params)
+    dof = params.dof
+    n_components, n_features = params.means.shape
     counts, scale_counts, dof_terms = np.zeros(n_components), np.zeros(n_components), np.zeros(n_components)
     sums = np.zeros((n_components, n_features))
     scatter = np.zeros((n_components, n_features, n_features))
     log_likelihood = 0.0
     full_correction = digamma(0.5 * (dof + n_features)) - np.log(0.5 * (dof + n_features))
-    for observed, rows in incomplete_patterns(np.isnan(chunk)):
-        values = np.asarray(chunk[rows][:, observed], dtype=np.float64)
-        weights = sample_weight[rows]
-        conditionals = condition_components(means, dense, observed, values)
-        responsibilities, log_density = conditional_mixture_weights(log_weights,
-                                                                    conditionals.student_t_log_marginal(dof))
-        log_likelihood += float(weights @ log_density)
-        n_observed = conditionals.n_observed
-        scale = (dof + n_observed) / (dof + conditionals.squared_mahalanobis)  # E[u | x_o], (n, K)
-        residual = np.empty((rows.size, n_components, n_features))
-        residual[:, :, observed] = values[:, None, :] - means[None, :, observed]
-        residual[:, :, ~observed] = conditionals.means - means[None, :, ~observed]
-        weighted = responsibilities * weights[:, None]
-        scaled = weighted * scale
-        counts += weighted.sum(axis=0)
+    for pattern in completed_patterns(chunk, sample_weight, params, structure):
+        n_observed = pattern.conditionals.n_observed
+        scale = (dof + n_observed) / (dof + pattern.conditionals.squared_mahalanobis)  # E[u | x_o], (n, K)
+        scaled = pattern.weighted * scale
+        log_likelihood += float(pattern.weights @ pattern.log_density)
+        counts += pattern.weighted.sum(axis=0)
         scale_counts += scaled.sum(axis=0)
-        sums += np.einsum("nk,nkd->kd", scaled, residual)
-        scatter += (residual * scaled[:, :, None]).transpose(1, 2, 0) @ residual.transpose(1, 0, 2)
-        block = np.ix_(np.arange(n_components), ~observed, ~observed)
-        scatter[block] += weighted.sum(axis=0)[:, None, None] * conditionals.covariances
+        add_completed_moments(pattern, scaled, sums, scatter)  # the conditional covariance enters unscaled
         correction = digamma(0.5 * (dof + n_observed)) - np.log(0.5 * (dof + n_observed)) - full_correction
-        dof_terms += (weighted * (np.log(scale) - scale + correction)).sum(axis=0)
+        dof_terms += (pattern.weighted * (np.log(scale) - scale + correction)).sum(axis=0)
     return StudentTStatistics(float(sample_weight.sum()), log_likelihood, counts, sums,
                               structure.scatter_from_dense(scatter, params.precisions_cholesky),
                               scale_counts=scale_counts, dof_terms=dof_terms)
