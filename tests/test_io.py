@@ -281,8 +281,12 @@ def test_unsupported_format_version(good_file, tmp_path, version):
 
 def test_unknown_estimator(good_file, tmp_path):
     _, arrays = good_file
-    meta = with_meta(arrays, lambda m: m.update(estimator="BayesianGaussianMixture"))
+    meta = with_meta(arrays, lambda m: m.update(estimator="DirichletMixture"))
     with pytest.raises(ModelFileError, match="unknown estimator"):
+        gaussmix.load(rewrite(tmp_path, arrays, __meta__=meta))
+    # A known kind (BayesianGaussianMixture has files since issue 15) whose arrays are not in the file.
+    meta = with_meta(arrays, lambda m: m.update(estimator="BayesianGaussianMixture"))
+    with pytest.raises(ModelFileError, match="missing arrays"):
         gaussmix.load(rewrite(tmp_path, arrays, __meta__=meta))
 
 

@@ -93,6 +93,12 @@ EXPERT_COVARIANCE_TYPES = {
     "spherical": (_project_spherical, lambda dense: dense[:, 0, 0].copy()),
 }
 
+_DENSE_COVARIANCES = {  # the public ``covariances_`` back to the (K, m, m) matrices (the inverse of the above)
+    "full": lambda public, n_targets: public,
+    "diag": lambda public, n_targets: public[:, :, None] * np.eye(n_targets),
+    "spherical": lambda public, n_targets: public[:, None, None] * np.eye(n_targets),
+}
+
 
 # ------------------------------------------------------------------------------------------ values
 @dataclass(frozen=True, eq=False)
@@ -602,12 +608,22 @@ class MixtureOfExperts(RegressorMixin, BaseEstimator):
         self.gate_coef_ = fitted(gate_coef, dtype)
         self.gate_intercept_ = fitted(gate_intercept - gate_intercept.mean(), dtype)
         self.covariances_ = fitted(EXPERT_COVARIANCE_TYPES[self.covariance_type][1](params.covariances), dtype)
-        self._precisions_cholesky = params.precisions_cholesky
-        self._dense_covariances = params.covariances
+        self._set_prediction_factors()
         self.lower_bound_ = float(result.objective)
         self.lower_bounds_ = [float(value) for value in result.trace]
         self.converged_ = bool(result.converged)
         self.n_iter_ = int(result.n_iter)
+
+    def _set_prediction_factors(self):
+        """The dense covariances and precision factors that prediction uses, from the public ``covariances_``
+        (float64): a model is its public attributes, so a loaded model predicts exactly as the saved one.
+        For a float64 model these are the fit's own matrices, bit for bit (the projections are exact)."""
+        dense = _DENSE_COVARIANCES[self.covariance_type](as_float64(self.covariances_), self.intercept_.shape[1])
+        precisions_cholesky, singular = matrix_cholesky_of_precisions(np.ascontiguousarray(dense))
+        if singular.any():
+            raise DegenerateComponentError(component=int(np.argmax(singular)),
+                                           reason="singular")
+        self._dense_covariances, self._precisions_cholesky = dense, precisions_cholesky
 
     # --------------------------------------------------------------------------------- prediction
     def _user_params(self) -> ExpertsParams:

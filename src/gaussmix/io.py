@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from ._atomic import atomic_write
+from .bayesian_mixture import _check_covariance_prior
 from .covariance import CovarianceStructure, get_structure
 from .exceptions import ModelFileError
 
@@ -38,20 +39,31 @@ __all__ = ["save", "load", "FORMAT", "FORMAT_VERSION"]
 FORMAT = "gaussmix-model"
 FORMAT_VERSION = 1
 
-_ARRAYS = {
-    "GaussianMixture": ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_"),
-    "StudentTMixture": ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_", "dof_"),
+_GAUSSIAN = ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_")
+_ARRAYS = {  # kind -> its fitted arrays (the first one tells whether a model is fitted)
+    "GaussianMixture": _GAUSSIAN,
+    "StudentTMixture": (*_GAUSSIAN, "dof_"),
     "KMeans": ("cluster_centers_", "labels_"),
+    # The variational posterior (Dirichlet / stick-breaking concentrations, Normal-Wishart terms) and the
+    # prior it was fitted under; a Dirichlet-process weight_concentration_ pair is stored as one (2, K) array.
+    "BayesianGaussianMixture": (*_GAUSSIAN, "weight_concentration_", "mean_precision_", "degrees_of_freedom_",
+                                "mean_prior_", "covariance_prior_"),
+    "MixtureOfFactorAnalyzers": ("weights_", "means_", "loadings_", "noise_variance_"),
+    "MixtureOfExperts": ("coef_", "intercept_", "gate_coef_", "gate_intercept_", "covariances_"),
 }
 CLASSIFIER = "GaussianMixtureClassifier"
 _CLASSIFIER_ATTRIBUTES = ("classes_", "model_type_", "covariance_type_", "n_components_", "n_features_in_",
                           "converged_", "n_iter_", "log_likelihood_", "candidates_")
 
-_SCALARS = {
-    "GaussianMixture": ("converged_", "n_iter_", "lower_bound_", "lower_bounds_", "n_features_in_", "n_reseeded_",
-                        "noise_weight_", "noise_volume_"),
-    "StudentTMixture": ("converged_", "n_iter_", "lower_bound_", "lower_bounds_", "n_features_in_", "n_reseeded_"),
+_TRACE = ("converged_", "n_iter_", "lower_bound_", "lower_bounds_", "n_features_in_")
+_SCALARS = {  # kind -> its scalar fitted attributes (in the metadata's "attributes")
+    "GaussianMixture": (*_TRACE, "n_reseeded_", "noise_weight_", "noise_volume_"),
+    "StudentTMixture": (*_TRACE, "n_reseeded_"),
     "KMeans": ("converged_", "n_iter_", "inertia_", "n_features_in_"),
+    "BayesianGaussianMixture": (*_TRACE, "elbo_", "elbos_", "n_components_", "n_effective_components_",
+                                "weight_concentration_prior_", "mean_precision_prior_", "degrees_of_freedom_prior_"),
+    "MixtureOfFactorAnalyzers": (*_TRACE, "n_reseeded_", "noise_weight_", "noise_volume_"),
+    "MixtureOfExperts": (*_TRACE, "_y_ndim"),  # _y_ndim: 1 when fitted on 1-D y (predictions are 1-D too)
 }
 
 
@@ -130,7 +142,12 @@ def _payload(model) -> tuple[dict, dict]:
     }
     if hasattr(model, "feature_names_in_"):
         meta["attributes"]["feature_names_in_"] = [str(name) for name in model.feature_names_in_]
-    return meta, {name: np.asarray(getattr(model, name)) for name in _ARRAYS[kind]}
+    return meta, {name: _as_array(getattr(model, name)) for name in _ARRAYS[kind]}
+
+
+def _as_array(value) -> np.ndarray:
+    """A fitted attribute as one array (a Dirichlet process's pair of concentration vectors stacked)."""
+    return np.stack(value) if isinstance(value, tuple) else np.asarray(value)
 
 
 def _classifier_payload(model) -> tuple[dict, dict]:
@@ -218,20 +235,16 @@ def _restore(meta: dict, contents: dict, path):
     if missing:
         raise ModelFileError(f"{path}: missing arrays {missing}")
 
-    from . import GaussianMixture, KMeans, StudentTMixture
+    import gaussmix
 
-    estimator_class = {"GaussianMixture": GaussianMixture, "KMeans": KMeans, "StudentTMixture": StudentTMixture}[kind]
     params = meta.get("params", {})
     if not isinstance(params, dict):
         raise ModelFileError(f"{path}: invalid metadata (params is not a mapping)")
     try:
-        model = estimator_class(**params)
+        model = getattr(gaussmix, kind)(**params)
         # The same checks as fit's, so that a tampered value (max_iter="abc") is refused here, not later.
-        if kind == "KMeans":
-            model._check_parameters(_attributes_n_features(meta))
-        else:
-            model._check_parameters()
-    except (TypeError, ValueError) as error:
+        _PARAMETER_CHECKS.get(kind, _check_own_parameters)(model, meta)
+    except Exception as error:  # noqa: BLE001 - whatever a tampered parameter makes the checks raise
         raise ModelFileError(f"{path}: invalid estimator parameters ({error})") from None
     attributes = meta.get("attributes", {})
     if not isinstance(attributes, dict):
@@ -269,7 +282,7 @@ def _restore_classifier(meta: dict, contents: dict, path):
         fail("params, attributes and members must be a mapping, a mapping and a list")
     try:
         model = GaussianMixtureClassifier(**params)
-        model._check_parameters(_attributes_n_features(meta))
+        _PARAMETER_CHECKS[CLASSIFIER](model, meta)
     except (TypeError, ValueError) as error:
         raise ModelFileError(f"{path}: invalid estimator parameters ({error})") from None
     missing = sorted(set(_CLASSIFIER_ATTRIBUTES) - set(attributes))
@@ -321,6 +334,22 @@ def _restore_classifier(meta: dict, contents: dict, path):
     return model
 
 
+def _check_own_parameters(model, meta: dict) -> None:
+    model._check_parameters()
+
+
+def _check_bayesian_parameters(model, meta: dict) -> None:
+    model._check_parameters()
+    model._check_prior_parameters(_attributes_n_features(meta))  # mean_prior, covariance_prior, dof prior
+
+
+_PARAMETER_CHECKS = {  # kind -> fit's checks of the constructor parameters (default: _check_parameters())
+    "KMeans": lambda model, meta: model._check_parameters(_attributes_n_features(meta)),
+    "GaussianMixtureClassifier": lambda model, meta: model._check_parameters(_attributes_n_features(meta)),
+    "BayesianGaussianMixture": _check_bayesian_parameters,
+}
+
+
 def _attributes_n_features(meta: dict) -> int:
     """``n_features_in_`` from a model file's metadata (checked to be a positive integer)."""
     value = (meta.get("attributes") or {}).get("n_features_in_") if isinstance(meta.get("attributes"), dict) else None
@@ -347,6 +376,14 @@ _SCALAR_CHECKS = {  # name -> (test, what a valid value is)
     "lower_bounds_": (lambda v: isinstance(v, list) and all(_is_number(x) for x in v), "a list of finite numbers"),
     "noise_weight_": (lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
     "noise_volume_": (lambda v: v is None or (_is_number(v) and v > 0), "a positive number or null"),
+    "elbo_": (_is_number, "a finite number"),
+    "elbos_": (lambda v: isinstance(v, list) and all(_is_number(x) for x in v), "a list of finite numbers"),
+    "n_components_": (lambda v: _is_int(v) and v >= 1, "a positive integer"),
+    "n_effective_components_": (lambda v: _is_int(v) and v >= 0, "a non-negative integer"),
+    "weight_concentration_prior_": (lambda v: _is_number(v) and v > 0, "a positive number"),
+    "mean_precision_prior_": (lambda v: _is_number(v) and v > 0, "a positive number"),
+    "degrees_of_freedom_prior_": (_is_number, "a finite number"),
+    "_y_ndim": (lambda v: v in (1, 2) and _is_int(v), "1 or 2"),
 }
 
 
@@ -359,6 +396,7 @@ def _without_pickle_advice(error: Exception) -> str:
 
 
 def _validate(model, kind, path):
+    """Checks every kind shares (numeric, finite arrays; feature names), then the kind's own (``_CHECKS``)."""
     def fail(problem):
         raise ModelFileError(f"{path}: invalid model ({problem})")
 
@@ -374,28 +412,43 @@ def _validate(model, kind, path):
     if names is not None and (names.ndim != 1 or len(names) != model.n_features_in_
                               or not all(isinstance(name, str) for name in names)):
         fail("feature_names_in_ is not a list of n_features_in_ strings")
-    if kind == "KMeans":
-        centers = model.cluster_centers_
-        if centers.shape != (model.n_clusters, model.n_features_in_):
-            fail(f"cluster_centers_ has shape {centers.shape}, expected ({model.n_clusters}, {model.n_features_in_})")
-        labels = model.labels_
-        if labels.ndim != 1 or labels.dtype.kind not in "iu" or (labels.size and (labels.min() < 0
-                                                                                  or labels.max() >= model.n_clusters)):
-            fail(f"labels_ are not integers in [0, n_clusters = {model.n_clusters})")
-        return
-    weights, means = model.weights_, model.means_
-    if kind == "StudentTMixture":
-        dof = model.dof_
-        if dof.shape != (means.shape[0],) or np.any(dof <= 0):
-            fail("dof_ is not one positive number per component")
-        model.dof_ = np.asarray(dof, dtype=np.float64)
-    floating = {getattr(model, name).dtype for name in _ARRAYS[kind] if getattr(model, name).dtype.kind == "f"}
+    _CHECKS[kind](model, kind, fail)
+
+
+def _single_precision(model, kind, fail) -> bool:
+    """Whether the model's floating arrays are all float32 (else all float64; anything else fails).
+
+    A float32 model's arrays were each rounded to float32 from the fit's float64 values, so arrays derived
+    from one another agree only to float32 precision; a float64 model's agree to the last few digits."""
+    # 0-d arrays are scalars, which fit may leave as Python floats (a spherical covariance_prior_) in any model.
+    floating = {getattr(model, name).dtype for name in _ARRAYS[kind]
+                if getattr(model, name).dtype.kind == "f" and getattr(model, name).ndim > 0}
     if not floating <= {np.dtype(np.float32), np.dtype(np.float64)} or len(floating) > 1:
         fail(f"the arrays are not all float64 or all float32 (found {sorted(map(str, floating))})")
-    # A float32 model's arrays were each rounded to float32 from the fit's float64 values, so arrays derived
-    # from one another agree only to float32 precision; a float64 model's agree to the last few digits.
-    single = floating == {np.dtype(np.float32)}
-    if means.ndim != 2 or weights.shape != (means.shape[0],) or means.shape[0] != model.n_components:
+    return floating == {np.dtype(np.float32)}
+
+
+def _check_shape(model, name: str, shape: tuple, fail) -> np.ndarray:
+    array = getattr(model, name)
+    if array.shape != tuple(shape):
+        fail(f"{name} has shape {array.shape}, expected {tuple(shape)}")
+    return array
+
+
+def _check_kmeans(model, kind, fail):
+    centers = model.cluster_centers_
+    if centers.shape != (model.n_clusters, model.n_features_in_):
+        fail(f"cluster_centers_ has shape {centers.shape}, expected ({model.n_clusters}, {model.n_features_in_})")
+    labels = model.labels_
+    if labels.ndim != 1 or labels.dtype.kind not in "iu" or (labels.size and (labels.min() < 0
+                                                                              or labels.max() >= model.n_clusters)):
+        fail(f"labels_ are not integers in [0, n_clusters = {model.n_clusters})")
+
+
+def _check_weights_and_means(model, fail, single: bool, n_components: int):
+    """``weights_`` a probability vector (with a noise component's share) and ``means_`` (K, d)."""
+    weights, means = model.weights_, model.means_
+    if means.ndim != 2 or weights.shape != (means.shape[0],) or means.shape[0] != n_components:
         fail("weights_ and means_ shapes disagree with n_components")
     if means.shape[1] != model.n_features_in_:
         fail("n_features_in_ disagrees with means_")
@@ -410,14 +463,20 @@ def _validate(model, kind, path):
     weight_tolerance = (2e-6 if single else 1e-10) * max(1, weights.shape[0])
     if np.any(weights < 0) or abs(float(np.sum(weights, dtype=np.float64)) + noise_weight - 1.0) > weight_tolerance:
         fail(f"weights_ are not a probability vector (they sum to {weights.sum() + noise_weight!r})")
+
+
+def _check_gaussian(model, kind, fail, n_components=None):
+    """Weights, means and the covariance structure's three arrays, which must agree with one another."""
+    single = _single_precision(model, kind, fail)
+    means = model.means_
+    _check_weights_and_means(model, fail, single, model.n_components if n_components is None else n_components)
     try:
         structure = get_structure(model.covariance_type)
     except ValueError as error:
         fail(str(error))
     shape = structure.covariance_shape(*means.shape)
     for name in ("covariances_", "precisions_", "precisions_cholesky_"):
-        if getattr(model, name).shape != shape:
-            fail(f"{name} has shape {getattr(model, name).shape}, expected {shape}")
+        _check_shape(model, name, shape, fail)
     factors = np.asarray(model.precisions_cholesky_, dtype=np.float64)
     problem = structure.invalid_precisions_cholesky(factors)
     if problem:
@@ -437,6 +496,103 @@ def _validate(model, kind, path):
         fail("precisions_ do not match precisions_cholesky_")
     if not np.allclose(covariances, model.covariances_, rtol=1e-6, atol=1e-12 * np.abs(model.covariances_).max()):
         fail("covariances_ do not match precisions_cholesky_")
+
+
+def _check_student_t(model, kind, fail):
+    dof = model.dof_
+    if dof.shape != (model.means_.shape[0],) or np.any(dof <= 0):
+        fail("dof_ is not one positive number per component")
+    model.dof_ = np.asarray(dof, dtype=np.float64)
+    _check_gaussian(model, kind, fail)
+
+
+def _check_bayesian(model, kind, fail):
+    """The Gaussian arrays for the n_components_ components left after pruning, then the variational
+    posterior (concentrations, mean precisions and degrees of freedom all positive; dof > d - 1, as the
+    Wishart needs) and the prior it was fitted under."""
+    n_components, n_features = model.n_components_, model.n_features_in_
+    if n_components > model.n_components or model.n_effective_components_ > n_components:
+        fail("n_components_ is not in [1, n_components] or n_effective_components_ exceeds it")
+    _check_gaussian(model, kind, fail, n_components=n_components)
+    pair = model.weight_concentration_prior_type == "dirichlet_process"  # stick-breaking Beta(a_k, b_k)
+    concentration = _check_shape(model, "weight_concentration_", (2, n_components) if pair else (n_components,),
+                                 fail)
+    if np.any(concentration <= 0):
+        fail("weight_concentration_ is not positive")
+    if pair:
+        model.weight_concentration_ = (concentration[0].copy(), concentration[1].copy())
+    if np.any(_check_shape(model, "mean_precision_", (n_components,), fail) <= 0):
+        fail("mean_precision_ is not positive")
+    tied = model.covariance_type == "tied"  # one Wishart for all components: one number
+    dof = _check_shape(model, "degrees_of_freedom_", () if tied else (n_components,), fail)
+    if np.any(dof <= n_features - 1):
+        fail(f"degrees_of_freedom_ are not all greater than n_features - 1 = {n_features - 1}")
+    if tied:
+        model.degrees_of_freedom_ = dof[()]  # a NumPy scalar of the model's dtype, as fit leaves it
+    if model.degrees_of_freedom_prior_ <= n_features - 1:
+        fail(f"degrees_of_freedom_prior_ is not greater than n_features - 1 = {n_features - 1}")
+    _check_shape(model, "mean_prior_", (n_features,), fail)
+    prior = model.covariance_prior_
+    if prior.ndim == 0:
+        model.covariance_prior_ = prior = float(prior)  # a spherical prior is a Python float, as fit leaves it
+    try:
+        _check_covariance_prior(prior, model.covariance_type, n_features)
+    except ValueError as error:
+        fail(f"covariance_prior_: {error}")
+
+
+def _check_factor_analyzers(model, kind, fail):
+    """Weights and means, loadings (K, d, q) with q = n_factors < d, and positive noise variances (K, d):
+    equal across components for shared_noise, equal across features for noise_type='isotropic'."""
+    single = _single_precision(model, kind, fail)
+    _check_weights_and_means(model, fail, single, model.n_components)
+    n_components, n_features = model.means_.shape
+    if model.n_factors >= n_features:
+        fail(f"n_factors = {model.n_factors} is not smaller than n_features_in_ = {n_features}")
+    _check_shape(model, "loadings_", (n_components, n_features, model.n_factors), fail)
+    noise = _check_shape(model, "noise_variance_", (n_components, n_features), fail)
+    if np.any(noise <= 0):
+        fail("noise_variance_ is not positive")
+    if model.shared_noise and np.any(noise != noise[:1]):
+        fail("noise_variance_ differs between components although shared_noise is true")
+    if model.noise_type == "isotropic" and np.any(noise != noise[:, :1]):
+        fail("noise_variance_ differs between features although noise_type is 'isotropic'")
+
+
+def _check_experts(model, kind, fail):
+    """Slopes (K, m, d), intercepts (K, m), gate (K, d) and (K,), and covariances positive definite in the
+    shape of covariance_type: (K, m, m) symmetric, (K, m) or (K,)."""
+    _single_precision(model, kind, fail)
+    n_experts, n_features = model.n_experts, model.n_features_in_
+    coef = model.coef_
+    if coef.ndim != 3 or coef.shape[0] != n_experts or coef.shape[2] != n_features:
+        fail(f"coef_ has shape {coef.shape}, expected ({n_experts}, n_targets, {n_features})")
+    n_targets = coef.shape[1]
+    if n_targets < 1 or (model._y_ndim == 1 and n_targets != 1):
+        fail(f"coef_ has {n_targets} targets, which does not fit y with {model._y_ndim} dimension(s)")
+    _check_shape(model, "intercept_", (n_experts, n_targets), fail)
+    _check_shape(model, "gate_coef_", (n_experts, n_features), fail)
+    _check_shape(model, "gate_intercept_", (n_experts,), fail)
+    shapes = {"full": (n_experts, n_targets, n_targets), "diag": (n_experts, n_targets), "spherical": (n_experts,)}
+    covariances = _check_shape(model, "covariances_", shapes[model.covariance_type], fail)
+    if covariances.ndim == 3 and np.any(covariances != covariances.transpose(0, 2, 1)):
+        fail("covariances_ are not symmetric")
+    if covariances.ndim < 3 and np.any(covariances <= 0):
+        fail("covariances_ are not positive")
+    try:
+        model._set_prediction_factors()
+    except ValueError as error:  # DegenerateComponentError: a covariance that is not positive definite
+        fail(f"covariances_ are not positive definite ({error})")
+
+
+_CHECKS = {  # kind -> its own validation (after _validate's shared checks)
+    "GaussianMixture": _check_gaussian,
+    "StudentTMixture": _check_student_t,
+    "KMeans": _check_kmeans,
+    "BayesianGaussianMixture": _check_bayesian,
+    "MixtureOfFactorAnalyzers": _check_factor_analyzers,
+    "MixtureOfExperts": _check_experts,
+}
 
 
 def _scaled_difference(expected: np.ndarray, stored: np.ndarray, structure, shape: tuple[int, int]) -> float:
