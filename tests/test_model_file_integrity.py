@@ -18,7 +18,8 @@ def rows(seed=0):
     return np.vstack([rng.normal(size=(80, 3)), rng.normal(size=(80, 3)) * 0.5 + 4.0])
 
 
-@pytest.fixture(scope="module", params=["VEV", "full-noise", "kmeans", "classifier-EDDA", "classifier-MclustDA"])
+@pytest.fixture(scope="module", params=["VEV", "full-noise", "kmeans", "classifier-EDDA", "classifier-MclustDA",
+                                                "bayesian", "factor-analyzers", "experts"])
 def saved(request, tmp_path_factory):
     X = rows()
     y = np.repeat(["a", "b"], 80)
@@ -30,15 +31,22 @@ def saved(request, tmp_path_factory):
                  "classifier-EDDA": gaussmix.GaussianMixtureClassifier(covariance_type=["EEE", "VVV"]),
                  "classifier-MclustDA": gaussmix.GaussianMixtureClassifier(n_components=(1, 2), covariance_type="VVI",
                                                                            random_state=0),
+                 "bayesian": gaussmix.BayesianGaussianMixture(3, random_state=0),
+                 "factor-analyzers": gaussmix.MixtureOfFactorAnalyzers(2, n_factors=1, random_state=0),
+                 "experts": gaussmix.MixtureOfExperts(2, random_state=0),
                  }[request.param]
-        model = model.fit(X, y) if request.param.startswith("classifier") else model.fit(X)
+        if request.param == "experts":
+            y = np.where(X[:, 0] > 2, 2.0 * X[:, 1], -X[:, 2]) + 0.1 * np.random.default_rng(1).normal(size=len(X))
+        needs_y = request.param.startswith("classifier") or request.param == "experts"
+        model = model.fit(X, y) if needs_y else model.fit(X)
     path = tmp_path_factory.mktemp("models") / f"{request.param}.npz"
     gaussmix.save(model, path)
     return path, model, X
 
 
 def signature(model, X):
-    arrays = getattr(model, "weights_", getattr(model, "cluster_centers_", getattr(model, "priors_", None)))
+    arrays = getattr(model, "weights_", getattr(model, "cluster_centers_", getattr(model, "priors_",
+                                                                                 getattr(model, "coef_", None))))
     return model.predict(X), getattr(model, "n_iter_", None), arrays
 
 
