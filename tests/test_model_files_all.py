@@ -284,3 +284,31 @@ def test_missing_array_is_refused(saved, tmp_path):
     np.savez(tmp_path / "t.npz", **arrays)
     with pytest.raises(ModelFileError, match="missing arrays"):
         gaussmix.load(tmp_path / "t.npz")
+
+
+# ------------------------------------------------------------------------------------------- command line
+def test_command_line_uses_the_new_files_or_says_why(tmp_path, capsys):
+    from gaussmix.cli import main
+
+    X, y = _data()
+    data = tmp_path / "data.csv"
+    np.savetxt(data, X, delimiter=",", header="a,b,c", comments="")
+    bayes = gaussmix.save(_fit(gaussmix.BayesianGaussianMixture(n_components=2, random_state=0), X),
+                          tmp_path / "bayes.npz")
+    mfa = gaussmix.save(_fit(gaussmix.MixtureOfFactorAnalyzers(n_components=2, random_state=0), X),
+                        tmp_path / "mfa.npz")
+    experts = gaussmix.save(_fit(gaussmix.MixtureOfExperts(n_experts=2, random_state=0), X, y),
+                            tmp_path / "experts.npz")
+    for model in (bayes, mfa):
+        assert main(["predict", str(model), str(data), "-o", str(tmp_path / f"{model.stem}.csv")]) == 0
+        assert main(["score", str(model), str(data)]) == 0
+    capsys.readouterr()
+    for command in (["predict", str(experts), str(data), "-o", str(tmp_path / "e.csv")],
+                    ["score", str(experts), str(data)],
+                    ["sample", str(experts), "-n", "3", "-o", str(tmp_path / "s.csv")],
+                    ["report", str(data), "--model", str(mfa), "-o", str(tmp_path / "r.html")]):
+        with pytest.raises(SystemExit) as exit_:
+            raise SystemExit(main(command))
+        assert exit_.value.code == 2
+        error = capsys.readouterr().err.strip()
+        assert error.count("\n") == 0 and ("cannot use it" in error or "needs a Gaussian mixture" in error), error

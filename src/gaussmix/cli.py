@@ -283,6 +283,11 @@ def _note_label_columns(names) -> None:
               f"leave it out with --drop {suspects[0]}", file=sys.stderr)
 
 
+COMMANDLESS_MODELS = {  # model files the commands cannot use, and why
+    "MixtureOfExperts": "a regression of y on X, not a clustering of rows",
+}
+
+
 def _load_model(path, command: str, mixture_only: bool = False):
     """The model in ``path`` and the column names it was fitted on (None if unknown).
 
@@ -292,6 +297,9 @@ def _load_model(path, command: str, mixture_only: bool = False):
     from .io import load
 
     model = load(path)
+    if type(model).__name__ in COMMANDLESS_MODELS:
+        raise UserError(f"{path} holds a {type(model).__name__}, {COMMANDLESS_MODELS[type(model).__name__]}; "
+                        f"'{command}' cannot use it (in Python: gaussmix.load, then predict(X) or score_samples(X, y))")
     if mixture_only and (_is_kmeans(model) or _is_classifier(model)):
         kind = "a k-means model" if _is_kmeans(model) else "a classifier"
         raise UserError(f"{path} holds {kind}; '{command}' needs a Gaussian mixture (gaussmix fit)")
@@ -665,9 +673,10 @@ def run_report(arguments) -> int:
     check_output_path(path, arguments.force)
     if arguments.model:
         model, fitted_names = _load_model(arguments.model, "report")
-        if _is_kmeans(model):
-            raise UserError(f"{arguments.model} holds a k-means model; 'report' needs a Gaussian mixture or a "
-                            "classifier")
+        if _is_kmeans(model) or type(model).__name__ == "MixtureOfFactorAnalyzers":
+            kind = "a k-means model" if _is_kmeans(model) else "a mixture of factor analysers"
+            raise UserError(f"{arguments.model} holds {kind}; 'report' needs a Gaussian mixture (covariances_) "
+                            "or a classifier")
         table = _read(arguments, fitted_names)
         if _is_classifier(model):
             return _report_classifier(arguments, model, table, path)
