@@ -6,7 +6,8 @@ A single ``.npz`` archive (NumPy's zip of ``.npy`` arrays, read with ``allow_pic
 
 ``__meta__``
     A 0-d unicode array with UTF-8 JSON: ``{"format": "gaussmix-model", "format_version": 1,
-    "estimator": "GaussianMixture" | "KMeans" | "GaussianMixtureClassifier", "gaussmix_version": ...,
+    "estimator": "GaussianMixture" | "KMeans" | "StudentTMixture" | "GaussianMixtureClassifier" |
+    "BayesianGaussianMixture" | "MixtureOfFactorAnalyzers" | "MixtureOfExperts", "gaussmix_version": ...,
     "params": {constructor parameters that are JSON values}, "attributes": {scalar fitted attributes}}``;
     a classifier's also has ``"members"``: its Gaussian mixtures (EDDA: ``"mixture"``, one component per
     class; MclustDA: ``"class0"``, ``"class1"``, ...), each with its own estimator, params and attributes.
@@ -104,12 +105,13 @@ def _json_scalar(value):
 
 
 def save(model, path, *, overwrite: bool = True) -> Path:
-    """Write a fitted ``GaussianMixture``, ``KMeans`` or ``GaussianMixtureClassifier`` to ``path`` (an ``.npz``
-    file), atomically.
+    """Write a fitted estimator (any kind in ``_ARRAYS``, or a ``GaussianMixtureClassifier``) to ``path`` (an
+    ``.npz`` file), atomically; docs/model-format.md describes each kind's arrays.
 
     Parameters
     ----------
-    model : fitted GaussianMixture, KMeans or GaussianMixtureClassifier
+    model : fitted GaussianMixture, KMeans, StudentTMixture, BayesianGaussianMixture, MixtureOfFactorAnalyzers,
+        MixtureOfExperts or GaussianMixtureClassifier
     path : str or Path
     overwrite : bool, default=True
         Replace an existing file (by a complete one). False: raise ``FileExistsError`` if ``path`` exists,
