@@ -206,14 +206,16 @@ def build_parser() -> argparse.ArgumentParser:
     predict = command("predict", "cluster labels and membership probabilities for each row (the class for a "
                                  "classifier)", progress=False)
     predict.add_argument("model", help="model file written by 'gaussmix fit', 'gaussmix classify' or gaussmix.save "
-                                       "(GaussianMixture, KMeans or GaussianMixtureClassifier)")
+                                       "(a Gaussian, Student-t, Bayesian or factor-analyser mixture, KMeans, or a "
+                                       "GaussianMixtureClassifier)")
     _add_data(predict, MODEL_COLUMNS)
     _add_output(predict)
 
     score = command("score", "log-likelihood of data under a model (the distortion for a k-means model; accuracy "
                              "for a classifier)", progress=False)
     score.add_argument("model", help="model file written by 'gaussmix fit', 'gaussmix classify' or gaussmix.save "
-                                     "(GaussianMixture, KMeans or GaussianMixtureClassifier)")
+                                     "(a Gaussian, Student-t, Bayesian or factor-analyser mixture, KMeans, or a "
+                                     "GaussianMixtureClassifier)")
     _add_data(score, MODEL_COLUMNS)
     score.add_argument("--label", help="the column of true classes (a classifier's score needs it)")
 
