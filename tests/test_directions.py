@@ -1,17 +1,15 @@
 """mixture_directions: Scrucca's (2010) MclustDR directions of a fitted mixture."""
 
-import json
-import shutil
-import subprocess
-
 import numpy as np
 import pytest
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.linalg import eigh
 from sklearn.base import BaseEstimator
 
 from gaussmix import GaussianMixture, mixture_directions
+from subprocess_env import r_json
 
 
 class GivenParameters(BaseEstimator):
@@ -130,13 +128,9 @@ cat(jsonlite::toJSON(list(pro = fit$parameters$pro, mean = t(fit$parameters$mean
 """
 
 
-@pytest.mark.skipif(shutil.which("Rscript") is None, reason="needs R with mclust")
 def test_same_directions_as_mclust():
     """mclust's own fit of iris (K = 3, VVV): the same eigenvalues, and basis and projections up to sign."""
-    result = subprocess.run(["Rscript", "-e", R_MCLUSTDR], capture_output=True, text=True, timeout=120)
-    if result.returncode != 0:
-        pytest.skip(f"R's mclust is not usable: {result.stderr[-300:]}")
-    reference = json.loads(result.stdout)
+    reference = r_json(R_MCLUSTDR)
     from sklearn.datasets import load_iris
 
     X = load_iris().data

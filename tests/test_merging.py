@@ -1,16 +1,14 @@
 """combine_components: entropy merging of mixture components (Baudry et al. 2010; mclust's clustCombi)."""
 
-import json
-import shutil
-import subprocess
-
 import numpy as np
 import pytest
+
 from sklearn.base import BaseEstimator
 from sklearn.datasets import make_moons
 from sklearn.metrics import adjusted_rand_score
 
 from gaussmix import GaussianMixture, combine_components
+from subprocess_env import r_json
 
 
 class FixedResponsibilities(BaseEstimator):
@@ -158,13 +156,9 @@ cat(jsonlite::toJSON(list(z = fit$z, combiM = out$combiM[1:5],
 """
 
 
-@pytest.mark.skipif(shutil.which("Rscript") is None, reason="needs R with mclust")
 def test_same_hierarchy_as_mclust_clustcombi():
     """The same responsibilities (mclust's on faithful, K = 6, VVV) give clustCombi's merges and classifications."""
-    result = subprocess.run(["Rscript", "-e", R_CLUSTCOMBI], capture_output=True, text=True, timeout=120)
-    if result.returncode != 0:
-        pytest.skip(f"R's mclust is not usable: {result.stderr[-300:]}")
-    reference = json.loads(result.stdout)
+    reference = r_json(R_CLUSTCOMBI)
     merged = combine_components(FixedResponsibilities(reference["z"]), np.zeros((272, 2)))
     for n_clusters in range(1, 6):
         # mclust's combiM[[k]] is one step (k x (k + 1)); ours are composed from the K components.
