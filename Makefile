@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test test-slow bench bench-quick bench-scale bench-models bench-selection clean
+.PHONY: demo test test-slow bench bench-quick bench-scale bench-models bench-selection bench-beyond clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,8 +32,9 @@ bench-quick: $(VENV)/.installed
 bench-scale: $(VENV)/.installed
 	$(PY) benchmarks/bench_scale.py
 
-# The measured tables of the model families in the README: selection timing on 2,000 x 10, mclust's models on
-# faithful, iris and thyroid beside mclust's published BIC (wine and acidity: see the README for the commands),
+# The measured tables of the model families in docs/ (model-selection.md, mclust-models.md, factor-analyzers.md,
+# missing-values.md, mixture-of-experts.md, bayesian.md): selection timing on 2,000 x 10, mclust's models on
+# faithful, iris and thyroid beside mclust's published BIC (wine and acidity: see docs/mclust-models.md),
 # factor analysers on digits, missing values against mean imputation, mixture of experts,
 # BayesianGaussianMixture's effective components on faithful.
 bench-models: $(VENV)/.installed
@@ -53,3 +54,13 @@ bench-selection: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .hypothesis gaussmix-demo-report.html
+
+# Beyond clustering, each beside its peer (R's mclust and mixtools where installed, skipped cleanly otherwise):
+# the classifier against LDA, QDA and cvMclustDA; Student-t mixtures against GaussianMixture and studenttmixture
+# (pip install studenttmixture); bootstrap inference against mclustBootstrapLRT/MclustBootstrap; mixtures of
+# experts against regmixEM.
+bench-beyond: $(VENV)/.installed
+	$(PY) benchmarks/bench_classifier.py --semi-supervised
+	$(PY) benchmarks/bench_student_t.py
+	$(PY) benchmarks/bench_bootstrap_mclust.py
+	$(PY) benchmarks/bench_experts_mixtools.py
