@@ -529,14 +529,8 @@ def _fit_edda_structure(data: _EDDAData, labels: _Labels, name: str, reg_covar: 
         trace = [log_likelihood / n]
     n_parameters = (structure.n_parameters(labels.n_classes, engine.n_features) + labels.n_classes * engine.n_features
                     + labels.n_classes - 1)
-    mixture = GaussianMixture(labels.n_classes, covariance_type=name, reg_covar=reg_covar)
-    mixture._set_fitted(params, structure, engine.dtype)
-    mixture.n_features_in_ = engine.n_features
-    mixture.converged_, mixture.n_iter_ = converged, n_iter
-    mixture.lower_bound_ = log_likelihood / n
-    mixture.lower_bounds_ = trace  # semi-supervised EM's objective per unit weight, iteration by iteration
-    mixture.n_reseeded_, mixture.n_steps_, mixture._online = 0, 0, None
-    mixture.noise_volume_, mixture.noise_weight_ = None, 0.0
+    # lower_bounds_: semi-supervised EM's objective per unit weight, iteration by iteration.
+    mixture = _fitted_mixture(params, name, reg_covar, engine.dtype, converged, n_iter, trace, log_likelihood / n)
     return _EDDAFit(mixture, log_likelihood, -2.0 * log_likelihood + n_parameters * np.log(n), converged, n_iter)
 
 
@@ -551,16 +545,23 @@ def _checked(estimate) -> MixtureParams:
 def _component_model(mixture: GaussianMixture, component: int) -> GaussianMixture:
     """Component ``component`` of a fitted mixture as a one-component GaussianMixture (the class density)."""
     structure = get_structure(mixture.covariance_type)
-    model = GaussianMixture(1, covariance_type="full", reg_covar=mixture.reg_covar)
     dense = structure.dense_covariances(mixture.covariances_, mixture.means_.shape[0], mixture.means_.shape[1])
     covariance = dense[component:component + 1].astype(np.float64)
-    full = get_structure("full")
-    precisions_cholesky, _ = full.cholesky_of_precisions(covariance)
+    precisions_cholesky, _ = get_structure("full").cholesky_of_precisions(covariance)
     params = MixtureParams(np.ones(1), mixture.means_[component:component + 1].astype(np.float64), covariance,
                            precisions_cholesky, np.zeros(mixture.means_.shape[1]))
-    model._set_fitted(params, full, mixture.means_.dtype)
-    model.n_features_in_ = mixture.n_features_in_
-    model.converged_, model.n_iter_, model.lower_bound_, model.lower_bounds_ = True, 0, np.nan, []
+    return _fitted_mixture(params, "full", mixture.reg_covar, mixture.means_.dtype, True, 0, [], np.nan)
+
+
+def _fitted_mixture(params: MixtureParams, covariance_type: str, reg_covar: float, dtype, converged: bool,
+                    n_iter: int, trace: list, lower_bound: float) -> GaussianMixture:
+    """A GaussianMixture holding ``params`` as if fitted (no noise, nothing re-seeded, not stepwise-updated), with
+    the given trace (``lower_bounds_``) and ``lower_bound_`` (the objective of ``params`` themselves)."""
+    model = GaussianMixture(params.n_components, covariance_type=covariance_type, reg_covar=reg_covar)
+    model._set_fitted(params, get_structure(covariance_type), dtype)
+    model.n_features_in_ = params.n_features
+    model.converged_, model.n_iter_ = converged, n_iter
+    model.lower_bounds_, model.lower_bound_ = list(trace), lower_bound
     model.n_reseeded_, model.n_steps_, model._online = 0, 0, None
     model.noise_volume_, model.noise_weight_ = None, 0.0
     return model
