@@ -169,3 +169,19 @@ def test_foreign_files_and_directories_are_refused(tmp_path, content):
         gaussmix.load(foreign)
     with pytest.raises(ModelFileError, match="directory"):
         gaussmix.load(tmp_path)
+
+
+@pytest.mark.parametrize("content, says", [
+    ("a,b\n1,2\n".encode(), "this file is not an archive"),
+    (b"", "this file is not an archive"),
+    (b"\x80\x04\x95 pickled", "pickled data"),
+])
+def test_a_file_that_is_no_archive_is_called_what_it_is(tmp_path, content, says):
+    """numpy calls anything that is neither .npy nor .npz pickled data; a CSV given as a model is not that."""
+    foreign = tmp_path / "model.npz"
+    foreign.write_bytes(content)
+    with pytest.raises(ModelFileError, match="not a gaussmix model file") as raised:
+        gaussmix.load(foreign)
+    assert says in str(raised.value)
+    if says != "pickled data":
+        assert "pickle" not in str(raised.value)

@@ -113,3 +113,8 @@ def test_without_hard_links_the_write_still_refuses_to_replace(tmp_path, monkeyp
     with pytest.raises(TableError, match="already exists"):
         atomic_write(path, lambda stream: stream.write("b\n"), binary=False)
     assert path.read_text() == "a\n" and [p.name for p in tmp_path.iterdir()] == ["new.csv"]
+
+
+def test_a_directory_given_as_data_is_named_so(tmp_path):
+    with pytest.raises(TableError, match="is a directory, not a data file"):
+        read_table(tmp_path)

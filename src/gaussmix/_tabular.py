@@ -87,6 +87,8 @@ def load_table(path, columns: Sequence[str | int] | None = None, *,
     Table
     """
     path = Path(path)
+    if path.is_dir():
+        raise TableError(f"{path} is a directory, not a data file")
     suffix = _suffix(path, "input")
     if not path.is_file():
         raise TableError(f"{path}: no such file")

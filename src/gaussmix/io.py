@@ -198,10 +198,8 @@ def load(path):
     """Read a model written by :func:`save`; every array is validated before the model is returned."""
     path = Path(path)
     try:
+        _check_archive_signature(path)
         archive = np.load(path, allow_pickle=False)
-        if not isinstance(archive, np.lib.npyio.NpzFile):  # a .npy array: data, not a model archive
-            raise ModelFileError(f"{path} is a NumPy array file, not a gaussmix model file (models are .npz "
-                                 "archives written by `gaussmix fit -o` or gaussmix.save)")
         with archive:
             contents = {name: archive[name] for name in archive.files}
     except FileNotFoundError:
@@ -350,6 +348,28 @@ _PARAMETER_CHECKS = {  # kind -> fit's checks of the constructor parameters (def
     "GaussianMixtureClassifier": lambda model, meta: model._check_parameters(_attributes_n_features(meta)),
     "BayesianGaussianMixture": _check_bayesian_parameters,
 }
+
+
+_ZIP_SIGNATURE = b"PK\x03\x04"
+_NPY_SIGNATURE = b"\x93NUMPY"
+_PICKLE_PROTOCOL = 0x80
+
+
+def _check_archive_signature(path: Path) -> None:
+    """Refuse a file that is not a zip archive by its first bytes, saying what it is instead (numpy would call
+    anything that is neither .npy nor .npz "pickled data", a text file included)."""
+    with open(path, "rb") as stream:
+        head = stream.read(len(_NPY_SIGNATURE))
+    if head.startswith(_ZIP_SIGNATURE):
+        return
+    if head.startswith(_NPY_SIGNATURE):  # a .npy array: data, not a model archive
+        raise ModelFileError(f"{path} is a NumPy array file, not a gaussmix model file (models are .npz "
+                             "archives written by `gaussmix fit -o` or gaussmix.save)")
+    if head[:1] == bytes([_PICKLE_PROTOCOL]):
+        raise ModelFileError(f"{path} is not a gaussmix model file (it holds Python objects (pickled data), which "
+                             "gaussmix never writes and does not load)")
+    raise ModelFileError(f"{path} is not a gaussmix model file (models are .npz archives written by `gaussmix fit "
+                         "-o` or gaussmix.save; this file is not an archive)")
 
 
 def _attributes_n_features(meta: dict) -> int:
