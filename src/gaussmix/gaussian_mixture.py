@@ -72,7 +72,8 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
         'random' draws random responsibilities.
         'hc' is mclust's default: model-based hierarchical agglomeration (unconstrained Gaussian
         criterion) on at most 1000 randomly chosen rows, whose partition into ``n_components``
-        clusters gives the starting parameters (:mod:`gaussmix.hierarchical`); unlike k-means it
+        clusters gives the starting parameters (:mod:`gaussmix.hierarchical`; the tree is mclust's
+        ``hc``, and one-dimensional data start from quantile classes, as in mclust); unlike k-means it
         follows elongated, anisotropic clusters. 'trimmed-kmeans' is k-means that leaves out the 10% of
         the weight farthest from the centres at every step (:func:`gaussmix.init.trimmed_kmeans`), and starts
         from the kept rows' partition: gross outliers neither hold a centre nor inflate a covariance.
