@@ -212,7 +212,7 @@ def bootstrap_lrt(X, covariance_type: str = "full", max_components: int = 5, n_b
 
     Notes
     -----
-    Every fit uses :data:`gaussmix.selection.SELECTION_DEFAULTS` (mclust's hierarchical start, ``tol=1e-4``,
+    Every fit uses :data:`gaussmix.selection.SELECTION_DEFAULTS` (mclust's hierarchical start, ``tol=1e-5``,
     ``max_iter=500``, components held up by ``reg_covar`` alone are degenerate). EM finds local maxima, and a
     ``K + 1``-component fit below the ``K``-component one would make the statistic negative and the test
     meaningless; so each number of components is fitted from several starts and the best kept:
