@@ -26,6 +26,11 @@ EM then increases the log-posterior ``log p(X | theta) + log p(theta)``; :meth:`
 evaluates ``log p(theta)`` with the normalised densities above at the structure's dense covariances (for
 constrained structures the restricted prior's normalising constant differs by a constant, which does not
 affect monotonicity or the mode).
+
+With values missing at random (``missing='em'``) the statistics ``N_k``, ``xbar_k`` and ``W_k`` are the
+expected complete-data ones (:mod:`gaussmix.missing`), so the M-step above is unchanged and EM increases the
+observed-data log-posterior ``sum_n log p(x_o,n | theta) + log p(theta)`` (the MAP version of Dempster, Laird &
+Rubin 1977, sec. 4.4: the prior is a term of the Q function that does not involve the missing data).
 """
 
 from __future__ import annotations
@@ -154,6 +159,10 @@ def default_prior(X, n_components: int, sample_weight=None) -> ConjugatePrior:
     """mclust's ``priorControl()`` default: shrinkage 0.01, mean the data mean, dof ``d + 2``,
     scale ``cov(X) / n_components^(2/d)``, flat Dirichlet.
 
+    With missing values (NaN) the mean is each feature's mean over its observed values and ``cov(X)`` the
+    pairwise-complete covariance (R's ``cov(use = "pairwise.complete.obs")``), or its diagonal where that is not
+    positive definite (pairwise estimates need not be).
+
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features)
@@ -164,8 +173,11 @@ def default_prior(X, n_components: int, sample_weight=None) -> ConjugatePrior:
     X = np.asarray(X, dtype=np.float64)
     n_features = X.shape[1]
     weights = np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-    mean = np.average(X, axis=0, weights=weights)
-    covariance = np.atleast_2d(np.cov(X, rowvar=False, fweights=None, aweights=weights, ddof=1))
+    if np.isnan(X).any():
+        mean, covariance = _pairwise_complete_moments(X, weights)
+    else:
+        mean = np.average(X, axis=0, weights=weights)
+        covariance = np.atleast_2d(np.cov(X, rowvar=False, fweights=None, aweights=weights, ddof=1))
     return ConjugatePrior(shrinkage=0.01, mean=mean, dof=n_features + 2.0,
                           scale=covariance / n_components ** (2.0 / n_features), dirichlet=1.0)
 
@@ -188,3 +200,24 @@ def resolve_prior(prior, X, n_components: int, sample_weight=None) -> ConjugateP
         raise ValueError(f"prior must be None, 'default' or a ConjugatePrior, got {prior!r}")
     prior.check(np.asarray(X).shape[1] if in_memory else int(X))
     return prior
+
+
+def _pairwise_complete_moments(X: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Observed-value means (n_features,) and the pairwise-complete weighted covariance (n_features, n_features)
+    of ``X`` with NaN: for each pair, ``np.cov``'s ``aweights``/``ddof=1`` formula on the rows observing both,
+    ``sum w (x - xbar)(y - ybar) / (sum w - sum w^2 / sum w)``; its diagonal if that is not positive definite."""
+    mask = ~np.isnan(X)
+    present = mask.astype(np.float64)
+    mean = (weights @ np.where(mask, X, 0.0)) / (weights @ present)
+    centred = np.where(mask, X - mean, 0.0)  # about the observed means first: no raw moments of offset data
+    weighted = present * weights[:, None]
+    total = weighted.T @ present  # W_ij = sum_n w_n [i and j observed]
+    sums = (weighted * centred).T @ present  # sum over rows observing both of w x_i: (i, j)
+    products = (weighted * centred).T @ centred  # sum w x_i x_j (zero where either is missing)
+    squares = (weighted * weights[:, None]).T @ present  # sum w^2 over rows observing both
+    usable = (present.T @ present >= 2) & (total > 0)  # a pair never (or once) seen together: no correlation
+    safe = np.where(usable, total, 1.0)
+    covariance = np.where(usable, (products - sums * sums.T / safe) / (safe - squares / safe), 0.0)
+    if np.linalg.eigvalsh(covariance)[0] <= 0:
+        covariance = np.diag(np.diagonal(covariance))
+    return mean, covariance
