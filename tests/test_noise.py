@@ -159,13 +159,18 @@ def test_sampling_with_noise_raises_clearly(noisy_fit):
         noisy_fit[2].sample(5)
 
 
-def test_noise_with_missing_values_or_online_fitting_is_refused_clearly():
+def test_noise_with_missing_values_fits_and_online_fitting_is_refused_clearly():
     from gaussmix import GaussianMixture
 
     X = np.random.default_rng(0).normal(size=(200, 2))
     holes = X.copy()
     holes[0, 0] = np.nan
-    with pytest.raises(ValueError, match="noise component is not available with missing values"):
-        GaussianMixture(2, noise="auto", missing="em").fit(holes)
+    # Missing values and noise combine (tests/test_missing_combinations.py checks the maths); a model whose noise
+    # is known by its volume only (fitted on complete data) refuses to score rows with NaN, by name.
+    model = GaussianMixture(2, noise="auto", missing="em", random_state=0).fit(holes)
+    assert model.noise_weight_ > 0 and np.all(np.isfinite(model.score_samples(holes)))
+    complete_fit = GaussianMixture(2, noise="auto", missing="em", random_state=0).fit(X)
+    with pytest.raises(ValueError, match="noise component is known by its volume only"):
+        complete_fit.score_samples(holes)
     with pytest.raises(ValueError, match="noise"):
         GaussianMixture(2, noise="auto").partial_fit(X)

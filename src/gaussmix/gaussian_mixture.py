@@ -29,8 +29,8 @@ from .conditioning import ConditioningMixin
 from .init import INIT_METHODS, initial_params, method_for_run
 from .online import expected_statistics, recentred, step_size, stepwise_average
 from .missing import (MISSING_POLICIES, MeanFilledRows, check_missing_pattern, expect_with_missing, initialisation_data,
-                      observed_summary)
-from .noise import NOISE_INITIAL_WEIGHT, check_noise, noise_log_volume
+                      observed_summary, with_noise_box)
+from .noise import NOISE_INITIAL_WEIGHT, check_noise, noise_box, noise_log_volume
 from .params import MixtureParams
 from .priors import resolve_prior
 
@@ -148,12 +148,17 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
         complete rows when there are enough of them, else from column-mean-imputed data. Works on every
         engine: in files NaN, a Parquet null and an empty or ``NA`` CSV field are missing values (with
         'error' they are a DataError naming the row); a source is initialised from its initialisation
-        sample's complete rows. See also :meth:`impute`.
+        sample's complete rows. A ``prior`` (MAP) and a ``noise`` component work with it; ``assignment='hard'``
+        does not yet (see docs/combinations.md). See also :meth:`impute`.
     noise : None, 'auto' or float, default=None
         Add a uniform background component for outliers (mclust's Poisson noise, :mod:`gaussmix.noise`)
         with density ``1/V``: 'auto' takes ``V`` from the data (mclust's ``hypvol``), a number is ``V``
         itself. ``weights_`` then sum to ``1 - noise_weight_``, :meth:`predict` labels noise ``-1`` (mclust
         uses 0), :meth:`predict_proba` has a last column for the noise, and BIC counts one more parameter.
+        With ``missing='em'`` and NaN in the data the noise is uniform on an axis-aligned box: 'auto' spans each
+        feature's observed values, a number ``V`` is that box scaled to volume ``V``; a row is scored on its
+        observed coordinates, ``-log V_o = -sum_{j observed} log r_j`` for sides ``r_j`` (the marginal of a
+        uniform density on a box is uniform on the projected box).
     engine : {'auto', 'memory', 'ooc', 'dask'}, default='auto'
         Where the data live (see :mod:`gaussmix.engines`); 'auto' decides from the type of ``X``: an
         array is fitted in memory; a path, :func:`~gaussmix.open_dataset`, a list of 2-D arrays or any
@@ -319,8 +324,13 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
             self._check_missing_supported()  # known only now for a source
         data_variance = summary.variance if summary is not None else feature_variance(engine)
         check_data_scale(data_variance, self.reg_covar, getattr(self, "feature_names_in_", None))
-        log_volume = None if self.noise is None else noise_log_volume(self.noise, data, sample_weight)
+        # With missing values the noise is uniform on the box of the observed values (gaussmix.noise), so that
+        # a row is scored on its observed coordinates; otherwise mclust's hypvol (or the volume given).
+        box = noise_box(self.noise, engine) if self.noise is not None and has_missing else None
+        log_volume = (box.log_volume if box is not None else
+                      None if self.noise is None else noise_log_volume(self.noise, data, sample_weight))
         noise_log_density = None if log_volume is None else -log_volume
+        e_step = self._expect(has_missing) if box is None else with_noise_box(self._expect(has_missing), box)
         prior = resolve_prior(self.prior, data, self.n_components, sample_weight)
         floor = COLLAPSE_RELATIVE_VARIANCE * data_variance if self.detect_collapse else None
         callback = self._progress_callback()
@@ -374,7 +384,7 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
                 result = run_em(engine, start, structure, tol=self.tol, max_iter=self.max_iter,
                                 reg_covar=self.reg_covar, variance_floor=floor, recover=recover, callback=callback,
                                 prior=prior, resume=resume, on_iteration=on_iteration,
-                                expect=self._expect(has_missing), noise_log_density=noise_log_density,
+                                expect=e_step, noise_log_density=noise_log_density,
                                 frozen=frozen, maximize_hook=self._maximize_hook(),
                                 strict_collapse=self.detect_collapse == "strict",
                                 # warm: convergence is judged against the last iteration of the fit continued
@@ -411,6 +421,7 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
         self.n_reseeded_ = best.n_reseeded
         self.noise_volume_ = None if log_volume is None else float(np.exp(log_volume) if self.noise == "auto" else self.noise)
         self.noise_weight_ = 0.0 if log_volume is None else max(1.0 - float(best.params.weights.sum()), 0.0)
+        self._noise_box = box  # what scores rows with NaN under the noise (noise_volume_ is only its volume)
         self.n_steps_ = 0
         self._online = None
         if self.checkpoint is not None:
@@ -418,13 +429,19 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
         return self
 
     def _check_missing_supported(self):
-        """Refuse the options EM with missing values does not offer yet."""
-        if self.prior is not None:
-            raise ValueError("MAP estimation (prior) is not available with missing values yet; use prior=None")
-        if self.noise is not None:
-            raise ValueError("a noise component is not available with missing values yet; use noise=None")
+        """Refuse the options EM with missing values does not offer yet (see docs/combinations.md).
+
+        A prior and a noise component work: the MAP M-step acts on the completed statistics, and the noise
+        scores each row on its observed coordinates (:class:`gaussmix.noise.NoiseBox`).
+        """
         if self.assignment == "hard":
             raise ValueError("assignment='hard' is not available with missing values yet; use assignment='soft'")
+
+    def _noise_log_density(self):
+        """The fitted noise component: its box when fitted on data with missing values (it scores rows with NaN on
+        their observed coordinates), else ``-log V`` (see :meth:`BaseMixture._noise_log_density`)."""
+        box = getattr(self, "_noise_box", None)
+        return box if box is not None else super()._noise_log_density()
 
     def _expect(self, has_missing: bool):
         """The E-step: soft (EM), hard (CEM), or over the observed features of rows with missing values."""

@@ -23,6 +23,12 @@ diag S_k]`` for factor analysers; exactly what the complete rows' ordinary E-ste
 Rows are grouped by missingness pattern; each pattern costs one Cholesky factorisation per component
 (:func:`gaussmix.conditional.condition_components`). Rows without NaN take the ordinary E-step.
 
+A MAP prior needs nothing here: its M-step acts on the same completed statistics, and EM then increases
+``sum_n w_n log p(x_o,n) + log p(theta)``. A uniform noise component (:mod:`gaussmix.noise`) scores a row on
+its observed coordinates too: with the noise uniform on a box with sides ``r_j``, its density at ``x_o`` is
+``1 / prod_{j in o} r_j`` (:class:`gaussmix.noise.NoiseBox`), one more column beside the Gaussian marginals;
+the noise responsibility then takes its share of each row, exactly as for complete rows.
+
 :func:`expect_with_missing` is a per-chunk E-step like :func:`gaussmix.em.expect`, so every engine
 (in memory, out of core, Dask) runs it unchanged; :func:`observed_summary` is the one pass that
 tells whether a source has missing values at all, and :class:`MeanFilledRows` is the view of an engine
@@ -39,13 +45,14 @@ import numpy as np
 from .conditional import condition_components, conditional_mixture_weights
 from .covariance import CovarianceStructure
 from .em import _normalise_rows, expect, weighted_log_density
+from .noise import NoiseBox
 from .params import MixtureParams
 from .stats import SufficientStatistics
 
 __all__ = [
     "MISSING_POLICIES", "MeanFilledRows", "ObservedSummary", "check_missing_pattern", "expect_with_missing",
     "impute_centred", "incomplete_patterns", "initialisation_data", "mean_imputed", "marginal_log_responsibilities",
-    "marginal_weighted_log_density", "observed_summary",
+    "marginal_weighted_log_density", "observed_summary", "with_noise_box",
 ]
 
 MISSING_POLICIES = ("error", "em")
@@ -223,33 +230,60 @@ def _log_weights(params: MixtureParams) -> np.ndarray:
         return np.log(params.weights)
 
 
+# The functions below take a noise component as ``noise_log_density``: None (no noise), ``-log V`` (a float: the
+# region is known by its volume only, so only complete rows can be scored under it) or the NoiseBox it is
+# uniform on (any row: the marginal over the observed coordinates is uniform on the projected box).
+def _complete_noise_log_density(noise) -> float | None:
+    """The noise log-density of a complete row: ``-log V``."""
+    return -noise.log_volume if isinstance(noise, NoiseBox) else noise
+
+
+def _noise_log_weight(params: MixtureParams) -> float:
+    """``log pi_0``, the noise weight being what the Gaussian weights leave (as :func:`~gaussmix.em.weighted_log_density`)."""
+    with np.errstate(divide="ignore"):  # a zero noise weight is a legitimate -inf
+        return float(np.log(max(1.0 - float(params.weights.sum()), 0.0)))
+
+
+def _noise_box(noise) -> NoiseBox:
+    """The box of a noise component that must score rows with NaN; refuses one known by its volume only."""
+    if not isinstance(noise, NoiseBox):
+        raise ValueError(
+            "this model's noise component is known by its volume only, so rows with missing values (NaN) cannot "
+            "be scored under it; a model fitted with missing='em' on data with NaN knows its box and can"
+        )
+    return noise
+
+
 def marginal_weighted_log_density(chunk: np.ndarray, params: MixtureParams, structure: CovarianceStructure,
-                                  noise_log_density: float | None = None) -> np.ndarray:
+                                  noise_log_density: float | NoiseBox | None = None) -> np.ndarray:
     """``log pi_k + log N(x_o | mu_ko, Sigma_koo)`` over each row's observed coordinates, shape (n, K).
 
-    Chunks without NaN get exactly :func:`gaussmix.em.weighted_log_density` (with the noise column when
-    ``noise_log_density`` is given; a noise component cannot score rows with missing values: its density
-    is a volume over all features).
+    Chunks without NaN get exactly :func:`gaussmix.em.weighted_log_density`. With a noise component
+    (``noise_log_density``) a last column ``log pi_0 + log p_0(x_o)`` is appended,
+    shape (n, K + 1): ``noise_log_density`` is ``-log V`` (complete rows only) or the noise's
+    :class:`~gaussmix.noise.NoiseBox` (any rows).
     """
     missing = np.isnan(chunk)
+    complete_noise = _complete_noise_log_density(noise_log_density)
     if not missing.any():
-        return weighted_log_density(chunk, params, structure, noise_log_density)
-    if noise_log_density is not None:
-        raise ValueError("a model with a noise component cannot score rows with missing values (NaN)")
+        return weighted_log_density(chunk, params, structure, complete_noise)
+    box = None if noise_log_density is None else _noise_box(noise_log_density)  # before any work
     complete = ~missing.any(axis=1)
-    result = np.empty((chunk.shape[0], params.n_components))
+    result = np.empty((chunk.shape[0], params.n_components + int(box is not None)))
     if complete.any():
-        result[complete] = weighted_log_density(chunk[complete], params, structure)
+        result[complete] = weighted_log_density(chunk[complete], params, structure, complete_noise)
     dense, log_weights = _dense_covariances(params, structure), _log_weights(params)
     for observed, rows in incomplete_patterns(missing):
         values = np.asarray(chunk[rows][:, observed], dtype=np.float64)
         conditionals = condition_components(params.means, dense, observed, values)
-        result[rows] = _log_marginal(conditionals, params) + log_weights
+        result[rows, :params.n_components] = _log_marginal(conditionals, params) + log_weights
+        if box is not None:
+            result[rows, -1] = _noise_log_weight(params) + box.log_density(observed)
     return result
 
 
 def marginal_log_responsibilities(chunk: np.ndarray, params: MixtureParams, structure: CovarianceStructure,
-                                  dtype=None, noise_log_density: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+                                  dtype=None, noise_log_density: float | NoiseBox | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(log p(x_o), p(k | x_o))`` per row: the NaN-aware :func:`gaussmix.em.log_responsibilities`.
 
     A row whose density underflows under every component (an extreme outlier, e.g. at 1e160) gets
@@ -332,9 +366,10 @@ class CompletedPattern:
     weights : ndarray of shape (n_rows,)
         The rows' sample weights.
     weighted : ndarray of shape (n_rows, n_components)
-        ``w_n p(k | x_o,n)``: sample weight times responsibility.
+        ``w_n p(k | x_o,n)``: sample weight times responsibility (of the Gaussian components only, with a
+        noise component: these rows sum to one minus the noise responsibility).
     log_density : ndarray of shape (n_rows,)
-        ``log p(x_o,n)``.
+        ``log p(x_o,n)`` (the noise component's share included).
     residual : ndarray of shape (n_rows, n_components, n_features)
         Each component's completion of the row, ``(x_o, E[x_m | x_o, k])``, minus the component's reference mean.
     conditionals : ComponentConditionals
@@ -350,16 +385,25 @@ class CompletedPattern:
 
 
 def completed_patterns(chunk: np.ndarray, sample_weight: np.ndarray, params: MixtureParams,
-                       structure: CovarianceStructure) -> Iterator[CompletedPattern]:
+                       structure: CovarianceStructure, noise: NoiseBox | None = None) -> Iterator[CompletedPattern]:
     """The rows of a centred chunk that have NaN, one missingness pattern at a time, completed under every component
-    (Gaussian or Student-t, after ``params.dof``): what the E-steps with missing values add up."""
+    (Gaussian or Student-t, after ``params.dof``): what the E-steps with missing values add up.
+
+    With a ``noise`` box the responsibilities are normalised with the noise column ``log pi_0 - log V_o`` of
+    each pattern (:meth:`gaussmix.noise.NoiseBox.log_density`) beside the Gaussian ones."""
     means = params.means
     n_components, n_features = means.shape
     dense, log_weights = _dense_covariances(params, structure), _log_weights(params)
+    if noise is not None:
+        log_weights = np.append(log_weights, _noise_log_weight(params))
     for observed, rows in incomplete_patterns(np.isnan(chunk)):
         values = np.asarray(chunk[rows][:, observed], dtype=np.float64)
         conditionals = condition_components(means, dense, observed, values)
-        responsibilities, log_density = conditional_mixture_weights(log_weights, _log_marginal(conditionals, params))
+        log_marginal = _log_marginal(conditionals, params)
+        if noise is not None:  # the uniform noise of the observed coordinates: one more "component"
+            log_marginal = np.hstack([log_marginal, np.full((rows.size, 1), noise.log_density(observed))])
+        responsibilities, log_density = conditional_mixture_weights(log_weights, log_marginal)
+        responsibilities = responsibilities[:, :n_components]
         residual = np.empty((rows.size, n_components, n_features))
         residual[:, :, observed] = values[:, None, :] - means[None, :, observed]
         residual[:, :, ~observed] = conditionals.means - means[None, :, ~observed]
@@ -382,10 +426,13 @@ def add_completed_moments(pattern: CompletedPattern, moment_weights: np.ndarray,
 
 
 def _incomplete_statistics(chunk: np.ndarray, sample_weight: np.ndarray, params: MixtureParams,
-                           structure: CovarianceStructure) -> SufficientStatistics:
+                           structure: CovarianceStructure, noise: NoiseBox | None = None) -> SufficientStatistics:
     """Expected complete-data statistics of rows that each have at least one NaN (Student-t components:
-    :func:`gaussmix.student_t.incomplete_student_t_statistics`)."""
+    :func:`gaussmix.student_t.incomplete_student_t_statistics`); with a ``noise`` box the Gaussian counts,
+    sums and scatter carry the Gaussian responsibilities only (the noise keeps ``weight_sum - counts.sum()``)."""
     if params.dof is not None:
+        if noise is not None:
+            raise ValueError("Student-t components with a noise component are not supported")
         from .student_t import incomplete_student_t_statistics
 
         return incomplete_student_t_statistics(chunk, sample_weight, params, structure)
@@ -394,7 +441,7 @@ def _incomplete_statistics(chunk: np.ndarray, sample_weight: np.ndarray, params:
     sums = np.zeros((n_components, n_features))
     scatter = np.zeros((n_components, n_features, n_features))
     log_likelihood = 0.0
-    for pattern in completed_patterns(chunk, sample_weight, params, structure):
+    for pattern in completed_patterns(chunk, sample_weight, params, structure, noise):
         log_likelihood += float(pattern.weights @ pattern.log_density)
         counts += pattern.weighted.sum(axis=0)
         add_completed_moments(pattern, pattern.weighted, sums, scatter)
@@ -405,23 +452,57 @@ def _incomplete_statistics(chunk: np.ndarray, sample_weight: np.ndarray, params:
 
 
 def expect_with_missing(chunk: np.ndarray, sample_weight: np.ndarray, params: MixtureParams,
-                        structure: CovarianceStructure) -> SufficientStatistics:
+                        structure: CovarianceStructure,
+                        noise_log_density: float | NoiseBox | None = None) -> SufficientStatistics:
     """E-step on a centred chunk whose NaN entries are missing at random.
 
     Drop-in for :func:`gaussmix.em.expect` (``run_em(..., expect=expect_with_missing)``): the same
     statistics for complete rows (identical when the chunk has no NaN), the expected complete-data
     statistics for the others, and ``sum_n w_n log p(x_o,n)`` as the log-likelihood.
+
+    Parameters
+    ----------
+    chunk : ndarray of shape (n_rows, n_features)
+        Centred rows, NaN where a value is missing.
+    sample_weight : ndarray of shape (n_rows,)
+    params : MixtureParams
+    structure : CovarianceStructure
+    noise_log_density : float, NoiseBox or None
+        A uniform noise component: ``-log V`` (then only for chunks without NaN) or its box
+        (:class:`~gaussmix.noise.NoiseBox`). :func:`run_em <gaussmix.em.run_em>` hands E-steps the float
+        ``-log V``: bind the box with :func:`with_noise_box`.
     """
     complete_rows = expect
     if params.dof is not None:  # Student-t components: their own E-step for the complete rows
         from .student_t import expect_student_t as complete_rows
+    complete_noise = _complete_noise_log_density(noise_log_density)
     incomplete = np.isnan(chunk).any(axis=1)
-    if not incomplete.any():
-        return complete_rows(chunk, sample_weight, params, structure)
-    stats = _incomplete_statistics(chunk[incomplete], sample_weight[incomplete], params, structure)
+    if not incomplete.any():  # (the noise argument only when there is one: the Student-t E-step has none)
+        return (complete_rows(chunk, sample_weight, params, structure) if complete_noise is None
+                else complete_rows(chunk, sample_weight, params, structure, complete_noise))
+    noise = None if noise_log_density is None else _noise_box(noise_log_density)
+    stats = _incomplete_statistics(chunk[incomplete], sample_weight[incomplete], params, structure, noise)
     if not incomplete.all():
-        stats = complete_rows(chunk[~incomplete], sample_weight[~incomplete], params, structure) + stats
+        complete_stats = (complete_rows(chunk[~incomplete], sample_weight[~incomplete], params, structure)
+                          if complete_noise is None else
+                          complete_rows(chunk[~incomplete], sample_weight[~incomplete], params, structure, complete_noise))
+        stats = complete_stats + stats
     return stats
+
+
+def with_noise_box(e_step: Callable[..., SufficientStatistics], box: NoiseBox) -> Callable[..., SufficientStatistics]:
+    """``e_step`` (with :func:`expect_with_missing`'s signature) with a noise component on ``box``, for
+    :func:`gaussmix.em.run_em`.
+
+    ``run_em`` needs ``noise_log_density`` only to know that there is a noise component (it gives the noise its
+    share of the weight after each M-step) and hands that float, ``-log V``, to every E-step; the E-step returned
+    uses the box instead, which also scores the rows with missing values.
+    """
+
+    def noisy_e_step(chunk, sample_weight, params, structure, noise_log_density=None):
+        return e_step(chunk, sample_weight, params, structure, box)
+
+    return noisy_e_step
 
 
 # ------------------------------------------------------------------------------------------ imputation
