@@ -134,7 +134,7 @@ def initialisation_engine(engine, random_state, max_rows: int | None = None):
     ``max_rows`` (default :data:`INIT_SAMPLE_SIZE`) rows drawn uniformly without replacement (with their weights, and the same offset and
     chunk size), read in one pass: the initialisation never loads the whole data.
     """
-    if isinstance(engine, InMemoryEngine) and not isinstance(engine, OutOfCoreEngine):
+    if engine.in_memory:
         return engine
     max_rows = INIT_SAMPLE_SIZE if max_rows is None else max_rows
     n_samples = engine.n_samples

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..exceptions import DataError
 from ._values import check_values
+from ._passes import centre, sum_in_order
 from .memory import first_chunk_offset, resolve_chunk_size, resolve_n_jobs
 
 __all__ = ["DaskEngine", "is_dask_array"]
@@ -63,7 +64,7 @@ def _checked_centred(block: np.ndarray, start: int, context: _PassContext) -> np
     block = _checked(block, start, context.allow_missing)
     if not context.centred:
         return np.ascontiguousarray(block)
-    return np.subtract(block, context.offset, dtype=np.float64).astype(context.dtype, copy=False)
+    return centre(block, context.offset, context.dtype)
 
 
 def _block_and_weights(context: _PassContext, block: np.ndarray, weights, start: int):
@@ -73,10 +74,7 @@ def _block_and_weights(context: _PassContext, block: np.ndarray, weights, start:
 
 def _sum(context: _PassContext, block: np.ndarray, weights, start: int):
     """The block's chunk results added in order."""
-    total = None
-    for result in context.results(*_block_and_weights(context, block, weights, start)):
-        total = result if total is None else total + result
-    return total
+    return sum_in_order(context.results(*_block_and_weights(context, block, weights, start)))
 
 
 def _concatenate(context: _PassContext, block: np.ndarray, weights, start: int) -> np.ndarray:
@@ -116,6 +114,8 @@ class DaskEngine:
     allow_missing : bool, default=False
         NaN entries are missing values, not errors (``missing='em'``).
     """
+
+    in_memory = False
 
     def __init__(self, X, sample_weight=None, *, offset: np.ndarray | None = None, chunk_size: int | None = None,
                  n_jobs: int | None = None, n_components: int = 1, allow_missing: bool = False):
@@ -166,7 +166,7 @@ class DaskEngine:
 
     def centred(self, rows: np.ndarray) -> np.ndarray:
         """Rows in the kernel's coordinates: offset removed in float64, then in the engine's dtype."""
-        return np.subtract(rows, self.offset, dtype=np.float64).astype(self.dtype, copy=False)
+        return centre(rows, self.offset, self.dtype)
 
     def _tasks(self, kernel: Callable, function: Callable, *extra, centred: bool = True) -> list:
         """One delayed ``kernel(context, block, weights, start, *extra)`` per block; the context is one node."""
@@ -210,6 +210,7 @@ class DaskEngine:
         return np.asarray(self.X[unique].compute())[inverse]
 
     def rows(self, indices: np.ndarray) -> np.ndarray:
+        """Centred rows at the given positions, as numpy."""
         return self.centred(self.raw_rows(indices))
 
     def raw_weights(self, indices: np.ndarray) -> np.ndarray | None:

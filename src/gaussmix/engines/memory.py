@@ -5,13 +5,14 @@ from __future__ import annotations
 import itertools
 import os
 import warnings
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
 from typing import Callable, Iterable, Iterator, TypeVar
 
 import numpy as np
-from threadpoolctl import ThreadpoolController
+
+# ordered_map and the BLAS limiter live with the passes; imported here under their old names, which other
+# modules use (gaussmix.conditional imports _single_threaded_blas).
+from ._passes import ChunkPasses, centre, lowest_rows, ordered_map  # noqa: F401
+from ._passes import single_threaded_blas as _single_threaded_blas  # noqa: F401
 
 __all__ = ["InMemoryEngine", "auto_chunk_size", "first_chunk_offset", "resolve_chunk_size", "DEFAULT_MEMORY_BUDGET"]
 
@@ -37,64 +38,6 @@ def resolve_n_jobs(n_jobs: int | None) -> int:
     if n_jobs < 0:
         return max(1, cores + 1 + n_jobs)
     return max(1, int(n_jobs))
-
-
-_BLAS_CONTROLLER: ThreadpoolController | None = None
-_BLAS_LIBRARIES: list = []
-
-
-def _single_threaded_blas():
-    """Limit BLAS to one thread while chunks run in parallel (workers, not BLAS, use the cores), and for
-    ``n_jobs=1`` (one core was asked for; the compiled kernels' block-sized GEMMs gain nothing from BLAS
-    threads either)."""
-    global _BLAS_CONTROLLER, _BLAS_LIBRARIES
-    if _BLAS_CONTROLLER is None:
-        _BLAS_CONTROLLER = ThreadpoolController()
-        _BLAS_LIBRARIES = [library for library in _BLAS_CONTROLLER.lib_controllers if library.user_api == "blas"]
-    # Already one thread (e.g. a worker process of select_model): no limiter, which costs ~0.05 ms a call, as
-    # much as a whole E-step of a small data set.
-    if all(library.num_threads == 1 for library in _BLAS_LIBRARIES):
-        return nullcontext()
-    return _BLAS_CONTROLLER.limit(limits=1, user_api="blas")
-
-
-def ordered_map(function: Callable, items: Iterable, n_jobs: int) -> Iterator:
-    """``map(function, items)`` on ``n_jobs`` threads, yielding results in input order.
-
-    At most ``2 * n_jobs`` items are in flight, so a lazily produced sequence of chunks is never
-    materialised. The caller's reduction sees results in a fixed order, so sums do not depend on
-    ``n_jobs`` or on thread scheduling.
-    """
-    if n_jobs <= 1:
-        yield from map(function, items)
-        return
-    pool = _thread_pool(n_jobs)
-    pending: deque = deque()
-    try:
-        for item in items:
-            pending.append(pool.submit(function, item))
-            if len(pending) >= 2 * n_jobs:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
-    finally:
-        for future in pending:  # an error or an abandoned generator: drop the queued work
-            future.cancel()
-
-
-_THREAD_POOLS: dict[int, ThreadPoolExecutor] = {}
-
-
-def _thread_pool(n_jobs: int) -> ThreadPoolExecutor:
-    """One long-lived pool per worker count: an EM pass should not pay for starting threads."""
-    pool = _THREAD_POOLS.get(n_jobs)
-    if pool is None:
-        pool = _THREAD_POOLS[n_jobs] = ThreadPoolExecutor(max_workers=n_jobs, thread_name_prefix="gaussmix")
-    return pool
-
-
-if hasattr(os, "register_at_fork"):  # a forked child inherits the pools but not their threads
-    os.register_at_fork(after_in_child=_THREAD_POOLS.clear)
 
 
 MIN_PARALLEL_CHUNK = 2048
@@ -182,6 +125,8 @@ class InMemoryEngine:
         Components (or clusters) of the model the chunks are for; sizes the automatic chunks.
     """
 
+    in_memory = True
+
     def __init__(self, X: np.ndarray, sample_weight: np.ndarray | None = None, *,
                  offset: np.ndarray | None = None, chunk_size: int | None = None, n_jobs: int | None = 1,
                  n_components: int = 1):
@@ -197,6 +142,7 @@ class InMemoryEngine:
         # float32 data stay float32 in the kernel (float32 BLAS, half the memory traffic); statistics
         # are still accumulated in float64.
         self.dtype = np.dtype(np.float32) if X.dtype == np.float32 else np.dtype(np.float64)
+        self._passes = ChunkPasses(n_samples, self.chunk_size, self.n_jobs, self._chunk)
 
     @property
     def n_samples(self) -> int:
@@ -221,8 +167,7 @@ class InMemoryEngine:
         subtracts :attr:`offset` itself, as the compiled kernels do block by block in cache, which saves
         a pass through memory (see :meth:`reduce`).
         """
-        for start in range(0, self.n_samples, self.chunk_size):
-            yield self._chunk(start, centred)
+        return self._passes.chunks(centred)
 
     def _chunk(self, start: int, centred: bool = True) -> tuple[np.ndarray, np.ndarray]:
         stop = start + self.chunk_size
@@ -231,20 +176,7 @@ class InMemoryEngine:
 
     def centred(self, rows: np.ndarray) -> np.ndarray:
         """Rows in the kernel's coordinates: offset removed in float64, then in the engine's dtype."""
-        return np.subtract(rows, self.offset, dtype=np.float64).astype(self.dtype, copy=False)
-
-    def _blas_single_threaded(self) -> bool:
-        return self.n_jobs == 1 or self._parallel()
-
-    def _parallel(self) -> bool:
-        return self.n_jobs > 1 and self.n_samples > self.chunk_size
-
-    def _results(self, function: Callable[[np.ndarray, np.ndarray], T], centred: bool = True) -> Iterator[T]:
-        """``function(chunk, weights)`` for every chunk, in chunk order, possibly on several threads."""
-        if not self._parallel():
-            return (function(chunk, weights) for chunk, weights in self.chunks(centred))
-        bounds = range(0, self.n_samples, self.chunk_size)
-        return ordered_map(lambda start: function(*self._chunk(start, centred)), bounds, self.n_jobs)
+        return centre(rows, self.offset, self.dtype)
 
     def reduce(self, function: Callable[[np.ndarray, np.ndarray], T], centred: bool = True) -> T:
         """``sum(function(chunk, weights) for every chunk)`` in chunk order (results support ``+``).
@@ -252,20 +184,23 @@ class InMemoryEngine:
         ``centred=False`` hands ``function`` the rows as stored (see :meth:`chunks`); every engine
         accepts it.
         """
-        with (_single_threaded_blas() if self._blas_single_threaded() else nullcontext()):
-            total = None
-            for result in self._results(function, centred):
-                total = result if total is None else total + result
-        return total
+        return self._passes.reduce(function, centred)
 
     def map(self, function: Callable[[np.ndarray, np.ndarray], np.ndarray], centred: bool = True) -> np.ndarray:
         """Row-wise results of ``function`` on every chunk, concatenated in row order."""
-        with (_single_threaded_blas() if self._blas_single_threaded() else nullcontext()):
-            return np.concatenate(list(self._results(function, centred)), axis=0)
+        return self._passes.map(function, centred)
 
     def rows(self, indices: np.ndarray) -> np.ndarray:
         """Centred rows at the given positions."""
         return self.centred(self.X[np.asarray(indices)])
+
+    def raw_rows(self, indices: np.ndarray) -> np.ndarray:
+        """Rows as stored at the given positions (any order, repeats allowed)."""
+        return self.X[np.asarray(indices)]
+
+    def raw_weights(self, indices: np.ndarray) -> np.ndarray:
+        """Weights at the given positions."""
+        return self.sample_weight[np.asarray(indices)]
 
     def rows_with_lowest(self, score: Callable[[np.ndarray], np.ndarray], n_rows: int) -> np.ndarray:
         """The ``n_rows`` centred rows (with positive weight) of lowest ``score``, lowest first.
@@ -273,12 +208,4 @@ class InMemoryEngine:
         Used to re-seed degenerate components at the points the model explains worst; one pass,
         keeping only a running shortlist.
         """
-        best_scores = np.empty(0)
-        best_rows = np.empty((0, self.n_features))
-        for chunk, weights in self.chunks():
-            scores = np.where(weights > 0, score(chunk), np.inf)
-            candidates = np.concatenate([best_scores, scores])
-            rows = np.concatenate([best_rows, chunk])
-            keep = np.argsort(candidates, kind="stable")[:n_rows]
-            best_scores, best_rows = candidates[keep], rows[keep]
-        return best_rows
+        return lowest_rows(self.chunks(), score, n_rows, self.n_features)

@@ -25,7 +25,8 @@ import numpy as np
 
 from ..exceptions import DataError
 from ._values import check_values
-from .memory import InMemoryEngine, first_chunk_offset, ordered_map, resolve_chunk_size, resolve_n_jobs
+from ._passes import ChunkPasses, centre, lowest_rows
+from .memory import first_chunk_offset, resolve_chunk_size, resolve_n_jobs
 
 __all__ = ["Dataset", "NpyDataset", "ParquetDataset", "CsvDataset", "IterableDataset", "ArrayDataset",
            "OutOfCoreEngine", "open_dataset"]
@@ -460,8 +461,8 @@ def open_dataset(source, columns: Columns = None, *, format: str | None = None, 
                     "directory), CSV/TSV (or pass format=)")
 
 
-class OutOfCoreEngine(InMemoryEngine):
-    """The in-memory engine's interface over a :class:`Dataset`: one streaming pass per ``reduce``/``map``.
+class OutOfCoreEngine:
+    """An engine (:class:`~gaussmix.engines.Engine`) over a :class:`Dataset`: one streaming pass per ``reduce``/``map``.
 
     Chunks are cut at the same rows as :class:`InMemoryEngine` would cut the same array, the offset is the
     mean of the first chunk and per-chunk results are added in chunk order, so a fit agrees with the
@@ -493,6 +494,12 @@ class OutOfCoreEngine(InMemoryEngine):
         if offset is None:
             offset = first_chunk_offset(raw for _, raw in self._raw_chunks())
         self.offset = np.asarray(offset, dtype=np.float64)
+        # Random-access sources (.npy) are read by the worker threads, chunk by position; streamed ones
+        # (Parquet, CSV, iterables) by the calling thread, front to back.
+        self._passes = ChunkPasses(self._n_samples, self.chunk_size, self.n_jobs, self._chunk,
+                                   None if dataset.random_access else self.chunks)
+
+    in_memory = False
 
     @property
     def X(self):  # noqa: N802 - the in-memory engine's name for its data
@@ -528,6 +535,7 @@ class OutOfCoreEngine(InMemoryEngine):
         yield from _rechunk(self.dataset.blocks(self.allow_missing), self.chunk_size)
 
     def chunks(self, centred: bool = True) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Yield ``(chunk, weights)`` in row order (centred unless ``centred=False``), read front to back."""
         for start, raw in self._raw_chunks():
             yield (self.centred(raw) if centred else raw), self._weights(start, start + raw.shape[0])
 
@@ -536,12 +544,21 @@ class OutOfCoreEngine(InMemoryEngine):
         raw = self.dataset.read(start, stop, self.allow_missing)
         return (self.centred(raw) if centred else raw), self._weights(start, stop)
 
-    def _results(self, function: Callable[[np.ndarray, np.ndarray], T], centred: bool = True) -> Iterator[T]:
-        if self.dataset.random_access:
-            return super()._results(function, centred)  # workers read their own chunks
-        if not self._parallel():
-            return (function(chunk, weights) for chunk, weights in self.chunks(centred))
-        return ordered_map(lambda pair: function(*pair), self.chunks(centred), self.n_jobs)
+    def centred(self, rows: np.ndarray) -> np.ndarray:
+        """Rows in the kernel's coordinates: offset removed in float64, then in the engine's dtype."""
+        return centre(rows, self.offset, self.dtype)
+
+    def reduce(self, function: Callable[[np.ndarray, np.ndarray], T], centred: bool = True) -> T:
+        """``sum(function(chunk, weights))`` over one pass through the source, added in chunk order."""
+        return self._passes.reduce(function, centred)
+
+    def map(self, function: Callable[[np.ndarray, np.ndarray], np.ndarray], centred: bool = True) -> np.ndarray:
+        """Row-wise results of ``function`` on every chunk, concatenated in row order."""
+        return self._passes.map(function, centred)
+
+    def rows_with_lowest(self, score: Callable[[np.ndarray], np.ndarray], n_rows: int) -> np.ndarray:
+        """The ``n_rows`` centred rows (with positive weight) of lowest ``score``, lowest first; one pass."""
+        return lowest_rows(self.chunks(), score, n_rows, self.n_features)
 
     def raw_rows(self, indices: np.ndarray) -> np.ndarray:
         """Uncentred rows at the given positions (any order, repeats allowed)."""
@@ -549,6 +566,7 @@ class OutOfCoreEngine(InMemoryEngine):
         return self.dataset.rows(unique, self.allow_missing)[inverse]
 
     def rows(self, indices: np.ndarray) -> np.ndarray:
+        """Centred rows at the given positions."""
         return self.centred(self.raw_rows(indices))
 
     def raw_weights(self, indices: np.ndarray) -> np.ndarray | None:
