@@ -8,7 +8,6 @@ pruning, weight credible intervals and the Student-t posterior predictive densit
 
 from __future__ import annotations
 
-import numbers
 import warnings
 
 import numpy as np
@@ -20,7 +19,8 @@ from ._base import BaseMixture, progress_callback
 from ._floating import as_float64, data_dtype, fitted
 from ._sources import fit_engine
 from ._validation import check_iteration_parameters
-from .covariance import get_structure
+from .covariance import VARIATIONAL_NAMES, get_structure
+from .covariance._variational import checked_array, is_positive_number, is_real
 from .em import statistics_from_responsibilities
 from .engines import ENGINES, initialisation_engine
 from .exceptions import ConvergenceWarning, PruningWarning
@@ -31,8 +31,6 @@ from .variational import (PRIOR_TYPES, VariationalPosterior, VariationalPrior, e
                           run_variational, update_posterior, variational_log_density)
 
 __all__ = ["BayesianGaussianMixture"]
-
-VARIATIONAL_STRUCTURES = ("full", "tied", "diag", "spherical")
 
 
 class BayesianGaussianMixture(BaseMixture):
@@ -171,18 +169,18 @@ class BayesianGaussianMixture(BaseMixture):
     # ------------------------------------------------------------------------------------ validation
     def _check_parameters(self):
         check_iteration_parameters(self, INIT_METHODS)
-        if self.covariance_type not in VARIATIONAL_STRUCTURES:
-            raise ValueError(f"covariance_type must be one of {list(VARIATIONAL_STRUCTURES)}, "
+        if self.covariance_type not in VARIATIONAL_NAMES:
+            raise ValueError(f"covariance_type must be one of {list(VARIATIONAL_NAMES)}, "
                              f"got {self.covariance_type!r}")
         if self.weight_concentration_prior_type not in PRIOR_TYPES:
             raise ValueError(f"weight_concentration_prior_type must be one of {list(PRIOR_TYPES)}, "
                              f"got {self.weight_concentration_prior_type!r}")
         for name in ("weight_concentration_prior", "mean_precision_prior"):
             value = getattr(self, name)
-            if value is not None and not _is_positive_number(value):
+            if value is not None and not is_positive_number(value):
                 raise ValueError(f"The parameter '{name}' must be a strictly positive number or None, got {value!r}")
         threshold = self.weight_threshold
-        if not (_is_real(threshold) and 0.0 <= threshold < 1.0):
+        if not (is_real(threshold) and 0.0 <= threshold < 1.0):
             raise ValueError(f"weight_threshold must be a number in [0, 1), got {threshold!r}")
         if not isinstance(self.prune, (bool, np.bool_)):
             raise ValueError(f"prune must be True or False, got {self.prune!r}")
@@ -197,21 +195,21 @@ class BayesianGaussianMixture(BaseMixture):
     def _check_prior_parameters(self, n_features: int):
         """Validate the user-given hyper-parameters that depend on the data's dimension."""
         dof = self.degrees_of_freedom_prior
-        if dof is not None and not (_is_real(dof) and dof > n_features - 1.0):
+        if dof is not None and not (is_real(dof) and dof > n_features - 1.0):
             raise ValueError(f"The parameter 'degrees_of_freedom_prior' should be greater than n_features - 1 = "
                              f"{n_features - 1}, but got {dof!r}: the Wishart prior on the precisions is defined "
                              f"only for degrees of freedom > n_features - 1 (any such value is valid, as in "
                              f"scikit-learn; None means n_features)")
         if self.mean_prior is not None:
-            _checked_array("mean_prior", self.mean_prior, (n_features,))
+            checked_array("mean_prior", self.mean_prior, (n_features,))
         if self.covariance_prior is not None:
-            _check_covariance_prior(self.covariance_prior, self.covariance_type, n_features)
+            get_structure(self.covariance_type).checked_covariance_prior(self.covariance_prior, n_features)
 
     def _check_responsibilities(self, n_samples: int):
         if self.responsibilities_init is None:
             return
-        responsibilities = _checked_array("responsibilities_init", self.responsibilities_init,
-                                          (n_samples, self.n_components))
+        responsibilities = checked_array("responsibilities_init", self.responsibilities_init,
+                                         (n_samples, self.n_components))
         if np.any(responsibilities < 0) or not np.allclose(responsibilities.sum(axis=1), 1.0, rtol=0, atol=1e-8):
             raise ValueError("responsibilities_init must be non-negative with rows summing to one")
 
@@ -258,7 +256,7 @@ class BayesianGaussianMixture(BaseMixture):
             weights = expected_weights(posterior)
             keep = _kept_components(weights, self.weight_threshold)
             if keep.size < posterior.n_components:
-                result = run_variational(engine, posterior.subset(keep), prior, structure, tol=self.tol,
+                result = run_variational(engine, posterior.subset(keep, structure), prior, structure, tol=self.tol,
                                          max_iter=self.max_iter, reg_covar=self.reg_covar, callback=callback)
                 posterior, converged, n_iter = result.posterior, result.converged, n_iter + result.n_iter
                 trace += result.trace
@@ -297,7 +295,7 @@ class BayesianGaussianMixture(BaseMixture):
         data_mean = None if given_mean and given_covariance else _weighted_mean(engine)  # one pass
         mean = np.asarray(self.mean_prior, dtype=np.float64) - engine.offset if given_mean else data_mean
         if given_covariance:
-            covariance = _as_prior_shape(self.covariance_prior, self.covariance_type)
+            covariance = structure.checked_covariance_prior(self.covariance_prior, n_features)
         else:
             covariance = _default_covariance_prior(engine, structure, self.reg_covar, data_mean)
         return VariationalPrior(
@@ -428,47 +426,9 @@ def _kept_components(weights: np.ndarray, threshold: float) -> np.ndarray:
     return keep if keep.size else np.array([int(np.argmax(weights))])
 
 
-def _is_real(value) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
-
-
-def _is_positive_number(value) -> bool:
-    return _is_real(value) and value > 0
-
-
-def _checked_array(name: str, value, shape: tuple) -> np.ndarray:
-    try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be an array of numbers") from None
-    if array.shape != tuple(shape):
-        raise ValueError(f"The parameter '{name}' should have the shape of {tuple(shape)}, but got {array.shape}")
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} contains NaN or infinity")
-    return array
-
-
 def _check_covariance_prior(value, covariance_type: str, n_features: int) -> None:
-    name = "covariance_prior"
-    if covariance_type in ("full", "tied"):
-        matrix = _checked_array(name, value, (n_features, n_features))
-        if not np.allclose(matrix, matrix.T, rtol=1e-10, atol=1e-14 * np.abs(matrix).max()):
-            raise ValueError(f"'{covariance_type} covariance_prior' should be symmetric, positive-definite")
-        try:
-            np.linalg.cholesky(matrix)
-        except np.linalg.LinAlgError:
-            raise ValueError(f"'{covariance_type} covariance_prior' should be symmetric, positive-definite") from None
-    elif covariance_type == "diag":
-        vector = _checked_array(name, value, (n_features,))
-        if np.any(vector <= 0):
-            raise ValueError("'diag covariance_prior' should be positive")
-    elif not _is_positive_number(value):
-        raise ValueError(f"The parameter 'covariance_prior' must be a strictly positive number for 'spherical', "
-                         f"got {value!r}")
-
-
-def _as_prior_shape(value, covariance_type: str):
-    return float(value) if covariance_type == "spherical" else np.asarray(value, dtype=np.float64)
+    """Validate a ``covariance_prior`` for ``covariance_type`` (the structure checks it; kept for model files)."""
+    get_structure(covariance_type).checked_covariance_prior(value, n_features)
 
 
 def _weighted_mean(engine) -> np.ndarray:
@@ -495,24 +455,29 @@ def _default_covariance_prior(engine, structure, reg_covar: float, data_mean: np
                          "pass covariance_prior")
     covariance = structure.estimate_covariances(scatter, np.array([total - 1.0]), np.zeros((1, n_features)), 0.0)
     covariance = covariance if structure.shared else covariance[0]
-    if not _positive_definite_prior(covariance, structure):
+    if not _positive_definite_prior(covariance, structure, n_features):
         # Constant or collinear features, or fewer samples than features: scikit-learn's prior would be
         # singular and components without data would have no valid posterior. Regularise like the M-step.
         covariance = structure.estimate_covariances(scatter, np.array([total - 1.0]), np.zeros((1, n_features)),
                                                     reg_covar)
         covariance = covariance if structure.shared else covariance[0]
-        if reg_covar == 0 or not _positive_definite_prior(covariance, structure):
+        if reg_covar == 0 or not _positive_definite_prior(covariance, structure, n_features):
             raise ValueError("the data's covariance is singular (a constant or collinear feature, or fewer samples "
                              "than features), so the default covariance_prior is not positive definite; pass "
                              "covariance_prior or a positive reg_covar")
-    return float(covariance) if structure.name == "spherical" else covariance
+    # One component's covariance is a number for a structure storing one variance per component.
+    return float(covariance) if np.ndim(covariance) == 0 else covariance
 
 
-def _positive_definite_prior(covariance, structure) -> bool:
-    if structure.name in ("full", "tied"):
-        try:
-            np.linalg.cholesky(covariance)
-        except np.linalg.LinAlgError:
-            return False
-        return True
-    return bool(np.all(np.asarray(covariance) > 0))
+def _positive_definite_prior(covariance, structure, n_features: int) -> bool:
+    """Whether one component's covariance (in the structure's shape) is positive definite.
+
+    Tested on the dense matrix by LAPACK's Cholesky factorisation, which for a diagonal matrix fails exactly
+    when some variance is not positive: one test for every structure.
+    """
+    stacked = np.reshape(covariance, structure.covariance_shape(1, n_features))
+    try:
+        np.linalg.cholesky(structure.dense_covariances(stacked, 1, n_features))
+    except np.linalg.LinAlgError:
+        return False
+    return True

@@ -18,7 +18,6 @@ from .covariance import get_structure
 
 __all__ = ["from_sklearn", "to_sklearn"]
 
-SKLEARN_COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 _SHARED_PARAMS = ("n_components", "covariance_type", "tol", "reg_covar", "max_iter", "n_init", "init_params",
                   "weights_init", "means_init", "precisions_init", "random_state", "warm_start", "verbose",
                   "verbose_interval")
@@ -64,14 +63,14 @@ def to_sklearn(model):
     if getattr(model, "noise_volume_", None) is not None:
         raise ValueError("a model with a noise component has no scikit-learn equivalent")
     params = _init_params(model)
-    if model.covariance_type in SKLEARN_COVARIANCE_TYPES:
-        estimator = SklearnGaussianMixture(**params)
+    structure = model._structure
+    if structure.sklearn_name is not None:  # scikit-learn stores the same arrays: copy them
+        estimator = SklearnGaussianMixture(**{**params, "covariance_type": structure.sklearn_name})
         _copy_fitted(model, estimator)
         return estimator
     # Any other structure: the same Gaussians with dense covariances, as scikit-learn's 'full'.
-    structure = model._structure
     n_components, n_features = model.means_.shape
-    full = get_structure("full")
+    full = get_structure("full")  # the one scikit-learn structure that holds any covariance
     covariances = structure.dense_covariances(as_float64(model.covariances_), n_components, n_features)
     precisions_cholesky, singular = full.cholesky_of_precisions(covariances)
     if singular.any():

@@ -7,7 +7,8 @@ Murphy 2007, "Conjugate Bayesian analysis of the Gaussian distribution", section
 
     p(x | data) ~= sum_k E[pi_k] St(x | m_k, Sigma_k^t, f_k),
 
-with ``E[pi_k]`` the normalised expected weights (``weights_``). Per covariance type, with
+with ``E[pi_k]`` the normalised expected weights (``weights_``). Each structure evaluates its own
+(:meth:`~gaussmix.covariance.CovarianceStructure.predictive_log_density`); per covariance type, with
 ``C_k = W_k^{-1} / nu_k`` (scikit-learn's ``covariances_``):
 
 - 'full' and 'tied' (Normal-Wishart): a multivariate t with ``f_k = nu_k + 1 - d`` degrees of freedom
@@ -33,7 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import stats as scipy_stats
-from scipy.special import gammaln, logsumexp
+from scipy.special import logsumexp
 from sklearn.utils import check_random_state
 
 from .covariance import CovarianceStructure
@@ -41,42 +42,17 @@ from .variational import VariationalPosterior, expected_weights
 
 __all__ = ["component_predictive_log_density", "predictive_log_density", "weight_credible_intervals"]
 
-LOG_PI = float(np.log(np.pi))
-
-
-def _student_t_log_normaliser(dof, dimension: int):
-    """``log Gamma((f + p)/2) - log Gamma(f/2) - p/2 log(f pi)``."""
-    return gammaln(0.5 * (dof + dimension)) - gammaln(0.5 * dof) - 0.5 * dimension * (np.log(dof) + LOG_PI)
-
 
 def component_predictive_log_density(chunk: np.ndarray, posterior: VariationalPosterior,
                                      structure: CovarianceStructure) -> np.ndarray:
-    """``log St(x_n | m_k, Sigma_k^t, f_k)`` for every row and component, shape (n_rows, n_components)."""
-    n_features = chunk.shape[1]
-    n_components = posterior.n_components
-    beta = posterior.mean_precision
-    nu = np.broadcast_to(np.asarray(posterior.degrees_of_freedom, dtype=np.float64), (n_components,))
-    if structure.name == "diag":
-        dof = nu
-        inflation = (1.0 + beta) / beta  # Sigma^t = inflation * C, per feature
-        precisions = posterior.precisions_cholesky**2
-        residual = chunk[:, None, :] - posterior.means[None, :, :]
-        standardised = residual**2 * precisions[None] / (inflation * dof)[None, :, None]
-        log_density = (-0.5 * (dof + 1.0))[None, :] * np.log1p(standardised).sum(axis=2)
-        log_density += n_features * (_student_t_log_normaliser(dof, 1) - 0.5 * np.log(inflation))
-        log_density += np.log(posterior.precisions_cholesky).sum(axis=1)
-        return log_density
-    lost_dof = n_features - 1 if structure.name in ("full", "tied") else 0
-    if structure.name not in ("full", "tied", "spherical"):
-        raise ValueError(f"no posterior predictive for covariance_type={structure.name!r}")
-    dof = nu - lost_dof
-    inflation = (1.0 + beta) * nu / (beta * dof)
-    mahalanobis = np.asarray(structure.squared_mahalanobis(chunk, posterior.means, posterior.precisions_cholesky),
-                             dtype=np.float64)
-    log_density = (-0.5 * (dof + n_features)) * np.log1p(mahalanobis / (inflation * dof))
-    log_density += (_student_t_log_normaliser(dof, n_features) - 0.5 * n_features * np.log(inflation)
-                    + structure.log_det_precision_cholesky(posterior.precisions_cholesky, n_components, n_features))
-    return log_density
+    """``log St(x_n | m_k, Sigma_k^t, f_k)`` for every row and component, shape (n_rows, n_components).
+
+    The structure knows its predictive (:meth:`~gaussmix.covariance.CovarianceStructure.predictive_log_density`);
+    here the posterior's hyper-parameters are handed over, ``nu`` once per component even where it is shared.
+    """
+    nu = np.broadcast_to(np.asarray(posterior.degrees_of_freedom, dtype=np.float64), (posterior.n_components,))
+    return structure.predictive_log_density(chunk, posterior.means, posterior.precisions_cholesky,
+                                            posterior.mean_precision, nu)
 
 
 def predictive_log_density(chunk: np.ndarray, posterior: VariationalPosterior,

@@ -132,12 +132,16 @@ class VariationalPosterior:
     def n_components(self) -> int:
         return self.means.shape[0]
 
-    def subset(self, keep: np.ndarray) -> "VariationalPosterior":
-        """The posterior of the components ``keep`` (indices, in order); used when pruning."""
+    def subset(self, keep: np.ndarray, structure: CovarianceStructure) -> "VariationalPosterior":
+        """The posterior of the components ``keep`` (indices, in order); used when pruning.
+
+        A structure with one covariance for all components (:attr:`CovarianceStructure.shared`) keeps its
+        single ``nu``, ``W`` and factor.
+        """
         concentration = self.weight_concentration
         concentration = (tuple(c[keep] for c in concentration) if isinstance(concentration, tuple)
                          else concentration[keep])
-        shared = np.ndim(self.degrees_of_freedom) == 0  # 'tied': one covariance for all components
+        shared = structure.shared
         return VariationalPosterior(
             self.prior_type, concentration, self.mean_precision[keep], self.means[keep],
             self.degrees_of_freedom if shared else self.degrees_of_freedom[keep],

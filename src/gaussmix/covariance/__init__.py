@@ -15,13 +15,19 @@ from .spherical import Spherical
 from .tied import Tied
 
 __all__ = ["KERNEL_BLOCK_ROWS", "CovarianceStructure", "Diag", "FactorAnalyzers", "Full", "Spherical", "Tied", "get_structure",
-           "STRUCTURE_NAMES", "ALL_MODEL_NAMES", "MCLUST_MODEL_NAMES", "model_names"]
+           "STRUCTURE_NAMES", "ALL_MODEL_NAMES", "MCLUST_MODEL_NAMES", "REGISTERED_NAMES", "VARIATIONAL_NAMES",
+           "model_names"]
 
 _STRUCTURES: dict[str, type[CovarianceStructure]] = {cls.name: cls for cls in (Full, Tied, Diag, Spherical)}
 STRUCTURE_NAMES: tuple[str, ...] = tuple(_STRUCTURES)
 """scikit-learn's four names."""
 
 _STRUCTURES.update({cls.name: cls for cls in MCLUST_STRUCTURES})
+REGISTERED_NAMES: tuple[str, ...] = tuple(_STRUCTURES)
+"""Every name :func:`get_structure` knows: scikit-learn's four, mclust's 14 and the one-dimensional 'E' and 'V'."""
+
+VARIATIONAL_NAMES: tuple[str, ...] = tuple(name for name, cls in _STRUCTURES.items() if cls.variational)
+"""The structures with a variational posterior (:attr:`CovarianceStructure.variational`)."""
 
 ALL_MODEL_NAMES: tuple[str, ...] = MCLUST_MODEL_NAMES
 """What model selection tries for ``covariance_types="all"``: mclust's 14 models (the scikit-learn names

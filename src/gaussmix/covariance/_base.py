@@ -10,6 +10,7 @@ import numpy as np
 from .. import _numba
 from .._floating import log_responsibility_floor
 from ..exceptions import zero_density_error
+from ._variational import student_t_log_normaliser
 
 __all__ = ["CovarianceStructure", "KERNEL_BLOCK_ROWS", "LOG_2PI", "run_kernel", "lower_to_symmetric"]
 
@@ -283,6 +284,88 @@ class CovarianceStructure(ABC):
     equal_covariances: ClassVar[bool] = False
     """True when every component has the same covariance, whether it is stored once (``shared``) or once per
     component (mclust's EII and EEI keep the per-component storage of their spherical/diagonal family)."""
+
+    # ------------------------------------------------------------------------------- variational Bayes
+    variational: ClassVar[bool] = False
+    """True when the structure has scikit-learn's conjugate variational posterior (a Normal-Wishart per
+    component, restricted to the structure's shape; see :mod:`gaussmix.variational`), so that
+    :class:`~gaussmix.BayesianGaussianMixture` can use it. The variational update and bound are written once
+    for all such structures; what differs between them is the prior's shape
+    (:meth:`checked_covariance_prior`) and the posterior predictive (:meth:`predictive_log_density`)."""
+
+    sklearn_name: ClassVar[str | None] = None
+    """scikit-learn's ``covariance_type`` with exactly this structure's storage and parameters, or None: a
+    fitted model converts to scikit-learn by copying its arrays (:func:`gaussmix.to_sklearn`) only then."""
+
+    def _require_variational(self) -> None:
+        if not self.variational:
+            raise ValueError(f"covariance_type {self.name!r} has no variational posterior (BayesianGaussianMixture "
+                             "takes scikit-learn's 'full', 'tied', 'diag' or 'spherical')")
+
+    def checked_covariance_prior(self, value, n_features: int) -> np.ndarray | float:
+        """The prior scale ``W_0^{-1}`` from a user's ``covariance_prior``, validated, in float64.
+
+        Parameters
+        ----------
+        value : array-like or float
+            One component's covariance in this structure's shape: (n_features, n_features) for the matrix
+            families, (n_features,) for 'diag', a number for 'spherical'.
+        n_features : int
+
+        Returns
+        -------
+        ndarray or float
+            The prior scale in that shape.
+
+        Raises
+        ------
+        ValueError
+            If the value has the wrong shape, is not finite or not positive definite, or the structure has no
+            variational posterior.
+        """
+        self._require_variational()
+        raise NotImplementedError  # pragma: no cover - every variational structure overrides it
+
+    def predictive_degrees_of_freedom(self, degrees_of_freedom: np.ndarray, n_features: int) -> np.ndarray:
+        """Degrees of freedom ``f_k`` of the multivariate-t posterior predictive, shape (n_components,).
+
+        ``nu_k + 1 - d`` under a Wishart posterior of the precision matrix, ``nu_k`` under a Gamma posterior
+        of one precision (see :meth:`predictive_log_density`).
+        """
+        self._require_variational()
+        raise NotImplementedError  # pragma: no cover - overridden, or predictive_log_density is
+
+    def predictive_log_density(self, X: np.ndarray, means: np.ndarray, precisions_cholesky: np.ndarray,
+                               mean_precision: np.ndarray, degrees_of_freedom: np.ndarray) -> np.ndarray:
+        """``log St(x_n | m_k, Sigma_k^t, f_k)``: each component's posterior predictive, shape (n_samples, n_components).
+
+        Integrating ``N(x | mu_k, Lambda_k^{-1})`` over ``q(mu_k, Lambda_k)`` (PRML 10.81; Murphy 2007,
+        section 8) gives a multivariate t with ``f_k`` = :meth:`predictive_degrees_of_freedom` and scale
+        ``Sigma_k^t = (1 + beta_k) nu_k / (beta_k f_k) C_k``, ``C_k = W_k^{-1} / nu_k`` being the posterior's
+        ``covariances`` (factors ``precisions_cholesky``). A structure whose predictive is not a multivariate
+        t ('diag': a product of univariate ones) overrides this.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+        means : ndarray of shape (n_components, n_features)
+            ``m_k``.
+        precisions_cholesky : ndarray in :meth:`covariance_shape`
+            Factors of ``C_k^{-1} = nu_k W_k``.
+        mean_precision : ndarray of shape (n_components,)
+            ``beta_k``.
+        degrees_of_freedom : ndarray of shape (n_components,)
+            ``nu_k`` (broadcast for a shared covariance).
+        """
+        n_components, n_features = means.shape
+        beta, nu = mean_precision, degrees_of_freedom
+        dof = self.predictive_degrees_of_freedom(nu, n_features)
+        inflation = (1.0 + beta) * nu / (beta * dof)
+        mahalanobis = np.asarray(self.squared_mahalanobis(X, means, precisions_cholesky), dtype=np.float64)
+        log_density = (-0.5 * (dof + n_features)) * np.log1p(mahalanobis / (inflation * dof))
+        log_density += (student_t_log_normaliser(dof, n_features) - 0.5 * n_features * np.log(inflation)
+                        + self.log_det_precision_cholesky(precisions_cholesky, n_components, n_features))
+        return log_density
 
     def replace_components(self, covariances: np.ndarray, replace: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """Give the components flagged in ``replace`` the weight-averaged covariance of the others.

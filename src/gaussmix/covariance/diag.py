@@ -7,6 +7,7 @@ import numpy as np
 from .. import _numba
 from ..stats import SufficientStatistics
 from ._base import CovarianceStructure, run_kernel
+from ._variational import checked_array, student_t_log_normaliser
 
 __all__ = ["Diag", "axis_aligned_collapsed", "diagonal_scatter", "precision_kernel_statistics",
            "variance_cholesky_of_precisions"]
@@ -45,6 +46,8 @@ class Diag(CovarianceStructure):
     """A vector of variances per component; shape (n_components, n_features)."""
 
     name = "diag"
+    sklearn_name = "diag"
+    variational = True  # scikit-learn's Wishart formulas applied to the diagonal of the scale
 
     def covariance_shape(self, n_components, n_features):
         return (n_components, n_features)
@@ -89,6 +92,33 @@ class Diag(CovarianceStructure):
 
     def collapsed(self, covariances, variance_floor, reg_covar=0.0):
         return axis_aligned_collapsed(covariances, variance_floor, reg_covar)
+
+    def checked_covariance_prior(self, value, n_features):
+        self._require_variational()
+        vector = checked_array("covariance_prior", value, (n_features,))
+        if np.any(vector <= 0):
+            raise ValueError("'diag covariance_prior' should be positive")
+        return vector
+
+    def predictive_log_density(self, X, means, precisions_cholesky, mean_precision, degrees_of_freedom):
+        """The posterior predictive of each component, shape (n_samples, n_components): a product of univariate t's.
+
+        The Wishart with a diagonal scale is not closed under the structure, so each feature's precision gets
+        the Wishart's diagonal marginal ``Gamma(nu_k / 2, rate nu_k C_kj / 2)``, independent across features:
+        feature j contributes a univariate t with ``nu_k`` degrees of freedom and scale
+        ``(1 + beta_k) / beta_k C_kj`` (closed form, but not a multivariate t).
+        """
+        self._require_variational()
+        n_features = X.shape[1]
+        dof = degrees_of_freedom
+        inflation = (1.0 + mean_precision) / mean_precision  # Sigma^t = inflation * C, per feature
+        precisions = precisions_cholesky**2
+        residual = X[:, None, :] - means[None, :, :]
+        standardised = residual**2 * precisions[None] / (inflation * dof)[None, :, None]
+        log_density = (-0.5 * (dof + 1.0))[None, :] * np.log1p(standardised).sum(axis=2)
+        log_density += n_features * (student_t_log_normaliser(dof, 1) - 0.5 * np.log(inflation))
+        log_density += np.log(precisions_cholesky).sum(axis=1)
+        return log_density
 
 
 def axis_aligned_collapsed(variances: np.ndarray, variance_floor: np.ndarray, reg_covar: float = 0.0) -> np.ndarray:

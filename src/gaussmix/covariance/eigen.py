@@ -492,15 +492,16 @@ def _equal(letters: str) -> bool:
     return set(letters) <= {"E", "I"}
 
 
+def _model(base, letters, doc):
+    # mclust's models are maximum-likelihood (and MAP) structures: not scikit-learn covariance types, and
+    # without scikit-learn's variational posterior, even where they inherit its storage and E-step.
+    return type(letters, (base,), {"name": letters, "letters": letters, "equal_covariances": _equal(letters),
+                                   "sklearn_name": None, "variational": False, "__doc__": doc})
+
+
 def _alias(base, letters):
     """scikit-learn's structure under mclust's name: the same (closed-form) code."""
-    return type(letters, (base,), {"name": letters, "letters": letters, "equal_covariances": _equal(letters),
-                                   "__doc__": f"mclust's {letters}: scikit-learn's {base.name!r} under another name."})
-
-
-def _model(base, letters, doc):
-    return type(letters, (base,), {"name": letters, "letters": letters, "equal_covariances": _equal(letters),
-                                   "__doc__": doc})
+    return _model(base, letters, f"mclust's {letters}: scikit-learn's {base.name!r} under another name.")
 
 
 EII = _model(SphericalEigen, "EII", "Equal spherical covariances ``lambda I``.")

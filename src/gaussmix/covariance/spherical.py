@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._base import CovarianceStructure
+from ._variational import is_positive_number
 from .diag import (_positive_sqrt, axis_aligned_collapsed, diagonal_scatter, precision_kernel_statistics,
                    variance_cholesky_of_precisions)
 
@@ -15,6 +16,8 @@ class Spherical(CovarianceStructure):
     """One variance per component; shape (n_components,)."""
 
     name = "spherical"
+    sklearn_name = "spherical"
+    variational = True  # one precision per component with a Gamma posterior (scikit-learn's Wishart formulas)
 
     def covariance_shape(self, n_components, n_features):
         return (n_components,)
@@ -61,3 +64,16 @@ class Spherical(CovarianceStructure):
 
     def collapsed(self, covariances, variance_floor, reg_covar=0.0):
         return axis_aligned_collapsed(covariances, variance_floor, reg_covar)
+
+    def checked_covariance_prior(self, value, n_features):
+        self._require_variational()
+        if not is_positive_number(value):
+            raise ValueError(f"The parameter 'covariance_prior' must be a strictly positive number for 'spherical', "
+                             f"got {value!r}")
+        return float(value)
+
+    def predictive_degrees_of_freedom(self, degrees_of_freedom, n_features):
+        # lambda_k ~ Gamma(nu_k / 2, rate nu_k C_k / 2) with mu_k | lambda_k ~ N(m_k, I / (beta_k lambda_k)):
+        # a multivariate t with nu_k degrees of freedom (no d x d Wishart to lose any to).
+        self._require_variational()
+        return degrees_of_freedom
