@@ -7,46 +7,12 @@ import numbers
 import numpy as np
 from sklearn.utils.validation import validate_data
 
-from .engines import is_chunked_source
-from .exceptions import DataError
+# Training data and sample weights are validated where any input becomes an engine (gaussmix.engines,
+# check_input / as_engine); the names stay importable from here for the estimators.
+from .engines._input import check_fit_data, check_in_memory, check_sample_weight
 
 __all__ = ["check_fit_data", "check_predict_data", "check_sample_weight", "check_int", "check_iteration_parameters",
            "check_n_jobs", "check_nonnegative_float", "check_positive_float"]
-
-
-def check_in_memory(estimator, X) -> None:
-    """A DataError for a chunked source (a path, Dataset, dask array or iterable of chunks) where only an
-    in-memory array will do; scikit-learn would report it as an obscure conversion failure."""
-    if is_chunked_source(X):
-        raise DataError(f"{type(estimator).__name__} needs an array in memory here, got a chunked data source "
-                        f"({type(X).__name__}); load it first, e.g. gaussmix.open_dataset(X).to_numpy(), or use "
-                        f"an estimator that reads chunked sources (GaussianMixture, KMeans)")
-
-
-def check_fit_data(estimator, X, *, min_samples: int, what: str = "n_components",
-                   allow_nan: bool = False, accept_sparse: bool = False) -> np.ndarray:
-    """Validate training data: 2-D, numeric, finite, float32/float64, at least ``min_samples`` rows.
-
-    With ``allow_nan`` NaN (a missing value) passes; infinity never does. With ``accept_sparse`` a SciPy
-    sparse matrix passes as CSR (other estimators name the problem: sparse data are refused).
-    """
-    check_in_memory(estimator, X)
-    try:
-        X = validate_data(estimator, X, dtype=[np.float64, np.float32], ensure_min_samples=1,
-                          accept_sparse="csr" if accept_sparse else False,
-                          ensure_all_finite="allow-nan" if allow_nan else True)
-    except ValueError as error:
-        if not allow_nan and "NaN" in str(error) and "missing" in estimator.get_params():
-            raise DataError("Input X contains NaN (missing values); pass missing='em' to fit with them (EM over "
-                            "each row's observed features), or remove or impute them") from None
-        raise
-    if allow_nan and np.isinf(X).any():
-        raise ValueError("Input X contains infinity; only NaN marks a missing value")
-    if X.shape[0] < min_samples:
-        raise DataError(
-            f"Expected n_samples >= {what} (at least {min_samples} samples), got n_samples={X.shape[0]}"
-        )
-    return X
 
 
 def check_predict_data(estimator, X, allow_nan: bool = False, accept_sparse: bool = False) -> np.ndarray:
@@ -59,29 +25,6 @@ def check_predict_data(estimator, X, allow_nan: bool = False, accept_sparse: boo
     if allow_nan and np.isinf(X).any():
         raise ValueError("Input X contains infinity; only NaN marks a missing value")
     return X
-
-
-def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray:
-    """Weights as float64 (n_samples,): finite, non-negative, not all zero; ones when None."""
-    if sample_weight is None:
-        return np.ones(n_samples)
-    if isinstance(sample_weight, numbers.Number):
-        sample_weight = np.full(n_samples, sample_weight, dtype=np.float64)
-    try:
-        sample_weight = np.asarray(sample_weight, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError("sample_weight must be an array of numbers") from None
-    if sample_weight.ndim != 1 or sample_weight.shape[0] != n_samples:
-        raise ValueError(
-            f"sample_weight.shape == {sample_weight.shape}, expected ({n_samples},)"
-        )
-    if not np.all(np.isfinite(sample_weight)):
-        raise ValueError("sample_weight contains NaN or infinity")
-    if np.any(sample_weight < 0):
-        raise ValueError("Negative values in sample_weight: weights must be non-negative")
-    if not sample_weight.sum() > 0:
-        raise ValueError("sample_weight sums to zero: at least one sample needs a positive weight")
-    return sample_weight
 
 
 def check_int(name: str, value, minimum: int) -> int:

@@ -11,73 +11,74 @@ engine         data                                             a pass
 (sparse)       a SciPy CSR matrix in RAM (k-means only)         as ``memory``, chunks never centred
 =============  ===============================================  ==========================================
 
-:func:`make_engine` picks the engine from the type of ``X`` (``engine='auto'``) or as told.
+:func:`as_engine` turns any training input into an engine, validating ``X`` and ``sample_weight`` once;
+:func:`make_engine` makes one from validated input, picking it from what ``X`` is (``engine='auto'``) or as
+told. Every engine satisfies :class:`Engine`, the interface the rest of the library relies on.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-
 import numpy as np
 
 from ..exceptions import DataError
+from ._input import (CheckedInput, check_input, check_sample_weight, data_kind, is_chunked_source,
+                     is_iterable_of_chunks, open_source)
+from ._protocol import Engine
 from .dask import DaskEngine, is_dask_array
 from .memory import InMemoryEngine, auto_chunk_size, resolve_chunk_size, resolve_n_jobs
 from .ooc import ArrayDataset, Dataset, OutOfCoreEngine, open_dataset
 from .sparse import SparseEngine, is_sparse
 
-__all__ = ["ENGINES", "INIT_SAMPLE_SIZE", "DaskEngine", "Dataset", "InMemoryEngine", "OutOfCoreEngine",
-           "auto_chunk_size", "engine_kind", "initialisation_engine", "is_chunked_source", "is_iterable_of_chunks",
-           "make_engine",
-           "open_dataset", "open_source", "resolve_chunk_size", "resolve_n_jobs", "SparseEngine", "is_sparse"]
+__all__ = ["ENGINES", "INIT_SAMPLE_SIZE", "CheckedInput", "DaskEngine", "Dataset", "Engine", "InMemoryEngine",
+           "OutOfCoreEngine", "SparseEngine", "as_engine", "auto_chunk_size", "check_input", "check_sample_weight",
+           "data_kind", "engine_kind", "initialisation_engine", "is_chunked_source", "is_iterable_of_chunks",
+           "is_sparse", "make_engine", "open_dataset", "open_source", "resolve_chunk_size", "resolve_n_jobs"]
 
 ENGINES = ("auto", "memory", "ooc", "dask")
 
 INIT_SAMPLE_SIZE = 100_000
 """Rows drawn (uniformly, without replacement) to initialise a fit on out-of-core or Dask data."""
 
-
-def is_iterable_of_chunks(X) -> bool:
-    """Whether ``X`` iterates but is not array-like, so that it can only be a sequence of chunks.
-
-    Array-likes (NumPy, pandas, pyarrow, sparse matrices and anything with ``__array__`` or ``shape``),
-    strings, bytes, mappings, lists and tuples are not: they keep scikit-learn's validation (a list or
-    tuple of 2-D arrays is recognised by :func:`is_chunked_source`). Iterators and generators are; opening
-    them fails with a message saying why (EM reads the data once per iteration).
-    """
-    if isinstance(X, (str, bytes, bytearray, memoryview, Mapping, list, tuple, np.ndarray)):
-        return False
-    if any(hasattr(X, name) for name in ("__array__", "__array_interface__", "__array_struct__", "shape")):
-        return False
-    return hasattr(X, "__iter__")
-
-
-def is_chunked_source(X) -> bool:
-    """Whether ``X`` is data that the memory engine does not hold: a path, a Dataset, a dask array, a
-    list/tuple of 2-D arrays, or any other re-iterable of arrays (see :func:`is_iterable_of_chunks`)."""
-    if isinstance(X, (Dataset, str, os.PathLike)) or is_dask_array(X) or is_iterable_of_chunks(X):
-        return True
-    return (isinstance(X, (list, tuple)) and len(X) > 0
-            and all(isinstance(item, np.ndarray) and item.ndim == 2 for item in X))
+_AUTO = {"array": "memory", "sparse": "memory", "dask": "dask", "source": "ooc"}
 
 
 def engine_kind(X, engine: str = "auto") -> str:
-    """The engine for ``X``: 'memory', 'ooc' or 'dask' (``engine='auto'`` decides from the type of ``X``)."""
+    """The engine for ``X``: 'memory', 'ooc' or 'dask' (``engine='auto'`` decides from :func:`data_kind`)."""
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {list(ENGINES)}, got {engine!r}")
-    if engine != "auto":
-        return engine
-    if is_dask_array(X):
-        return "dask"
-    return "ooc" if is_chunked_source(X) else "memory"
+    return _AUTO[data_kind(X)] if engine == "auto" else engine
 
 
-def open_source(X):
-    """A chunked source opened once (paths and iterables become a Dataset); arrays are returned as they are."""
-    if is_dask_array(X) or isinstance(X, np.ndarray) or not is_chunked_source(X):
-        return X
-    return open_dataset(X)
+def as_engine(X, sample_weight=None, *, engine: str = "auto", chunk_size: int | None = None,
+              n_jobs: int | None = None, n_components: int = 1, offset: np.ndarray | None = None,
+              allow_missing: bool = False, accept_sparse: bool = True, estimator=None, what: str = "n_components",
+              min_positive: int | None = None, check_shape=None) -> Engine:
+    """Any training input as an engine: ``X`` and ``sample_weight`` validated once, then the engine made.
+
+    Parameters
+    ----------
+    X : array-like, sparse matrix, path, Dataset, list or re-iterable of 2-D arrays, or dask array
+        What it is decides the engine (:func:`data_kind`; ``engine`` may override it).
+    sample_weight : array-like of shape (n_samples,), optional
+    engine : {'auto', 'memory', 'ooc', 'dask'}
+    chunk_size, n_jobs, n_components, offset, allow_missing
+        As for :func:`make_engine`.
+    accept_sparse : bool, default=True
+        Whether a SciPy sparse matrix is accepted (on a :class:`SparseEngine`).
+    estimator, what, min_positive, check_shape
+        As for :func:`~gaussmix.engines._input.check_input`: the estimator whose ``n_features_in_`` is set,
+        the names and bounds in messages, and the estimator's own checks of the data's shape.
+
+    Returns
+    -------
+    Engine
+        Made after every check has passed (making it reads a source's first chunk, or computes on Dask).
+    """
+    checked = check_input(X, sample_weight, estimator=estimator, n_components=n_components, what=what,
+                          min_positive=min_positive, allow_missing=allow_missing, accept_sparse=accept_sparse,
+                          check_shape=check_shape)
+    return make_engine(checked.data, checked.sample_weight, engine=engine, chunk_size=chunk_size, n_jobs=n_jobs,
+                       n_components=n_components, offset=offset, allow_missing=allow_missing)
 
 
 def make_engine(X, sample_weight=None, *, engine: str = "auto", chunk_size: int | None = None,
@@ -88,7 +89,8 @@ def make_engine(X, sample_weight=None, *, engine: str = "auto", chunk_size: int 
     Parameters
     ----------
     X : ndarray, Dataset, path, list or re-iterable of 2-D arrays, or dask array
-        In-memory arrays must already be validated (the estimators do it).
+        Already validated (:func:`as_engine` validates and then calls this; predictions validate with
+        ``check_predict_data``/``check_predict_source`` first).
     sample_weight : ndarray of shape (n_samples,), optional
         Validated weights.
     engine : {'auto', 'memory', 'ooc', 'dask'}
@@ -103,7 +105,7 @@ def make_engine(X, sample_weight=None, *, engine: str = "auto", chunk_size: int 
     A SciPy sparse matrix gets a :class:`~gaussmix.engines.sparse.SparseEngine`, which never centres
     (``offset`` is ignored: its offset is zero, and callers go through ``engine.offset``/``engine.centred``).
     """
-    if is_sparse(X):
+    if data_kind(X) == "sparse":
         if engine not in ("auto", "memory"):
             raise DataError(f"engine={engine!r} cannot read a sparse matrix; use engine='memory' (or 'auto')")
         return SparseEngine(X, sample_weight, chunk_size=chunk_size, n_jobs=n_jobs, n_components=n_components)
