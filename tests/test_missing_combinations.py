@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.stats import multivariate_normal
 
-from gaussmix import GaussianMixture
+from gaussmix import GaussianMixture, StudentTMixture
+from gaussmix.covariance import FactorAnalyzers
 from gaussmix.engines import make_engine
 from gaussmix.noise import NoiseBox, noise_box, observed_log_ranges
 from gaussmix.priors import ConjugatePrior, default_prior
@@ -274,3 +275,30 @@ def test_noise_on_a_feature_with_one_observed_value_is_refused_by_name():
     X[1, 0] = np.nan
     with pytest.raises(ValueError, match=r"feature\(s\) \[2\] have a single observed value"):
         GaussianMixture(3, missing="em", noise="auto").fit(X)
+
+
+# ------------------------------------------------------------------------- the table of docs/combinations.md
+def _one_dimensional_noise_cdf():
+    X = clusters()[:, :1]
+    return GaussianMixture(1, noise="auto", random_state=0).fit(X).cdf(X[:3])
+
+
+def _on_a_file(tmp_path, **options):
+    path = tmp_path / "rows.npy"
+    np.save(path, clusters())
+    return GaussianMixture(2, **options).fit(path)
+
+
+@pytest.mark.parametrize("refused, error, words", [
+    (lambda tmp: GaussianMixture(2, noise="auto", freeze=["weights"]).fit(clusters()), ValueError,
+     "frozen weights with a noise component are not supported"),
+    (lambda tmp: _on_a_file(tmp, noise="auto"), ValueError, "measures the data's volume in memory"),
+    (lambda tmp: _on_a_file(tmp, prior="default"), ValueError, "computed from data in memory"),
+    (lambda tmp: _one_dimensional_noise_cdf(), NotImplementedError, "cdf does not support a noise component"),
+    (lambda tmp: GaussianMixture(2, covariance_type=FactorAnalyzers(1), prior="default").fit(clusters()),
+     NotImplementedError, "conjugate prior does not support covariance structure"),
+    (lambda tmp: StudentTMixture(2, noise="auto"), TypeError, "unexpected keyword argument 'noise'"),
+])
+def test_refusals_listed_in_the_combinations_table(refused, error, words, tmp_path):
+    with pytest.raises(error, match=words):
+        refused(tmp_path)
