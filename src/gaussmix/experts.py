@@ -52,7 +52,9 @@ from ._floating import as_float64, data_dtype, fitted, output_dtype
 from ._validation import check_int, check_n_jobs, check_nonnegative_float, check_sample_weight
 from .covariance.full import matrix_cholesky_of_precisions
 from .em import _normalise_rows, feature_variance
-from .engines import InMemoryEngine
+from .engines import InMemoryEngine, as_engine, initialisation_engine, make_engine
+from .engines.dask import is_dask_array
+from .engines.ooc import IterableDataset
 from .exceptions import ConvergenceWarning, DataError, DegenerateComponentError
 from .init import initial_centers
 from .kmeans import assign
@@ -442,6 +444,79 @@ def _linear_gate(stats: ExpertsStatistics, n_features: int) -> np.ndarray:
     return gate - gate.mean(axis=0)
 
 
+# ------------------------------------------------------------------------------------ chunked inputs
+def _chunk_pairs(X) -> list | None:
+    """``X`` as a list of ``(X_chunk, y_chunk)`` pairs, or None when it is not one."""
+    if (isinstance(X, (list, tuple)) and len(X) > 0
+            and all(isinstance(pair, tuple) and len(pair) == 2 for pair in X)):
+        return list(X)
+    return None
+
+
+def _as_2d_targets(y, n_rows: int, where: str):
+    """``y`` (n,) or (n, m) as (n, m): a ValueError naming ``where`` for other shapes."""
+    if y.ndim not in (1, 2) or y.shape[0] != n_rows:
+        raise ValueError(f"{where}: y has shape {tuple(y.shape)}, expected ({n_rows},) or ({n_rows}, n_targets)")
+    return y.reshape(n_rows, -1)
+
+
+class _PairedChunks:
+    """The rows ``[x, y]`` of a list of ``(X_chunk, y_chunk)`` pairs, one float64 array per pair.
+
+    Re-iterable (EM reads the data once per iteration); each array is made when it is read, so only one
+    pair's rows are copied at a time.
+    """
+
+    def __init__(self, pairs: list):
+        self.pairs = pairs
+
+    def __iter__(self):
+        for x, y in self.pairs:
+            x = np.asarray(x)
+            yield np.hstack([np.asarray(x, dtype=np.float64),
+                             _as_2d_targets(np.asarray(y, dtype=np.float64), x.shape[0], "a chunk pair")])
+
+
+def _paired_chunks(pairs: list, y) -> tuple:
+    """``(rows, n_features, y_ndim, x_dtype)`` for a list of chunk pairs (shapes checked before any work)."""
+    if y is not None:
+        raise ValueError("X is a list of (X_chunk, y_chunk) pairs, so y must be None (the targets are in the pairs)")
+    n_features = n_targets = y_ndim = None
+    for i, (x, target) in enumerate(pairs):
+        x, target = np.asarray(x), np.asarray(target)
+        if x.ndim != 2:
+            raise DataError(f"chunk pair {i}: X has shape {x.shape}, expected (rows, n_features)")
+        width = _as_2d_targets(target, x.shape[0], f"chunk pair {i}").shape[1]
+        if n_features is None:
+            n_features, n_targets, y_ndim, x_dtype = x.shape[1], width, target.ndim, x.dtype
+        elif (x.shape[1], width, target.ndim) != (n_features, n_targets, y_ndim):
+            raise DataError(f"chunk pair {i} has {x.shape[1]} features and {width} targets (y {target.ndim}-D), "
+                            f"unlike the first pair's {n_features} and {n_targets} (y {y_ndim}-D)")
+    return IterableDataset(_PairedChunks(pairs), name="chunk pairs"), n_features, y_ndim, x_dtype
+
+
+def _dask_rows(X, y) -> tuple:
+    """``(rows, n_features, y_ndim, x_dtype)``: the dask array ``[X, y]`` in float64, blocks of X's rows."""
+    import dask.array as da
+
+    X = X if is_dask_array(X) else da.from_array(np.asarray(X))
+    if any(np.isnan(size) for size in X.shape):
+        X = X.compute_chunk_sizes()
+    if X.ndim != 2:
+        raise DataError(f"dask array: expected 2-D X (rows, features), got shape {X.shape}")
+    y = y if is_dask_array(y) else da.from_array(np.asarray(y))
+    if any(np.isnan(size) for size in y.shape):
+        y = y.compute_chunk_sizes()
+    for name, array in (("X", X), ("y", y)):
+        if array.dtype.kind not in "biuf":
+            raise DataError(f"dask array: {name} must be numeric, got dtype {array.dtype}")
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(f"Found input variables with inconsistent numbers of samples: [{X.shape[0]}, {y.shape[0]}]")
+    targets = _as_2d_targets(y, X.shape[0], "dask array").rechunk((X.chunks[0], -1))
+    rows = da.concatenate([X.rechunk({1: -1}).astype(np.float64), targets.astype(np.float64)], axis=1)
+    return rows, X.shape[1], y.ndim, X.dtype
+
+
 # ---------------------------------------------------------------------------------------- estimator
 class MixtureOfExperts(RegressorMixin, BaseEstimator):
     """Mixture of linear-Gaussian experts with a softmax gate (a scikit-learn regressor).
@@ -544,13 +619,19 @@ class MixtureOfExperts(RegressorMixin, BaseEstimator):
             check_int("chunk_size", self.chunk_size, 1)
         check_n_jobs(self.n_jobs)
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Fit by generalised EM.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        X : array-like or dask array of shape (n_samples, n_features), or a list of ``(X_chunk, y_chunk)``
+            In memory; a ``dask.array`` (each E-step then runs on the workers, as for
+            :class:`~gaussmix.GaussianMixture`); or a list/tuple of pairs of in-memory chunks, read chunk by
+            chunk (out of core), with ``y=None``. Files are not read here: a target cannot ride along in
+            :func:`~gaussmix.open_dataset` simply, so load them as dask arrays (``dask.dataframe`` /
+            ``dask.array.from_npy_stack``) or as chunk pairs.
+        y : array-like or dask array of shape (n_samples,) or (n_samples, n_targets), or None
+            None exactly when ``X`` is a list of pairs.
         sample_weight : array-like of shape (n_samples,), optional
 
         Returns
@@ -558,30 +639,18 @@ class MixtureOfExperts(RegressorMixin, BaseEstimator):
         self
         """
         self._check_parameters()
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=[np.float64, np.float32])
-        dtype = data_dtype(X.dtype)  # of the fitted arrays; the fit itself runs in float64
-        X = X.astype(np.float64, copy=False)
-        if X.shape[0] < self.n_experts:
-            raise DataError(f"Expected n_samples >= n_experts (at least {self.n_experts} samples), "
-                            f"got n_samples={X.shape[0]}")
-        sample_weight = check_sample_weight(sample_weight, X.shape[0])
-        if np.count_nonzero(sample_weight) < self.n_experts:
-            raise ValueError(f"n_experts={self.n_experts} needs at least that many samples with positive "
-                             f"sample_weight, got {np.count_nonzero(sample_weight)}")
-        self._y_ndim = y.ndim
-        targets = y.reshape(y.shape[0], -1).astype(np.float64)
-        n_features = X.shape[1]
-        rows = np.hstack([X, targets])
-        engine = InMemoryEngine(rows, sample_weight, chunk_size=self.chunk_size, n_jobs=self.n_jobs,
-                                n_components=self.n_experts)
+        engine, n_features, dtype = self._training_engine(X, y, sample_weight)
         # The initial clustering sees every column in units of its standard deviation.
         scale = np.sqrt(feature_variance(engine))
         scale[scale == 0] = 1.0
-        scaled_engine = InMemoryEngine(rows / scale, sample_weight, offset=engine.offset / scale,
+        rng = check_random_state(self.random_state)
+        # The clustering that starts the experts runs in memory: on the rows themselves when they are in
+        # memory, else on a uniform sample of them (all rows up to engines.INIT_SAMPLE_SIZE).
+        sample = initialisation_engine(engine, rng)
+        scaled_engine = InMemoryEngine(sample.X / scale, sample.sample_weight, offset=engine.offset / scale,
                                        chunk_size=engine.chunk_size, n_jobs=self.n_jobs)
         penalties = Penalties(float(self.gate_penalty), float(self.reg_coef),
                               float(self.reg_covar) * engine.weight_sum / self.n_experts)
-        rng = check_random_state(self.random_state)
         best = None
         for _ in range(self.n_init):
             start = initial_experts(engine, scaled_engine, scale, self.n_experts, n_features, self.init, rng, penalties,
@@ -595,6 +664,35 @@ class MixtureOfExperts(RegressorMixin, BaseEstimator):
                           f"(objective change above tol={self.tol}); increase max_iter or tol.", ConvergenceWarning)
         self._set_fitted(best, engine.offset, n_features, dtype)
         return self
+
+    def _training_engine(self, X, y, sample_weight):
+        """``(engine, n_features, dtype)``: the engine over the rows ``[x, y]`` in float64, the number of
+        inputs and the dtype of the fitted arrays; every input validated before any work. Sets
+        ``n_features_in_`` and ``_y_ndim``."""
+        options = dict(chunk_size=self.chunk_size, n_jobs=self.n_jobs, n_components=self.n_experts)
+        pairs = _chunk_pairs(X)
+        if pairs is not None or is_dask_array(X) or is_dask_array(y):
+            rows, n_features, self._y_ndim, x_dtype = (_paired_chunks(pairs, y) if pairs is not None
+                                                       else _dask_rows(X, y))
+            # Each chunk or block is checked (numeric, finite) by the engine as it is read.
+            engine = as_engine(rows, sample_weight, what="n_experts", **options)
+            self.n_features_in_ = n_features
+            if hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+            return engine, n_features, data_dtype(x_dtype)
+        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=[np.float64, np.float32])
+        dtype = data_dtype(X.dtype)  # of the fitted arrays; the fit itself runs in float64
+        X = X.astype(np.float64, copy=False)
+        if X.shape[0] < self.n_experts:
+            raise DataError(f"Expected n_samples >= n_experts (at least {self.n_experts} samples), "
+                            f"got n_samples={X.shape[0]}")
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        if np.count_nonzero(sample_weight) < self.n_experts:
+            raise ValueError(f"n_experts={self.n_experts} needs at least that many samples with positive "
+                             f"sample_weight, got {np.count_nonzero(sample_weight)}")
+        self._y_ndim = y.ndim
+        targets = y.reshape(y.shape[0], -1).astype(np.float64)
+        return make_engine(np.hstack([X, targets]), sample_weight, **options), X.shape[1], dtype
 
     def _set_fitted(self, result: ExpertsFit, offset: np.ndarray, n_features: int, dtype):
         """Fitted attributes in the user's coordinates (the centring of x and y undone), in ``dtype``."""
