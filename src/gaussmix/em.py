@@ -19,6 +19,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from .covariance import CovarianceStructure
+from .driver import RunState, Step, drive
 from ._floating import log_responsibility_floor
 from .exceptions import DegenerateComponentError, zero_density_error
 from .params import MixtureParams
@@ -437,35 +438,77 @@ class EMResult:
 Recover = Callable[[ParameterEstimate, MixtureParams], MixtureParams]
 Callback = Callable[[int, float, float], object]
 
+EMState = RunState
+"""Where an EM run stands after an iteration (:class:`gaussmix.driver.RunState`, whose ``params`` are the
+:class:`MixtureParams`): checkpoints store it."""
 
-@dataclass(frozen=True)
-class EMState:
-    """Where an EM run stands after an iteration: enough to continue it exactly (checkpoints).
 
-    Attributes
-    ----------
-    params : MixtureParams
-        Parameters after the latest M-step (or re-seed).
-    trace : tuple of float
-        Mean log-likelihood of the parameters entering each iteration so far.
-    previous : float
-        The value the next iteration's change is measured from (``-inf`` after a re-seed).
-    n_iter : int
-    n_reseeded : int
-    converged : bool
-        True once the change fell below ``tol``; only the final E-step remains.
-    entering : MixtureParams or None
-        The parameters entering the latest iteration (their objective is ``trace[-1]``), kept so that an
-        M-step that lowered the objective can be undone; None at the start and after a re-seed.
+class GaussianFamily:
+    """The Gaussian mixture as a :class:`~gaussmix.driver.Family`: :func:`expect` and :func:`estimate_parameters`.
+
+    One family covers maximum likelihood, MAP (``prior``), mclust's noise component, missing values (an
+    ``expect`` such as :func:`gaussmix.missing.expect_with_missing`), frozen parameters, hard assignments,
+    labelled rows (``fixed_statistics``) and Student-t components (``maximize_hook``); see :func:`run_em` for
+    each option.
     """
 
-    params: MixtureParams
-    trace: tuple = ()
-    previous: float = -np.inf
-    n_iter: int = 0
-    n_reseeded: int = 0
-    converged: bool = False
-    entering: Optional[MixtureParams] = None
+    monotone = True
+    final_e_step = True
+
+    def __init__(self, structure: CovarianceStructure, *, reg_covar: float, tol: float,
+                 variance_floor: Optional[np.ndarray] = None, recover: Optional[Recover] = None, prior=None,
+                 expect: Callable[..., SufficientStatistics] = expect, noise_log_density: Optional[float] = None,
+                 strict_collapse: bool = False,
+                 fixed_statistics: Optional[Callable[[MixtureParams], SufficientStatistics]] = None,
+                 frozen: Optional[FrozenParameters] = None, maximize_hook=None, offset=None):
+        self.structure = structure.with_em_tolerance(tol)  # iterative M-steps: warm starts, inner tol tied to tol
+        self.reg_covar, self.variance_floor, self.recover_with, self.prior = reg_covar, variance_floor, recover, prior
+        self.expect_chunk, self.noise_log_density, self.strict_collapse = expect, noise_log_density, strict_collapse
+        self.held_statistics, self.frozen, self.maximize_hook = fixed_statistics, frozen, maximize_hook
+        # An E-step that centres the rows as stored itself (see expect) receives them with the engine's offset.
+        self.centred = not getattr(expect, "accepts_offset", False)
+        self.offset = offset
+
+    def expect(self, chunk: np.ndarray, weights: np.ndarray, params: MixtureParams) -> SufficientStatistics:
+        if not self.centred:
+            return self.expect_chunk(chunk, weights, params, self.structure, self.noise_log_density,
+                                     offset=self.offset)
+        if self.noise_log_density is None:  # custom E-steps (missing values) need not know about noise
+            return self.expect_chunk(chunk, weights, params, self.structure)
+        return self.expect_chunk(chunk, weights, params, self.structure, self.noise_log_density)
+
+    def objective(self, stats: SufficientStatistics, params: MixtureParams) -> float:
+        if self.prior is None:
+            return stats.mean_log_likelihood
+        return stats.mean_log_likelihood + self.prior.log_density(params, self.structure) / stats.weight_sum
+
+    def maximize(self, stats: SufficientStatistics, params: MixtureParams) -> Step:
+        estimate = estimate_parameters(stats, params, self.structure, self.reg_covar, self.variance_floor,
+                                       self.prior, self.strict_collapse, self.frozen,
+                                       getattr(stats, "scale_counts", None))
+        if self.maximize_hook is not None and not estimate.degenerate:
+            estimate = self.maximize_hook(stats, params, estimate)
+        if estimate.degenerate:
+            return Step(None, estimate.degenerate, detail=(estimate, stats))
+        return Step(self._with_noise_share(estimate.to_params(), stats), detail=(estimate, stats))
+
+    def recover(self, step: Step, params: MixtureParams) -> MixtureParams:
+        estimate, stats = step.detail
+        if self.recover_with is None:
+            raise degenerate_error(estimate.degenerate)
+        recovered = self.recover_with(estimate, params)
+        if self.frozen is not None:
+            recovered = self.frozen.apply(recovered)
+        return self._with_noise_share(recovered, stats)
+
+    def converged(self, value: float, previous: float, tol: float, step: Step) -> bool:
+        return abs(value - previous) < tol
+
+    def _with_noise_share(self, params: MixtureParams, stats: SufficientStatistics) -> MixtureParams:
+        if self.noise_log_density is None:
+            return params
+        # The M-step normalised the Gaussian weights: give the noise its share.
+        return params.replace(weights=params.weights * (stats.counts.sum() / stats.weight_sum))
 
 
 def run_em(engine, params: MixtureParams, structure: CovarianceStructure, *, tol: float, max_iter: int,
@@ -529,65 +572,14 @@ def run_em(engine, params: MixtureParams, structure: CovarianceStructure, *, tol
         (Student-t components: the u-weighted means and the degrees of freedom, :mod:`gaussmix.student_t`).
     """
 
-    def e_step(current: MixtureParams) -> SufficientStatistics:
-        stats = engine_e_step(current)
-        return stats if fixed_statistics is None else stats + fixed_statistics(current)
+    family = GaussianFamily(structure, reg_covar=reg_covar, tol=tol, variance_floor=variance_floor, recover=recover,
+                            prior=prior, expect=expect, noise_log_density=noise_log_density,
+                            strict_collapse=strict_collapse, fixed_statistics=fixed_statistics, frozen=frozen,
+                            maximize_hook=maximize_hook, offset=engine.offset)
+    result = drive(family, engine, params, tol=tol, max_iter=max_iter, callback=callback, resume=resume,
+                   on_iteration=on_iteration, previous_objective=previous_objective)
+    return EMResult(result.state, result.objective, result.trace, result.n_iter, result.converged,
+                    result.n_reseeded)
 
-    def engine_e_step(current: MixtureParams) -> SufficientStatistics:
-        if getattr(expect, "accepts_offset", False):  # it centres the rows as stored itself (see expect)
-            return engine.reduce(lambda rows, weights: expect(rows, weights, current, structure, noise_log_density,
-                                                              offset=engine.offset), centred=False)
-        if noise_log_density is None:  # custom E-steps (missing values) need not know about noise
-            return engine.reduce(lambda chunk, weights: expect(chunk, weights, current, structure))
-        return engine.reduce(lambda chunk, weights: expect(chunk, weights, current, structure, noise_log_density))
 
-    def objective(stats: SufficientStatistics, current: MixtureParams) -> float:
-        if prior is None:
-            return stats.mean_log_likelihood
-        return stats.mean_log_likelihood + prior.log_density(current, structure) / stats.weight_sum
 
-    structure = structure.with_em_tolerance(tol)  # iterative M-steps: warm starts, inner tolerance tied to tol
-    monotone = tol > 0
-    state = resume if resume is not None else EMState(params, previous=previous_objective)
-    params, trace, previous = state.params, list(state.trace), state.previous
-    n_iter, n_reseeded, converged, entering = state.n_iter, state.n_reseeded, state.converged, state.entering
-    while not converged and n_iter < max_iter:
-        stats = e_step(params)
-        mean_log_likelihood = objective(stats, params)
-        if monotone and entering is not None and mean_log_likelihood < previous:
-            # The last M-step lowered the objective: keep the parameters before it and stop.
-            params, entering = entering, None
-            converged = previous - mean_log_likelihood < tol
-            break
-        n_iter += 1
-        trace.append(mean_log_likelihood)
-        entering = params
-        estimate = estimate_parameters(stats, params, structure, reg_covar, variance_floor, prior, strict_collapse,
-                                       frozen, getattr(stats, "scale_counts", None))
-        if maximize_hook is not None and not estimate.degenerate:
-            estimate = maximize_hook(stats, params, estimate)
-        change = mean_log_likelihood - previous
-        previous = mean_log_likelihood
-        if estimate.degenerate:
-            if recover is None:
-                raise degenerate_error(estimate.degenerate)
-            n_reseeded += len(estimate.degenerate)
-            params = recover(estimate, params) if frozen is None else frozen.apply(recover(estimate, params))
-            # The new parameters did not come from an M-step: convergence is judged afresh from them.
-            previous = -np.inf
-            change = np.inf
-            entering = None
-        else:
-            params = estimate.to_params()
-        if noise_log_density is not None:  # the M-step normalised the Gaussian weights: give the noise its share
-            params = params.replace(weights=params.weights * (stats.counts.sum() / stats.weight_sum))
-        logger.debug("EM iteration %d: mean log-likelihood %.10g (change %.3g)", n_iter, mean_log_likelihood, change)
-        if callback is not None:
-            callback(n_iter, mean_log_likelihood, change)
-        converged = abs(change) < tol
-        if on_iteration is not None:
-            on_iteration(EMState(params, tuple(trace), previous, n_iter, n_reseeded, converged, entering))
-    final = objective(e_step(params), params)
-    if monotone and entering is not None and final < trace[-1]:  # the last M-step lowered the objective: undo it
-        params, final = entering, trace[-1]
-    return EMResult(params, final, trace, n_iter, converged, n_reseeded)

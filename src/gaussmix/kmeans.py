@@ -19,6 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _numba
 from .covariance import KERNEL_BLOCK_ROWS
+from .driver import Step, drive
 from .em import centre, feature_variance
 from ._validation import check_int, check_n_jobs, check_nonnegative_float, check_predict_data, check_sample_weight
 from ._sources import check_predict_source, fit_engine, n_rows
@@ -167,30 +168,60 @@ def lloyd(engine, centers: np.ndarray, *, max_iter: int, tolerance: float,
     -------
     centers, final statistics (of the returned centres), n_iter, converged
     """
-    converged = False
-    n_iter = 0
-    previous_inertia = np.inf
-    for n_iter in range(1, max_iter + 1):
-        stats = engine.reduce(lambda rows, w: expect_kmeans(rows, w, centers, engine.offset), centred=False)
-        if verbose:
-            print(f"Iteration {n_iter}, inertia {stats.inertia}.")
-        stalled = stats.inertia >= previous_inertia * (1.0 - 1e-12)
-        previous_inertia = stats.inertia
+    family = LloydFamily(engine)
+    def report(n_iter: int, objective: float, change: float) -> None:
+        print(f"Iteration {n_iter}, inertia {-objective}.")
+
+    callback = report if verbose else None
+    result = drive(family, engine, centers, tol=tolerance, max_iter=max_iter, callback=callback)
+    if verbose and result.converged:
+        print(f"Converged at iteration {result.n_iter}: {family.stop_reason}.")
+    return result.state, result.statistics, result.n_iter, result.converged
+
+
+class LloydFamily:
+    """Lloyd's k-means as a :class:`~gaussmix.driver.Family`: hard assignments to the nearest centre
+    (:func:`expect_kmeans`), centroids as the M-step, empty clusters re-seeded on purpose (:func:`_relocate_empty`).
+
+    The objective is the negated distortion ``-J`` (a total, not per sample: scikit-learn's tolerance is on the
+    centres, and ``J`` only decides when assignments stopped changing). The run stops when the total squared
+    centre shift is at most ``tol`` or ``J`` did not decrease (to rounding), unless clusters were just relocated.
+    """
+
+    centred = False  # the kernels compare the rows as stored with centres shifted by the offset (sparse rows)
+    monotone = False  # J decreases by construction; a stall ends the run instead (see converged)
+    final_e_step = True
+    held_statistics = None
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.stop_reason = ""  # why the run stopped, for verbose output
+
+    def expect(self, rows, weights: np.ndarray, centers: np.ndarray) -> KMeansStatistics:
+        return expect_kmeans(rows, weights, centers, self.engine.offset)
+
+    def objective(self, stats: KMeansStatistics, centers: np.ndarray) -> float:
+        return -stats.inertia
+
+    def maximize(self, stats: KMeansStatistics, centers: np.ndarray) -> Step:
         relocated = False
         if np.any(stats.counts <= 0):
-            new_centers, relocated = _relocate_empty(engine, stats, centers)
+            new_centers, relocated = _relocate_empty(self.engine, stats, centers)
         else:
             new_centers = centers + stats.sums / stats.counts[:, None]
         shift = float(((new_centers - centers) ** 2).sum())
-        centers = new_centers
-        if (shift <= tolerance or stalled) and not relocated:
-            converged = True
-            if verbose:
-                print(f"Converged at iteration {n_iter}: strict convergence." if stalled or shift == 0.0 else
-                      f"Converged at iteration {n_iter}: center shift {shift} within tolerance {tolerance}.")
-            break
-    final = engine.reduce(lambda rows, w: expect_kmeans(rows, w, centers, engine.offset), centred=False)
-    return centers, final, n_iter, converged
+        return Step(new_centers, detail=(shift, relocated, stats.inertia))
+
+    def recover(self, step: Step, centers: np.ndarray) -> np.ndarray:
+        raise AssertionError("empty clusters are relocated inside the M-step")
+
+    def converged(self, value: float, previous: float, tol: float, step: Step) -> bool:
+        shift, relocated, inertia = step.detail
+        # J strictly decreases whenever an assignment changes: a J not below the previous one is a fixed point.
+        stalled = previous != -np.inf and inertia >= -previous * (1.0 - 1e-12)
+        self.stop_reason = ("strict convergence" if stalled or shift == 0.0 else
+                            f"center shift {shift} within tolerance {tol}")
+        return (shift <= tol or stalled) and not relocated
 
 
 @dataclass(frozen=True, eq=False)

@@ -53,6 +53,7 @@ import numpy as np
 from scipy.special import betaln, digamma, gammaln, logsumexp
 
 from .covariance import CovarianceStructure
+from .driver import Step, drive
 from .em import statistics_from_responsibilities
 from .exceptions import DegenerateComponentError
 from .stats import SufficientStatistics
@@ -413,23 +414,41 @@ def run_variational(engine, posterior: VariationalPosterior, prior: VariationalP
         ``callback(iteration, bound, change)`` after every iteration.
     """
 
-    def e_step(current: VariationalPosterior) -> VariationalStatistics:
-        return engine.reduce(lambda chunk, weights: variational_expect(chunk, weights, current, structure))
+    family = VariationalFamily(prior, structure, reg_covar)
+    result = drive(family, engine, posterior, tol=tol, max_iter=max_iter, callback=callback,
+                   previous_objective=previous_bound)
+    return VariationalResult(result.state, result.objective, result.trace, result.n_iter, result.converged)
 
-    trace: list[float] = []
-    bound = previous_bound
-    converged = False
-    n_iter = 0
-    for n_iter in range(1, max_iter + 1):
-        vstats = e_step(posterior)
-        posterior = update_posterior(vstats.statistics, posterior.means, prior, structure, reg_covar)
-        previous, bound = bound, lower_bound(vstats.entropy, posterior, structure)
-        trace.append(bound)
-        change = bound - previous
-        logger.debug("Variational iteration %d: lower bound %.10g (change %.3g)", n_iter, bound, change)
-        if callback is not None:
-            callback(n_iter, bound, change)
-        if abs(change) < tol:
-            converged = True
-            break
-    return VariationalResult(posterior, bound, trace, n_iter, converged)
+
+class VariationalFamily:
+    """Variational Bayes for the Gaussian mixture as a :class:`~gaussmix.driver.Family`.
+
+    The E-step is :func:`variational_expect` (responsibilities under the expected log-parameters, with their
+    entropy), the update is :func:`update_posterior`, and the objective is the evidence lower bound of the
+    updated posterior (:func:`lower_bound`), which coordinate ascent never lowers (Bishop 2006, section 10.2).
+    """
+
+    centred = True
+    monotone = False  # the bound is evaluated after the update; nothing to undo
+    final_e_step = False
+    held_statistics = None
+
+    def __init__(self, prior: VariationalPrior, structure: CovarianceStructure, reg_covar: float):
+        self.prior, self.structure, self.reg_covar = prior, structure, reg_covar
+
+    def expect(self, chunk: np.ndarray, weights: np.ndarray, posterior: VariationalPosterior) -> VariationalStatistics:
+        return variational_expect(chunk, weights, posterior, self.structure)
+
+    def maximize(self, vstats: VariationalStatistics, posterior: VariationalPosterior) -> Step:
+        updated = update_posterior(vstats.statistics, posterior.means, self.prior, self.structure, self.reg_covar)
+        return Step(updated, objective=lower_bound(vstats.entropy, updated, self.structure))
+
+    def objective(self, vstats: VariationalStatistics, posterior: VariationalPosterior) -> float:
+        """The bound of the posterior updated from these statistics."""
+        return self.maximize(vstats, posterior).objective
+
+    def recover(self, step: Step, posterior: VariationalPosterior) -> VariationalPosterior:
+        raise AssertionError("the variational update flags no component")  # prior terms keep every one proper
+
+    def converged(self, value: float, previous: float, tol: float, step: Step) -> bool:
+        return abs(value - previous) < tol
