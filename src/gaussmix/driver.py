@@ -81,7 +81,11 @@ class Family(Protocol):
     held_statistics: Optional[Callable[[Any], Any]]
 
     def expect(self, chunk: np.ndarray, weights: np.ndarray, state: Any) -> Any:
-        """Additive statistics of one chunk under ``state`` (``stats(A) + stats(B) == stats(A u B)``)."""
+        """Additive statistics of one chunk under ``state`` (``stats(A) + stats(B) == stats(A u B)``).
+
+        It is the one member that travels to the workers of a Dask engine (pickled with the state), so it must not
+        reach an engine, an estimator or a connection: a family holding such things binds a small callable
+        object here instead of a method."""
 
     def objective(self, stats: Any, state: Any) -> float:
         """The objective of ``state``, whose E-step gave ``stats``: per unit of weight, so ``tol`` does not
@@ -158,10 +162,11 @@ class DriverResult:
 
 def expect_all(family: Family, engine, state: Any) -> Any:
     """The E-step over every chunk of ``engine``: the sum of ``family.expect`` per chunk."""
+    expect = family.expect  # only this and the state travel to the workers (Dask), not the family
     if family.centred:
-        stats = engine.reduce(lambda chunk, weights: family.expect(chunk, weights, state))
+        stats = engine.reduce(lambda chunk, weights: expect(chunk, weights, state))
     else:
-        stats = engine.reduce(lambda rows, weights: family.expect(rows, weights, state), centred=False)
+        stats = engine.reduce(lambda rows, weights: expect(rows, weights, state), centred=False)
     return stats if family.held_statistics is None else stats + family.held_statistics(state)
 
 

@@ -467,15 +467,12 @@ class GaussianFamily:
         self.held_statistics, self.frozen, self.maximize_hook = fixed_statistics, frozen, maximize_hook
         # An E-step that centres the rows as stored itself (see expect) receives them with the engine's offset.
         self.centred = not getattr(expect, "accepts_offset", False)
-        self.offset = offset
+        # What travels to Dask's workers: the E-step alone, not the recovery (which reaches the engine) or hooks.
+        self.expect = _ChunkExpect(expect, self.structure, noise_log_density, not self.centred, offset)
 
     def expect(self, chunk: np.ndarray, weights: np.ndarray, params: MixtureParams) -> SufficientStatistics:
-        if not self.centred:
-            return self.expect_chunk(chunk, weights, params, self.structure, self.noise_log_density,
-                                     offset=self.offset)
-        if self.noise_log_density is None:  # custom E-steps (missing values) need not know about noise
-            return self.expect_chunk(chunk, weights, params, self.structure)
-        return self.expect_chunk(chunk, weights, params, self.structure, self.noise_log_density)
+        """Replaced per instance by a :class:`_ChunkExpect` (see ``__init__``)."""
+        raise NotImplementedError
 
     def objective(self, stats: SufficientStatistics, params: MixtureParams) -> float:
         if self.prior is None:
@@ -509,6 +506,26 @@ class GaussianFamily:
             return params
         # The M-step normalised the Gaussian weights: give the noise its share.
         return params.replace(weights=params.weights * (stats.counts.sum() / stats.weight_sum))
+
+
+@dataclass(frozen=True)
+class _ChunkExpect:
+    """The Gaussian E-step of one chunk with its fixed arguments: small and picklable (it runs on Dask's workers).
+
+    E-steps that centre the rows as stored themselves (``accepts_offset``) receive them with ``offset``."""
+
+    expect: Callable[..., SufficientStatistics]
+    structure: CovarianceStructure
+    noise_log_density: Optional[float]
+    takes_offset: bool
+    offset: Optional[np.ndarray]
+
+    def __call__(self, chunk: np.ndarray, weights: np.ndarray, params: MixtureParams) -> SufficientStatistics:
+        if self.takes_offset:
+            return self.expect(chunk, weights, params, self.structure, self.noise_log_density, offset=self.offset)
+        if self.noise_log_density is None:  # custom E-steps (missing values) need not know about noise
+            return self.expect(chunk, weights, params, self.structure)
+        return self.expect(chunk, weights, params, self.structure, self.noise_log_density)
 
 
 def run_em(engine, params: MixtureParams, structure: CovarianceStructure, *, tol: float, max_iter: int,

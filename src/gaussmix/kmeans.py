@@ -7,6 +7,7 @@ M-step means become centroids. Its objective is the distortion ``J = sum_n w_n |
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass
 
@@ -179,6 +180,10 @@ def lloyd(engine, centers: np.ndarray, *, max_iter: int, tolerance: float,
     return result.state, result.statistics, result.n_iter, result.converged
 
 
+def _expect_rows(rows, weights: np.ndarray, centers: np.ndarray, *, offset: np.ndarray) -> KMeansStatistics:
+    return expect_kmeans(rows, weights, centers, offset)
+
+
 class LloydFamily:
     """Lloyd's k-means as a :class:`~gaussmix.driver.Family`: hard assignments to the nearest centre
     (:func:`expect_kmeans`), centroids as the M-step, empty clusters re-seeded on purpose (:func:`_relocate_empty`).
@@ -194,11 +199,13 @@ class LloydFamily:
     held_statistics = None
 
     def __init__(self, engine):
-        self.engine = engine
+        self.engine = engine  # for relocations; never sent to Dask's workers (expect is a partial)
         self.stop_reason = ""  # why the run stopped, for verbose output
+        self.expect = functools.partial(_expect_rows, offset=engine.offset)
 
     def expect(self, rows, weights: np.ndarray, centers: np.ndarray) -> KMeansStatistics:
-        return expect_kmeans(rows, weights, centers, self.engine.offset)
+        """Replaced per instance by a partial of :func:`expect_kmeans` with the engine's offset."""
+        raise NotImplementedError
 
     def objective(self, stats: KMeansStatistics, centers: np.ndarray) -> float:
         return -stats.inertia
