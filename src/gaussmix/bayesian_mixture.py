@@ -22,13 +22,15 @@ from ._validation import check_iteration_parameters
 from .covariance import VARIATIONAL_NAMES, get_structure
 from .covariance._variational import checked_array, is_positive_number, is_real
 from .em import statistics_from_responsibilities
-from .engines import ENGINES, initialisation_engine
+from .engines import ENGINES, initialisation_engine, make_engine
 from .exceptions import ConvergenceWarning, PruningWarning
 from .init import INIT_METHODS, initial_statistics
+from .missing import MISSING_POLICIES, check_missing_pattern, initialisation_data, observed_summary
 from .predictive import predictive_log_density, weight_credible_intervals
 from .stats import SufficientStatistics
 from .variational import (PRIOR_TYPES, VariationalPosterior, VariationalPrior, expected_weights, lower_bound_constant,
-                          run_variational, update_posterior, variational_log_density)
+                          run_variational, update_posterior, variational_expect_with_missing,
+                          variational_log_density_with_missing)
 
 __all__ = ["BayesianGaussianMixture"]
 
@@ -95,6 +97,16 @@ class BayesianGaussianMixture(BaseMixture):
         (:func:`gaussmix.engines.initialisation_engine`; all rows below that, so small sources fit exactly
         like arrays) and iterate on all rows, one pass per iteration. ``responsibilities_init`` is read
         along the rows in one pass.
+    missing : {'error', 'em'}, default='error'
+        'error': NaN in X is an error. 'em': NaN entries are values missing at random, as in
+        :class:`~gaussmix.GaussianMixture`: the variational E-step scores each row with NaN on its observed
+        features and completes it, under each component, with the conditional expectation of the missing
+        features given the observed ones (plus their conditional covariance in the scatter; see
+        :func:`gaussmix.variational.variational_expect_with_missing`); ``predict``, ``predict_proba`` and
+        ``score_samples`` accept rows with NaN. The start is chosen on the complete rows (or, with too few of
+        them, the column-mean-imputed rows; :func:`gaussmix.missing.initialisation_data`), which also give the
+        default ``covariance_prior``; the default ``mean_prior`` is the mean of the observed values. Without NaN
+        in the data the fit is exactly that of 'error'. Not with ``responsibilities_init``.
 
     Attributes
     ----------
@@ -140,7 +152,7 @@ class BayesianGaussianMixture(BaseMixture):
                  weight_concentration_prior=None, mean_precision_prior=None, mean_prior=None,
                  degrees_of_freedom_prior=None, covariance_prior=None, random_state=None, warm_start=False,
                  verbose=0, verbose_interval=10, weight_threshold=1e-2, prune=False, responsibilities_init=None,
-                 chunk_size=None, n_jobs=None, callback=None, engine="auto"):
+                 chunk_size=None, n_jobs=None, callback=None, engine="auto", missing="error"):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
@@ -165,6 +177,7 @@ class BayesianGaussianMixture(BaseMixture):
         self.n_jobs = n_jobs
         self.callback = callback
         self.engine = engine
+        self.missing = missing
 
     # ------------------------------------------------------------------------------------ validation
     def _check_parameters(self):
@@ -186,6 +199,8 @@ class BayesianGaussianMixture(BaseMixture):
             raise ValueError(f"prune must be True or False, got {self.prune!r}")
         if self.engine not in ENGINES:
             raise ValueError(f"engine must be one of {list(ENGINES)}, got {self.engine!r}")
+        if self.missing not in MISSING_POLICIES:
+            raise ValueError(f"missing must be one of {list(MISSING_POLICIES)}, got {self.missing!r}")
 
     def _check_shape(self, n_samples: int, n_features: int):
         """The checks that need the data's shape, run before any pass over the data."""
@@ -218,29 +233,54 @@ class BayesianGaussianMixture(BaseMixture):
         self._check_parameters()
         warm = self.warm_start and hasattr(self, "converged_")
         given = self.responsibilities_init is not None
+        allow_missing = self.missing == "em"
         # Two weighted rows at least: the default covariance_prior is the data's covariance.
-        engine = fit_engine(self, X, sample_weight, n_components=self.n_components,
-                            min_positive=2 if given else max(2, self.n_components), engine=self.engine,
-                            chunk_size=self.chunk_size, n_jobs=self.n_jobs, check_shape=self._check_shape).engine
+        engine, X, _ = fit_engine(self, X, sample_weight, n_components=self.n_components,
+                                  min_positive=2 if given else max(2, self.n_components), engine=self.engine,
+                                  chunk_size=self.chunk_size, n_jobs=self.n_jobs, allow_missing=allow_missing,
+                                  check_shape=self._check_shape)
+        if X is not None and allow_missing:
+            check_missing_pattern(X)  # rows or columns with nothing observed
+        # One pass tells whether there are missing values at all (a source is not looked at before).
+        summary = observed_summary(engine) if allow_missing else None
+        has_missing = summary is not None and summary.has_missing
+        if has_missing and given:
+            raise ValueError("responsibilities_init is not available with missing values (NaN) yet; "
+                             "use init_params")
         n_features = engine.n_features
         responsibilities = np.asarray(self.responsibilities_init, dtype=np.float64) if given else None
 
         structure = get_structure(self.covariance_type)
-        prior = self._prior(engine, structure)
         callback = progress_callback(self.callback, self.verbose, self.verbose_interval, "lower bound")
         rng = check_random_state(self.random_state)
         # Out-of-core and Dask data: the start is chosen on a sample (all rows up to INIT_SAMPLE_SIZE).
         sample = None if warm or given else initialisation_engine(engine, rng)
+        expect = None
+        if has_missing:
+            # Rows with NaN have no place in k-means or the data's covariance: the start and the default
+            # covariance_prior come from the complete rows of the sample (or its mean-imputed rows).
+            expect = variational_expect_with_missing
+            sample = sample if sample is not None else initialisation_engine(engine, rng)
+            rows, weights = initialisation_data(sample.X, sample.sample_weight, self.n_components)
+            sample = make_engine(rows, weights, offset=engine.offset, chunk_size=self.chunk_size, n_jobs=self.n_jobs,
+                                 n_components=self.n_components)
+        prior = self._prior(engine, structure, summary.means if has_missing else None,
+                            sample if has_missing else None)
 
         best = None
         for init in range(1 if warm else self.n_init):
             if warm:
                 start, previous = self._fitted_posterior(engine.offset), self.lower_bound_
             else:
-                stats, reference = self._initial_statistics(engine, sample, structure, responsibilities, rng)
+                # With missing values every statistic of the start is taken on the complete sample rows.
+                stats, reference = self._initial_statistics(sample if has_missing else engine, sample, structure,
+                                                            responsibilities, rng)
+                if has_missing and stats.weight_sum != engine.weight_sum:  # as if the other rows were like them
+                    stats = stats.scaled(engine.weight_sum / stats.weight_sum)
                 start, previous = update_posterior(stats, reference, prior, structure, self.reg_covar), -np.inf
             result = run_variational(engine, start, prior, structure, tol=self.tol, max_iter=self.max_iter,
-                                     reg_covar=self.reg_covar, previous_bound=previous, callback=callback)
+                                     reg_covar=self.reg_covar, previous_bound=previous, callback=callback,
+                                     expect=expect)
             if self.verbose:
                 print(f"Initialization {init}: converged={result.converged} after {result.n_iter} iterations, "
                       f"lower bound {result.lower_bound:.6f}")
@@ -257,7 +297,8 @@ class BayesianGaussianMixture(BaseMixture):
             keep = _kept_components(weights, self.weight_threshold)
             if keep.size < posterior.n_components:
                 result = run_variational(engine, posterior.subset(keep, structure), prior, structure, tol=self.tol,
-                                         max_iter=self.max_iter, reg_covar=self.reg_covar, callback=callback)
+                                         max_iter=self.max_iter, reg_covar=self.reg_covar, callback=callback,
+                                         expect=expect)
                 posterior, converged, n_iter = result.posterior, result.converged, n_iter + result.n_iter
                 trace += result.trace
                 before = elbos[-1]
@@ -288,16 +329,27 @@ class BayesianGaussianMixture(BaseMixture):
         return _statistics_of_responsibilities(engine, responsibilities, structure)
 
     # ----------------------------------------------------------------------------------------- prior
-    def _prior(self, engine, structure) -> VariationalPrior:
-        """The prior in centred coordinates; defaults from the (weighted) data."""
+    def _prior(self, engine, structure, observed_mean: np.ndarray | None = None,
+               complete_rows=None) -> VariationalPrior:
+        """The prior in centred coordinates; defaults from the (weighted) data.
+
+        With missing values, ``observed_mean`` (n_features,) is the weighted mean of the observed values and
+        ``complete_rows`` the engine (in memory) whose covariance, about its own mean, is the default
+        ``covariance_prior``; both None otherwise (the data's mean and covariance).
+        """
         n_features = engine.n_features
         given_mean, given_covariance = self.mean_prior is not None, self.covariance_prior is not None
-        data_mean = None if given_mean and given_covariance else _weighted_mean(engine)  # one pass
+        data_mean = None
+        if not (given_mean and given_covariance):
+            data_mean = _weighted_mean(engine) if observed_mean is None else observed_mean  # one pass
         mean = np.asarray(self.mean_prior, dtype=np.float64) - engine.offset if given_mean else data_mean
         if given_covariance:
             covariance = structure.checked_covariance_prior(self.covariance_prior, n_features)
-        else:
+        elif complete_rows is None:
             covariance = _default_covariance_prior(engine, structure, self.reg_covar, data_mean)
+        else:
+            covariance = _default_covariance_prior(complete_rows, structure, self.reg_covar,
+                                                   _weighted_mean(complete_rows))
         return VariationalPrior(
             prior_type=self.weight_concentration_prior_type,
             weight_concentration=(1.0 / self.n_components if self.weight_concentration_prior is None
@@ -344,12 +396,14 @@ class BayesianGaussianMixture(BaseMixture):
     def _prediction_model(self, offset: np.ndarray) -> VariationalPosterior:
         return self._fitted_posterior(offset)
 
+    # Rows with NaN (missing='em') are scored on their observed features; chunks without NaN get exactly
+    # variational_log_density.
     def _weighted_log_density(self):
-        return variational_log_density
+        return variational_log_density_with_missing
 
     def _log_responsibilities(self):
         def log_responsibilities(chunk, posterior, structure):
-            rho = variational_log_density(chunk, posterior, structure)
+            rho = variational_log_density_with_missing(chunk, posterior, structure)
             log_norm = logsumexp(rho, axis=1)
             return log_norm, np.exp(rho - log_norm[:, None])
 
@@ -367,7 +421,7 @@ class BayesianGaussianMixture(BaseMixture):
             ``log sum_k E[pi_k] St(x | ...)``, a mixture of Student-t (see :mod:`gaussmix.predictive`).
         """
         if predictive:
-            return self._map(X, predictive_log_density, output=True)
+            return self._map(X, _complete_rows_only(predictive_log_density), output=True)
         return super().score_samples(X)
 
     def predict_proba(self, X) -> np.ndarray:
@@ -406,6 +460,17 @@ def _statistics_of_responsibilities(engine, responsibilities: np.ndarray,
         stats = statistics_from_responsibilities(chunk, weights, responsibilities[start:stop], reference, structure)
         total, start = (stats if total is None else total + stats), stop
     return total, reference
+
+
+def _complete_rows_only(function):
+    """``function(chunk, posterior, structure)`` refusing rows with NaN (they have no predictive density yet)."""
+    def checked(chunk, posterior, structure):
+        if np.isnan(chunk).any():
+            raise ValueError("score_samples(predictive=True) needs rows without missing values (NaN); "
+                             "use predictive=False")
+        return function(chunk, posterior, structure)
+
+    return checked
 
 
 def _warn_if_pruning_lowered_the_elbo(before: float, after: float, dropped_weights: np.ndarray, tol: float) -> None:

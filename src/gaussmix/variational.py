@@ -46,22 +46,26 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Optional, Union
 
 import numpy as np
 from scipy.special import betaln, digamma, gammaln, logsumexp
 
+from .conditional import condition_components
 from .covariance import CovarianceStructure
 from .driver import Step, drive
 from .em import statistics_from_responsibilities
 from .exceptions import DegenerateComponentError
+from .missing import add_completed_moments, completed_patterns, incomplete_patterns
+from .params import MixtureParams
 from .stats import SufficientStatistics
 
 __all__ = [
     "PRIOR_TYPES", "VariationalPosterior", "VariationalPrior", "VariationalResult", "VariationalStatistics",
     "expected_log_weights", "expected_weights", "lower_bound", "lower_bound_constant", "run_variational", "update_posterior",
-    "variational_expect", "variational_log_density",
+    "variational_expect", "variational_expect_with_missing", "variational_log_density",
+    "variational_log_density_with_missing",
 ]
 
 logger = logging.getLogger("gaussmix")
@@ -260,16 +264,119 @@ def variational_expect(chunk: np.ndarray, sample_weight: np.ndarray, posterior: 
     VariationalStatistics
         Statistics about ``posterior.means`` and the weighted entropy of the responsibilities.
     """
-    rho = variational_log_density(chunk, posterior, structure)
+    log_norm, responsibilities, entropy = _normalised(variational_log_density(chunk, posterior, structure),
+                                                      sample_weight)
+    stats = statistics_from_responsibilities(chunk, sample_weight, responsibilities, posterior.means, structure,
+                                             log_likelihood=float(sample_weight @ log_norm))
+    return VariationalStatistics(stats, entropy)
+
+
+def _normalised(rho: np.ndarray, sample_weight: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """``(log sum_k exp rho_nk, responsibilities r_nk, - sum_n w_n sum_k r_nk log r_nk)`` of ``rho`` (n_rows, K)."""
     log_norm = logsumexp(rho, axis=1)
     log_resp = rho - log_norm[:, None]
     responsibilities = np.exp(log_resp)
     # 0 log 0 = 0: a responsibility that underflowed contributes nothing (and must not give NaN).
     plogp = np.where(responsibilities > 0, responsibilities * log_resp, 0.0)
-    entropy = -float(sample_weight @ plogp.sum(axis=1))
-    stats = statistics_from_responsibilities(chunk, sample_weight, responsibilities, posterior.means, structure,
-                                             log_likelihood=float(sample_weight @ log_norm))
-    return VariationalStatistics(stats, entropy)
+    return log_norm, responsibilities, -float(sample_weight @ plogp.sum(axis=1))
+
+
+# ------------------------------------------------------------------------------ missing values (NaN)
+def _observed_log_density(conditionals, n_features: int, posterior: VariationalPosterior) -> np.ndarray:
+    """``rho_nk - E[log pi_k]`` of rows sharing one missingness pattern, shape (n_rows, n_components).
+
+    The missing coordinates are latent, with a factor ``q(x_m | z = k)`` of the variational posterior. Given
+    ``q(mu_k, Lambda_k)`` its optimum is Gaussian with precision ``E[Lambda_k]_mm``: the conditional
+    distribution of ``x_m`` given ``x_o`` under ``N(m_k, C_k)``, ``C_k = E[Lambda_k]^{-1} = W_k^{-1} / nu_k``
+    (the posterior's ``covariances``; ``conditionals`` hold it). Taking the expectation of
+    :func:`variational_log_density`'s ``E[log N(x | mu_k, Lambda_k)]`` over it and adding its entropy leaves
+
+        log N(x_o | m_ko, C_koo) + 1/2 (E[log det Lambda_k] - log det(nu_k W_k)) - d / (2 beta_k),
+
+    the complete-row formula with the Gaussian term on the observed coordinates only (Bishop 2006, section
+    10.2, with the missing block as one more latent variable; Ghahramani & Jordan 1994).
+    """
+    return conditionals.log_marginal + 0.5 * (_expected_log_det_precision(posterior.degrees_of_freedom, n_features)
+                                              - n_features / posterior.mean_precision)
+
+
+def _completion_entropy(conditionals) -> np.ndarray:
+    """``H[q(x_m | z = k)] = 1/2 (m (1 + log 2 pi) + log det Cov[x_m | x_o, k])``, shape (n_components,)."""
+    covariances = conditionals.covariances
+    n_missing = covariances.shape[-1]
+    half_log_det = np.log(np.diagonal(np.linalg.cholesky(covariances), axis1=1, axis2=2)).sum(axis=1)
+    return 0.5 * n_missing * (1.0 + math.log(2.0 * math.pi)) + half_log_det
+
+
+def _dense_posterior_covariances(posterior: VariationalPosterior, structure: CovarianceStructure) -> np.ndarray:
+    """``C_k = W_k^{-1} / nu_k`` as full matrices (K, d, d), float64."""
+    n_components, n_features = posterior.means.shape
+    return np.asarray(structure.dense_covariances(posterior.covariances, n_components, n_features), dtype=np.float64)
+
+
+def variational_log_density_with_missing(chunk: np.ndarray, posterior: VariationalPosterior,
+                                         structure: CovarianceStructure) -> np.ndarray:
+    """``rho_nk`` of :func:`variational_log_density` over each row's observed coordinates, shape (n_rows, K).
+
+    A row with NaN entries gets the complete-row formula with the Gaussian density of its observed coordinates
+    (the missing ones integrated out under their variational factor; see :func:`_observed_log_density`); a
+    chunk without NaN gets exactly :func:`variational_log_density`.
+    """
+    missing = np.isnan(chunk)
+    if not missing.any():
+        return variational_log_density(chunk, posterior, structure)
+    complete = ~missing.any(axis=1)
+    result = np.empty((chunk.shape[0], posterior.n_components))
+    if complete.any():
+        result[complete] = variational_log_density(chunk[complete], posterior, structure)
+    dense, log_weights = _dense_posterior_covariances(posterior, structure), expected_log_weights(posterior)
+    for observed, rows in incomplete_patterns(missing):
+        values = np.asarray(chunk[rows][:, observed], dtype=np.float64)
+        conditionals = condition_components(posterior.means, dense, observed, values)
+        result[rows] = _observed_log_density(conditionals, chunk.shape[1], posterior) + log_weights
+    return result
+
+
+def variational_expect_with_missing(chunk: np.ndarray, sample_weight: np.ndarray, posterior: VariationalPosterior,
+                                   structure: CovarianceStructure) -> VariationalStatistics:
+    """Variational E-step on a centred chunk whose NaN entries are missing at random.
+
+    Drop-in for :func:`variational_expect` (identical on a chunk without NaN). Rows with NaN get
+    responsibilities from :func:`variational_log_density_with_missing` and add the expected complete-data
+    statistics of :mod:`gaussmix.missing`: each component completes the row with ``E[x_m | x_o, k]`` under
+    ``N(m_k, C_k)`` (the posterior's means and ``W_k^{-1} / nu_k``) and adds ``Cov[x_m | x_o, k]`` to the
+    scatter, so :func:`update_posterior` is unchanged. That completion is the optimal variational factor of
+    the missing values (see :func:`_observed_log_density`); its entropy joins the responsibilities' in
+    ``entropy``, so that :func:`lower_bound` stays the evidence lower bound (up to the same constant) and
+    never decreases.
+    """
+    incomplete = np.isnan(chunk).any(axis=1)
+    if not incomplete.any():
+        return variational_expect(chunk, sample_weight, posterior, structure)
+    n_components, n_features = posterior.means.shape
+    # The completions of missing.py under the point N(m_k, C_k); its responsibilities are replaced below.
+    point = MixtureParams(expected_weights(posterior), posterior.means, posterior.covariances,
+                          posterior.precisions_cholesky, np.zeros(n_features))
+    log_weights = expected_log_weights(posterior)
+    counts, sums = np.zeros(n_components), np.zeros((n_components, n_features))
+    scatter = np.zeros((n_components, n_features, n_features))
+    log_likelihood = entropy = 0.0
+    rows = chunk[incomplete]
+    weights = sample_weight[incomplete]
+    for pattern in completed_patterns(rows, weights, point, structure):
+        rho = _observed_log_density(pattern.conditionals, n_features, posterior) + log_weights
+        log_norm, responsibilities, pattern_entropy = _normalised(rho, pattern.weights)
+        weighted = responsibilities * pattern.weights[:, None]
+        log_likelihood += float(pattern.weights @ log_norm)
+        entropy += pattern_entropy + float(weighted.sum(axis=0) @ _completion_entropy(pattern.conditionals))
+        counts += weighted.sum(axis=0)
+        add_completed_moments(replace(pattern, weighted=weighted), weighted, sums, scatter)
+    stats = SufficientStatistics(weight_sum=float(weights.sum()), log_likelihood=log_likelihood, counts=counts,
+                                 sums=sums, scatter=structure.scatter_from_dense(scatter))
+    result = VariationalStatistics(stats, entropy)
+    if not incomplete.all():
+        result = variational_expect(chunk[~incomplete], sample_weight[~incomplete], posterior, structure) + result
+    return result
 
 
 # ------------------------------------------------------------------------------------------- update
@@ -399,7 +506,7 @@ Callback = Callable[[int, float, float], object]
 
 def run_variational(engine, posterior: VariationalPosterior, prior: VariationalPrior, structure: CovarianceStructure,
                     *, tol: float, max_iter: int, reg_covar: float, previous_bound: float = -np.inf,
-                    callback: Optional[Callback] = None) -> VariationalResult:
+                    callback: Optional[Callback] = None, expect=None) -> VariationalResult:
     """Alternate variational E-steps and updates until the bound changes by less than ``tol``.
 
     Parameters
@@ -412,9 +519,12 @@ def run_variational(engine, posterior: VariationalPosterior, prior: VariationalP
         Bound of ``posterior`` when known (a warm start); the first change is measured from it.
     callback : callable, optional
         ``callback(iteration, bound, change)`` after every iteration.
+    expect : callable, optional
+        The per-chunk E-step, default :func:`variational_expect` (:func:`variational_expect_with_missing` for
+        data with missing values).
     """
 
-    family = VariationalFamily(prior, structure, reg_covar)
+    family = VariationalFamily(prior, structure, reg_covar, expect)
     result = drive(family, engine, posterior, tol=tol, max_iter=max_iter, callback=callback,
                    previous_objective=previous_bound)
     return VariationalResult(result.state, result.objective, result.trace, result.n_iter, result.converged)
@@ -433,11 +543,12 @@ class VariationalFamily:
     final_e_step = False
     held_statistics = None
 
-    def __init__(self, prior: VariationalPrior, structure: CovarianceStructure, reg_covar: float):
+    def __init__(self, prior: VariationalPrior, structure: CovarianceStructure, reg_covar: float, expect=None):
         self.prior, self.structure, self.reg_covar = prior, structure, reg_covar
+        self.chunk_expect = variational_expect if expect is None else expect  # or variational_expect_with_missing
 
     def expect(self, chunk: np.ndarray, weights: np.ndarray, posterior: VariationalPosterior) -> VariationalStatistics:
-        return variational_expect(chunk, weights, posterior, self.structure)
+        return self.chunk_expect(chunk, weights, posterior, self.structure)
 
     def maximize(self, vstats: VariationalStatistics, posterior: VariationalPosterior) -> Step:
         updated = update_posterior(vstats.statistics, posterior.means, self.prior, self.structure, self.reg_covar)
