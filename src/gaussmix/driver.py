@@ -14,7 +14,9 @@ those of the returned state.
 
 Families: :class:`gaussmix.em.GaussianFamily` (maximum likelihood, MAP, noise, missing values, frozen parameters,
 hard assignments, semi-supervised and Student-t through its options), :class:`gaussmix.variational.VariationalFamily`
-(variational and Dirichlet-process mixtures) and :class:`gaussmix.kmeans.LloydFamily` (k-means).
+(variational and Dirichlet-process mixtures), :class:`gaussmix.kmeans.LloydFamily` (k-means) and
+:class:`gaussmix.experts.ExpertsFamily` (mixtures of experts); the factor analysers, the classifier and Student-t
+mixtures are options of the Gaussian family.
 """
 
 from __future__ import annotations
@@ -47,12 +49,16 @@ class Step:
     detail
         Anything the family needs again in :meth:`Family.recover` or :meth:`Family.converged` (e.g. the
         Gaussian family's ``ParameterEstimate``).
+    statistics
+        The new state's E-step statistics where the M-step already computed them (a generalised EM whose line
+        search evaluated the new state): the next iteration uses them instead of another pass over the data.
     """
 
     state: Any
     degenerate: dict = field(default_factory=dict)
     objective: Optional[float] = None
     detail: Any = None
+    statistics: Any = None
 
 
 @runtime_checkable
@@ -174,7 +180,7 @@ def drive(family: Family, engine, start: Any, *, tol: float, max_iter: int,
           callback: Optional[Callable[[int, float, float], object]] = None,
           resume: Optional[RunState] = None,
           on_iteration: Optional[Callable[[RunState], object]] = None,
-          previous_objective: float = -np.inf) -> DriverResult:
+          previous_objective: float = -np.inf, start_statistics: Any = None) -> DriverResult:
     """Run E- and M-steps of ``family`` from ``start`` until :meth:`Family.converged` or ``max_iter``.
 
     For a monotone family (and ``tol > 0``) the trace never goes down: an M-step after which the objective is
@@ -201,13 +207,17 @@ def drive(family: Family, engine, start: Any, *, tol: float, max_iter: int,
     previous_objective : float, default=-inf
         The objective the first change is measured from: a warm start passes the last trace value of the fit it
         continues, so that a fit of one iteration at a time detects convergence.
+    start_statistics : optional
+        The E-step statistics of ``start`` where the caller already has them (the first pass is then skipped).
     """
     monotone = family.monotone and tol > 0
     run = resume if resume is not None else RunState(start, previous=previous_objective)
     state, trace, previous = run.params, list(run.trace), run.previous
     n_iter, n_reseeded, converged, entering = run.n_iter, run.n_reseeded, run.converged, run.entering
+    pending = start_statistics if resume is None else None  # statistics of `state` already at hand
     while not converged and n_iter < max_iter:
-        stats = expect_all(family, engine, state)
+        stats = pending if pending is not None else expect_all(family, engine, state)
+        pending = None
         value = None
         if family.final_e_step:  # the objective belongs to the state entering the iteration
             value = family.objective(stats, state)
@@ -231,7 +241,7 @@ def drive(family: Family, engine, start: Any, *, tol: float, max_iter: int,
             # The new state did not come from an M-step: convergence is judged afresh from it.
             previous, change, entering, converged_now = -np.inf, np.inf, None, False
         else:
-            state = step.state
+            state, pending = step.state, step.statistics
         logger.debug("%s iteration %d: objective %.10g (change %.3g)", type(family).__name__, n_iter, value, change)
         if callback is not None:
             callback(n_iter, value, change)

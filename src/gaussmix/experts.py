@@ -38,6 +38,7 @@ fitted attributes are converted back to the user's coordinates.
 
 from __future__ import annotations
 
+import functools
 import numbers
 import warnings
 from dataclasses import dataclass
@@ -51,6 +52,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._floating import as_float64, data_dtype, fitted, output_dtype
 from ._validation import check_int, check_n_jobs, check_nonnegative_float, check_sample_weight
 from .covariance.full import matrix_cholesky_of_precisions
+from .driver import Step, drive, expect_all
 from .em import _normalise_rows, feature_variance
 from .engines import InMemoryEngine, as_engine, initialisation_engine, make_engine
 from .engines.dask import is_dask_array
@@ -368,32 +370,61 @@ def _objective(stats: ExpertsStatistics, params: ExpertsParams, penalties: Penal
 
 def run_experts_em(engine, params: ExpertsParams, penalties: Penalties, n_features: int, covariance_type: str, *,
                    tol: float, max_iter: int) -> ExpertsFit:
-    """Generalised EM from ``params`` until the objective changes by less than ``tol`` per unit weight."""
-    def e_step(current: ExpertsParams) -> ExpertsStatistics:
-        return engine.reduce(lambda chunk, weights: expect_experts(chunk, weights, current, n_features))
+    """Generalised EM from ``params`` until the objective changes by less than ``tol`` per unit weight
+    (:class:`ExpertsFamily` on :func:`gaussmix.driver.drive`); the trace starts with the objective of ``params``."""
+    family = ExpertsFamily(engine, penalties, n_features, covariance_type)
+    stats = expect_all(family, engine, params)
+    objective = family.objective(stats, params)
+    result = drive(family, engine, params, tol=tol, max_iter=max_iter, previous_objective=objective,
+                   start_statistics=stats)
+    return ExpertsFit(result.state, result.objective, [objective, *result.trace], result.n_iter, result.converged)
 
-    stats = e_step(params)
-    objective = _objective(stats, params, penalties, n_features)
-    trace = [objective]
-    converged = False
-    n_iter = 0
-    for n_iter in range(1, max_iter + 1):
-        coef, covariances, precisions_cholesky = maximize_experts(stats, params, penalties, n_features, covariance_type)
-        direction = newton_direction(stats.gate_gradient, stats.gate_hessian, params.gate, penalties.gate, n_features)
+
+class ExpertsFamily:
+    """The mixture of experts as a :class:`~gaussmix.driver.Family`: a generalised EM (Jordan & Jacobs 1994).
+
+    The M-step solves each expert's weighted least squares in closed form and takes one Newton step for the
+    softmax gate, halved until the penalised log-likelihood ``F`` does not decrease (step 0, the experts alone,
+    cannot decrease it). Its line search evaluates the new parameters, so their statistics and ``F`` come with
+    the step and the next iteration makes no extra pass.
+    """
+
+    centred = True
+    monotone = False  # every step is an ascent step by its line search
+    final_e_step = False  # the objective comes with each step, of the parameters it returns
+    held_statistics = None
+
+    def __init__(self, engine, penalties: Penalties, n_features: int, covariance_type: str):
+        self.engine, self.penalties, self.n_features, self.covariance_type = engine, penalties, n_features, covariance_type
+        self.expect = functools.partial(expect_experts, n_features=n_features)  # what travels to Dask's workers
+
+    def expect(self, chunk: np.ndarray, weights: np.ndarray, params: ExpertsParams) -> ExpertsStatistics:
+        """Replaced per instance by a partial of :func:`expect_experts`."""
+        raise NotImplementedError
+
+    def objective(self, stats: ExpertsStatistics, params: ExpertsParams) -> float:
+        return _objective(stats, params, self.penalties, self.n_features)
+
+    def maximize(self, stats: ExpertsStatistics, params: ExpertsParams) -> Step:
+        coef, covariances, precisions_cholesky = maximize_experts(stats, params, self.penalties, self.n_features,
+                                                                  self.covariance_type)
+        direction = newton_direction(stats.gate_gradient, stats.gate_hessian, params.gate, self.penalties.gate,
+                                     self.n_features)
+        objective = self.objective(stats, params)
         for step in [2.0 ** -i for i in range(MAX_STEP_HALVINGS + 1)] + [0.0]:
             candidate = ExpertsParams(params.gate + step * direction, coef, covariances, precisions_cholesky)
-            candidate_stats = e_step(candidate)
-            candidate_objective = _objective(candidate_stats, candidate, penalties, n_features)
+            candidate_stats = expect_all(self, self.engine, candidate)
+            candidate_objective = self.objective(candidate_stats, candidate)
             # step 0 is the experts-only M-step: F cannot decrease (GEM), whatever rounding says.
             if candidate_objective >= objective or step == 0.0:
                 break
-        change = candidate_objective - objective
-        params, stats, objective = candidate, candidate_stats, candidate_objective
-        trace.append(objective)
-        if abs(change) < tol:
-            converged = True
-            break
-    return ExpertsFit(params, objective, trace, n_iter, converged)
+        return Step(candidate, objective=candidate_objective, statistics=candidate_stats)
+
+    def recover(self, step: Step, params: ExpertsParams) -> ExpertsParams:
+        raise AssertionError("the experts' M-step flags no component")
+
+    def converged(self, value: float, previous: float, tol: float, step: Step) -> bool:
+        return abs(value - previous) < tol
 
 
 # ------------------------------------------------------------------------------------ initialisation
