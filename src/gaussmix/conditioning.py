@@ -59,7 +59,10 @@ def _given_values(values, n_given: int, name: str) -> np.ndarray:
 
 
 class ConditioningMixin:
-    """Conditioning, regression and imputation for a fitted Gaussian mixture (see the module docstring)."""
+    """Conditioning, regression and imputation for a fitted Gaussian mixture (see the module docstring).
+
+    The host class supplies ``_gaussian_mixture(**params)``, an unfitted Gaussian mixture for :meth:`condition`'s
+    result (so this module, below the estimators, never imports them)."""
 
     def _component_conditionals(self, given_features, values, name: str):
         """Mask of the given features, and conditionals of every component in centred coordinates with
@@ -90,14 +93,12 @@ class ConditioningMixin:
             ``covariance_type`` when the conditional stays in that family (true for 'full', 'tied',
             'diag' and 'spherical'), else it is 'full'. Its arrays have this model's dtype.
         """
-        from .gaussian_mixture import GaussianMixture
-
         check_is_fitted(self)
         given, params, conditionals, weights = self._component_conditionals(given_features, values, "values")
         means = conditionals.means[0] + params.offset[~given]
         covariance_type, covariances = self._in_family(conditionals.covariances)
-        result = GaussianMixture(n_components=self.weights_.shape[0], covariance_type=covariance_type,
-                                 random_state=self.random_state, missing=getattr(self, "missing", "error"))
+        result = self._gaussian_mixture(n_components=self.weights_.shape[0], covariance_type=covariance_type,
+                                        random_state=self.random_state, missing=getattr(self, "missing", "error"))
         structure = result._structure
         precisions_cholesky, singular = structure.cholesky_of_precisions(covariances)
         if singular.any():

@@ -641,6 +641,10 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
         self.covariances_ = fitted(covariances, dtype)
         self.precisions_ = fitted(structure.precisions_from_precisions_cholesky(params.precisions_cholesky), dtype)
 
+    def _gaussian_mixture(self, **params) -> "GaussianMixture":
+        """An unfitted GaussianMixture (the type of :meth:`condition`'s result, also for subclasses)."""
+        return GaussianMixture(**params)
+
     def to_sklearn(self):
         """This fitted model as a ``sklearn.mixture.GaussianMixture`` (same predictions; see :mod:`gaussmix.convert`)."""
         from .convert import to_sklearn
