@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import numbers
+import os
+from typing import Callable, Optional
 
 import numpy as np
 from sklearn.utils.validation import validate_data
 
 # Training data and sample weights are validated where any input becomes an engine (gaussmix.engines,
 # check_input / as_engine); the names stay importable from here for the estimators.
+from .engines import ENGINES
 from .engines._input import check_fit_data, check_in_memory, check_sample_weight
+from .missing import MISSING_POLICIES
 
-__all__ = ["check_fit_data", "check_predict_data", "check_sample_weight", "check_int", "check_iteration_parameters",
-           "check_n_jobs", "check_nonnegative_float", "check_positive_float"]
+__all__ = ["SHARED_SETTINGS", "check_fit_data", "check_predict_data", "check_sample_weight", "check_int",
+           "check_iteration_parameters", "check_n_jobs", "check_nonnegative_float", "check_positive_float",
+           "check_shared_settings"]
 
 
 def check_predict_data(estimator, X, allow_nan: bool = False, accept_sparse: bool = False) -> np.ndarray:
@@ -51,24 +56,63 @@ def check_positive_float(name: str, value) -> float:
     return float(value)
 
 
+def _one_of(name: str, allowed: tuple) -> Callable[[object], None]:
+    def check(value) -> None:
+        if value not in allowed:
+            raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
+    return check
+
+
+def _check_callback(value) -> None:
+    if value is not None and not callable(value):
+        raise ValueError(f"callback must be callable or None, got {value!r}")
+
+
+def _check_checkpoint(value) -> None:
+    if value is not None and not isinstance(value, (str, os.PathLike)):
+        raise ValueError(f"checkpoint must be a file path or None, got {value!r}")
+
+
+SHARED_SETTINGS: dict[str, Callable[[object], object]] = {
+    "n_components": lambda value: check_int("n_components", value, 1),
+    "tol": lambda value: check_nonnegative_float("tol", value),
+    "reg_covar": lambda value: check_nonnegative_float("reg_covar", value),
+    "max_iter": lambda value: check_int("max_iter", value, 0),
+    "n_init": lambda value: check_int("n_init", value, 1),
+    "verbose": lambda value: check_int("verbose", value, 0),
+    "verbose_interval": lambda value: check_int("verbose_interval", value, 1),
+    "chunk_size": lambda value: None if value is None else check_int("chunk_size", value, 1),
+    "n_jobs": check_n_jobs,
+    "callback": _check_callback,
+    "checkpoint": _check_checkpoint,
+    "engine": _one_of("engine", ENGINES),
+    "missing": _one_of("missing", MISSING_POLICIES),
+}
+"""The settings the estimators share, each with its one rule (scikit-learn's names): an estimator validates those
+of its constructor parameters that appear here with :func:`check_shared_settings`, and only its own beyond them."""
+
+
+def check_shared_settings(estimator, init_methods: Optional[tuple] = None, *, own: tuple = ()) -> None:
+    """Validate, at fit time, every constructor parameter of ``estimator`` that is a shared setting
+    (:data:`SHARED_SETTINGS`, in that order), and ``init_params`` against ``init_methods`` where given.
+    ``own`` names settings the estimator defines differently and checks itself (KMeans' ``n_init='auto'``).
+
+    Raises
+    ------
+    ValueError
+        Naming the first invalid setting and what it must be.
+    """
+    params = estimator.get_params(deep=False)
+    for name, check in SHARED_SETTINGS.items():
+        if name in params and name not in own:
+            check(params[name])
+    if init_methods is not None and params.get("init_params") not in init_methods:
+        raise ValueError(f"init_params must be one of {list(init_methods)}, got {params.get('init_params')!r}")
+
+
 def check_iteration_parameters(estimator, init_methods) -> None:
-    """The constructor parameters every iterative mixture shares (sklearn's names), checked at fit time:
-    n_components, tol, reg_covar, max_iter, n_init, verbose, verbose_interval, init_params, chunk_size,
-    n_jobs and callback."""
-    check_int("n_components", estimator.n_components, 1)
-    check_nonnegative_float("tol", estimator.tol)
-    check_nonnegative_float("reg_covar", estimator.reg_covar)
-    check_int("max_iter", estimator.max_iter, 0)
-    check_int("n_init", estimator.n_init, 1)
-    check_int("verbose", estimator.verbose, 0)
-    check_int("verbose_interval", estimator.verbose_interval, 1)
-    if estimator.init_params not in init_methods:
-        raise ValueError(f"init_params must be one of {list(init_methods)}, got {estimator.init_params!r}")
-    if estimator.chunk_size is not None:
-        check_int("chunk_size", estimator.chunk_size, 1)
-    check_n_jobs(estimator.n_jobs)
-    if estimator.callback is not None and not callable(estimator.callback):
-        raise ValueError(f"callback must be callable or None, got {estimator.callback!r}")
+    """The shared settings of an iterative mixture and its ``init_params`` (see :func:`check_shared_settings`)."""
+    check_shared_settings(estimator, init_methods)
 
 
 NEAR_CONSTANT = 1e-14

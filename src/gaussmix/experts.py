@@ -50,7 +50,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._floating import as_float64, data_dtype, fitted, output_dtype
-from ._validation import check_int, check_n_jobs, check_nonnegative_float, check_sample_weight
+from ._validation import check_int, check_n_jobs, check_nonnegative_float, check_sample_weight, check_shared_settings
 from .covariance.full import matrix_cholesky_of_precisions
 from .driver import Step, drive, expect_all
 from .em import _normalise_rows, feature_variance
@@ -638,17 +638,11 @@ class MixtureOfExperts(RegressorMixin, BaseEstimator):
         if self.covariance_type not in EXPERT_COVARIANCE_TYPES:
             raise ValueError(f"covariance_type must be one of {list(EXPERT_COVARIANCE_TYPES)}, "
                              f"got {self.covariance_type!r}")
-        check_nonnegative_float("tol", self.tol)
-        check_int("max_iter", self.max_iter, 0)
-        check_int("n_init", self.n_init, 1)
+        check_shared_settings(self)
         if self.init not in INIT_METHODS:
             raise ValueError(f"init must be one of {list(INIT_METHODS)}, got {self.init!r}")
         check_nonnegative_float("gate_penalty", self.gate_penalty)
         check_nonnegative_float("reg_coef", self.reg_coef)
-        check_nonnegative_float("reg_covar", self.reg_covar)
-        if self.chunk_size is not None:
-            check_int("chunk_size", self.chunk_size, 1)
-        check_n_jobs(self.n_jobs)
 
     def fit(self, X, y=None, sample_weight=None):
         """Fit by generalised EM.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import numbers
-import os
 import warnings
 from pathlib import Path
 
@@ -14,8 +13,8 @@ from sklearn.utils.metaestimators import available_if
 
 from ._base import BaseMixture, progress_callback
 from ._floating import data_dtype, fitted
-from ._validation import (check_data_scale, check_iteration_parameters, check_nonnegative_float, check_predict_data,
-                          check_sample_weight)
+from ._validation import (check_data_scale, check_nonnegative_float, check_predict_data, check_sample_weight,
+                          check_shared_settings)
 from .checkpoint import (FitCheckpoint, data_fingerprint, fingerprint_differences, load_checkpoint,
                          max_iter_conflict, save_checkpoint, value_digest)
 from .covariance import get_structure
@@ -23,12 +22,12 @@ from .degeneracy import degeneracy_advice, reseed_degenerate
 from .em import (COLLAPSE_RELATIVE_VARIANCE, FrozenParameters, degenerate_error, estimate_parameters, expect,
                  expect_hard, feature_variance, run_em)
 from ._sources import fit_engine
-from .engines import ENGINES, initialisation_engine, is_chunked_source, make_engine
+from .engines import initialisation_engine, is_chunked_source, make_engine
 from .exceptions import ConvergenceWarning, DegenerateComponentError, DegenerateComponentWarning
 from .conditioning import ConditioningMixin
 from .init import INIT_METHODS, initial_params, method_for_run
 from .online import expected_statistics, recentred, step_size, stepwise_average
-from .missing import (MISSING_POLICIES, MeanFilledRows, check_missing_pattern, expect_with_missing, initialisation_data,
+from .missing import (MeanFilledRows, check_missing_pattern, expect_with_missing, initialisation_data,
                       observed_summary, with_noise_box)
 from .noise import NOISE_INITIAL_WEIGHT, check_noise, noise_box, noise_log_volume
 from .params import MixtureParams
@@ -233,19 +232,13 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
 
     # ------------------------------------------------------------------------------------ validation
     def _check_parameters(self):
-        check_iteration_parameters(self, INIT_METHODS)
+        check_shared_settings(self, INIT_METHODS)
         get_structure(self.covariance_type)
         if self.on_degenerate not in ON_DEGENERATE:
             raise ValueError(f"on_degenerate must be one of {list(ON_DEGENERATE)}, got {self.on_degenerate!r}")
         if not (isinstance(self.detect_collapse, (bool, np.bool_)) or self.detect_collapse == "strict"):
             raise ValueError(f"detect_collapse must be True, False or 'strict', got {self.detect_collapse!r}")
-        if self.checkpoint is not None and not isinstance(self.checkpoint, (str, os.PathLike)):
-            raise ValueError(f"checkpoint must be a file path or None, got {self.checkpoint!r}")
-        if self.missing not in MISSING_POLICIES:
-            raise ValueError(f"missing must be one of {list(MISSING_POLICIES)}, got {self.missing!r}")
         check_noise(self.noise)
-        if self.engine not in ENGINES:
-            raise ValueError(f"engine must be one of {list(ENGINES)}, got {self.engine!r}")
         if self.assignment not in ASSIGNMENTS:
             raise ValueError(f"assignment must be one of {list(ASSIGNMENTS)}, got {self.assignment!r}")
         frozen = self._frozen_names()

@@ -22,9 +22,9 @@ from . import _numba
 from .covariance import KERNEL_BLOCK_ROWS
 from .driver import Step, drive
 from .em import centre, feature_variance
-from ._validation import check_int, check_n_jobs, check_nonnegative_float, check_predict_data, check_sample_weight
+from ._validation import check_int, check_predict_data, check_sample_weight, check_shared_settings
 from ._sources import check_predict_source, fit_engine, n_rows
-from .engines import ENGINES, initialisation_engine, is_chunked_source, make_engine
+from .engines import initialisation_engine, is_chunked_source, make_engine
 from .engines.sparse import is_sparse, row_squared_norms
 
 __all__ = ["KMeans", "KMeansStatistics", "expect_kmeans", "expect_kmeans_numpy", "kmeans_plusplus", "lloyd", "mean_feature_variance", "squared_distances"]
@@ -360,11 +360,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
 
     def _check_parameters(self, n_features):
         check_int("n_clusters", self.n_clusters, 1)
-        check_int("max_iter", self.max_iter, 1)
-        check_nonnegative_float("tol", self.tol)
-        check_n_jobs(self.n_jobs)
-        if self.engine not in ENGINES:
-            raise ValueError(f"engine must be one of {list(ENGINES)}, got {self.engine!r}")
+        check_shared_settings(self, own=("n_init", "verbose"))  # scikit-learn's meanings: 'auto', any truth value
+        check_int("max_iter", self.max_iter, 1)  # scikit-learn's KMeans runs at least one iteration
         if self.algorithm not in ALGORITHMS:
             raise ValueError(f"algorithm must be one of {list(ALGORITHMS)}, got {self.algorithm!r}")
         if not isinstance(self.copy_x, (bool, np.bool_)):
