@@ -16,7 +16,7 @@ from .engines._input import check_fit_data, check_in_memory, check_sample_weight
 from .missing import MISSING_POLICIES
 
 __all__ = ["SHARED_SETTINGS", "check_fit_data", "check_predict_data", "check_sample_weight", "check_int",
-           "check_iteration_parameters", "check_n_jobs", "check_nonnegative_float", "check_positive_float",
+           "check_n_jobs", "check_nonnegative_float", "check_positive_float",
            "check_shared_settings"]
 
 
@@ -109,10 +109,6 @@ def check_shared_settings(estimator, init_methods: Optional[tuple] = None, *, ow
     if init_methods is not None and params.get("init_params") not in init_methods:
         raise ValueError(f"init_params must be one of {list(init_methods)}, got {params.get('init_params')!r}")
 
-
-def check_iteration_parameters(estimator, init_methods) -> None:
-    """The shared settings of an iterative mixture and its ``init_params`` (see :func:`check_shared_settings`)."""
-    check_shared_settings(estimator, init_methods)
 
 
 NEAR_CONSTANT = 1e-14

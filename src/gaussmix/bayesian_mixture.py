@@ -18,14 +18,14 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import BaseMixture, progress_callback
 from ._floating import as_float64, data_dtype, fitted
 from ._sources import fit_engine
-from ._validation import check_iteration_parameters
+from ._validation import check_shared_settings
 from .covariance import VARIATIONAL_NAMES, get_structure
 from .covariance._variational import checked_array, is_positive_number, is_real
 from .em import statistics_from_responsibilities
-from .engines import ENGINES, initialisation_engine, make_engine
+from .engines import initialisation_engine, make_engine
 from .exceptions import ConvergenceWarning, PruningWarning
 from .init import INIT_METHODS, initial_statistics
-from .missing import MISSING_POLICIES, check_missing_pattern, initialisation_data, observed_summary
+from .missing import check_missing_pattern, initialisation_data, observed_summary
 from .predictive import predictive_log_density, weight_credible_intervals
 from .stats import SufficientStatistics
 from .variational import (PRIOR_TYPES, VariationalPosterior, VariationalPrior, expected_weights, lower_bound_constant,
@@ -181,7 +181,7 @@ class BayesianGaussianMixture(BaseMixture):
 
     # ------------------------------------------------------------------------------------ validation
     def _check_parameters(self):
-        check_iteration_parameters(self, INIT_METHODS)
+        check_shared_settings(self, INIT_METHODS)
         if self.covariance_type not in VARIATIONAL_NAMES:
             raise ValueError(f"covariance_type must be one of {list(VARIATIONAL_NAMES)}, "
                              f"got {self.covariance_type!r}")
@@ -197,10 +197,6 @@ class BayesianGaussianMixture(BaseMixture):
             raise ValueError(f"weight_threshold must be a number in [0, 1), got {threshold!r}")
         if not isinstance(self.prune, (bool, np.bool_)):
             raise ValueError(f"prune must be True or False, got {self.prune!r}")
-        if self.engine not in ENGINES:
-            raise ValueError(f"engine must be one of {list(ENGINES)}, got {self.engine!r}")
-        if self.missing not in MISSING_POLICIES:
-            raise ValueError(f"missing must be one of {list(MISSING_POLICIES)}, got {self.missing!r}")
 
     def _check_shape(self, n_samples: int, n_features: int):
         """The checks that need the data's shape, run before any pass over the data."""
