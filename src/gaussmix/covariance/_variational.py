@@ -11,7 +11,6 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from scipy.special import gammaln
 
 __all__ = ["checked_array", "checked_matrix_prior", "is_positive_number", "is_real", "student_t_log_normaliser",
            "wishart_predictive_degrees_of_freedom"]
@@ -67,4 +66,6 @@ def wishart_predictive_degrees_of_freedom(degrees_of_freedom, n_features: int):
 
 def student_t_log_normaliser(dof, dimension: int):
     """``log Gamma((f + p)/2) - log Gamma(f/2) - p/2 log(f pi)`` of a ``p``-variate t with ``f`` degrees of freedom."""
+    from scipy.special import gammaln  # here, not at the top: `gaussmix --help` reads the structures without SciPy
+
     return gammaln(0.5 * (dof + dimension)) - gammaln(0.5 * dof) - 0.5 * dimension * (np.log(dof) + LOG_PI)
