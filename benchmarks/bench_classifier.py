@@ -29,7 +29,7 @@ import pandas as pd
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis, QuadraticDiscriminantAnalysis
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
-from gaussmix.classifier import GaussianMixtureClassifier
+from gaussmix.estimators.classifier import GaussianMixtureClassifier
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
 DEFAULT_DATA = ("iris", "wine", "thyroid", "banknote", "diabetes")

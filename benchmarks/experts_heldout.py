@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gaussmix.experts import MixtureOfExperts
+from gaussmix.estimators.experts import MixtureOfExperts
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from experts_baselines import gmm_regression_log_likelihood, linear_log_likelihood, piecewise_linear  # noqa: E402

@@ -16,7 +16,7 @@ dask_array = pytest.importorskip("dask.array")
 from gaussmix import BayesianGaussianMixture, open_dataset  # noqa: E402
 from gaussmix.covariance import get_structure  # noqa: E402
 from gaussmix.engines import make_engine  # noqa: E402
-from gaussmix.init import initial_statistics  # noqa: E402
+from gaussmix.fitting.init import initial_statistics  # noqa: E402
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 PRIOR_TYPES = ("dirichlet_process", "dirichlet_distribution")

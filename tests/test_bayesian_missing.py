@@ -17,7 +17,7 @@ from random_models import missing_completely_at_random, random_spd
 import gaussmix
 from gaussmix import BayesianGaussianMixture
 from gaussmix.covariance import VARIATIONAL_NAMES, get_structure
-from gaussmix.variational import (VariationalPosterior, expected_log_weights, variational_expect, variational_expect_with_missing,
+from gaussmix.families.variational import (VariationalPosterior, expected_log_weights, variational_expect, variational_expect_with_missing,
                                   variational_log_density, variational_log_density_with_missing)
 
 FITTED = ("weights_", "means_", "covariances_", "precisions_cholesky_", "precisions_", "degrees_of_freedom_",

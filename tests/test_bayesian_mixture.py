@@ -17,7 +17,7 @@ from threadpoolctl import threadpool_limits
 from gaussmix import BayesianGaussianMixture, PruningWarning
 from gaussmix.datasets import load_faithful
 from gaussmix.engines import InMemoryEngine
-from gaussmix.variational import variational_expect
+from gaussmix.families.variational import variational_expect
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 PRIOR_TYPES = ("dirichlet_process", "dirichlet_distribution")

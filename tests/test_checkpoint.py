@@ -257,7 +257,7 @@ def test_resuming_with_random_state_none_leaves_numpy_global_generator_alone(tmp
 
 
 def test_a_checkpoint_of_an_older_format_is_refused_with_advice(tmp_path):
-    from gaussmix.io import write_npz_atomically
+    from gaussmix.io.model_files import write_npz_atomically
 
     path = tmp_path / "old.ckpt.npz"
     write_npz_atomically(path, {"format": "gaussmix-checkpoint", "format_version": 1}, {})

@@ -14,7 +14,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from gaussmix import select_model
-from gaussmix.classifier import GaussianMixtureClassifier
+from gaussmix.estimators.classifier import GaussianMixtureClassifier
 from gaussmix.exceptions import DataError
 
 DATA = "../shared/data"

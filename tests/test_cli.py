@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from gaussmix import GaussianMixture, KMeans, load, save
-from gaussmix.cli import main, parse_components
+from gaussmix.cli.main import main, parse_components
 from subprocess_env import ENV
 
 FAITHFUL = resources.files("gaussmix").joinpath("data/faithful.csv")
@@ -263,7 +263,7 @@ def test_help_everywhere_has_examples(capsys):
 
 @pytest.mark.parametrize("command, default", [("fit", "full"), ("select", "all"), ("report", "all")])
 def test_covariance_help_states_the_real_default_and_what_all_means(capsys, command, default):
-    from gaussmix.cli import build_parser
+    from gaussmix.cli.main import build_parser
     from gaussmix.covariance import ALL_MODEL_NAMES
 
     assert build_parser().parse_args([command, "data.csv", "-o", "out"]).covariance == default
@@ -391,7 +391,7 @@ def test_force_overwrites_and_npy_roundtrip(fitted, capsys, monkeypatch):
 INTERRUPTED_WRITER = textwrap.dedent("""
     import signal, sys, time
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    import gaussmix._tabular as tabular
+    import gaussmix.io.tabular as tabular
 
     def slow_csv(stream, names, arrays, block=65536, delimiter=","):
         stream.write("label,half-written\\n" * 1000)
@@ -400,7 +400,7 @@ INTERRUPTED_WRITER = textwrap.dedent("""
         time.sleep(60)
 
     tabular._write_csv = slow_csv
-    from gaussmix.cli import main
+    from gaussmix.cli.main import main
     sys.exit(main(sys.argv[1:]))
 """)
 
@@ -430,7 +430,7 @@ def test_interrupted_write_leaves_no_partial_file(fitted, interrupt):
 def test_interrupted_model_save_keeps_the_old_model(fitted, capsys, monkeypatch):
     folder, _ = fitted
     monkeypatch.chdir(folder)
-    import gaussmix.io
+    import gaussmix.io.model_files
 
     before = Path("model.npz").read_bytes()
 
@@ -438,7 +438,7 @@ def test_interrupted_model_save_keeps_the_old_model(fitted, capsys, monkeypatch)
         stream.write(b"PK half an archive")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(gaussmix.io.np, "savez", failing_savez)
+    monkeypatch.setattr(gaussmix.io.model_files.np, "savez", failing_savez)
     status, _, err = run_main(capsys, "fit", "faithful.csv", "-k", "2", "-o", "model.npz", "--force", "-q")
     assert status == 130 and "interrupted" in err
     assert Path("model.npz").read_bytes() == before

@@ -96,7 +96,7 @@ def test_the_cross_validated_matrix_is_that_of_the_api(work):
     from sklearn.base import clone
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-    from gaussmix.report import build_classifier_report
+    from gaussmix.cli.report import build_classifier_report
 
     frame = pd.read_csv(IRIS)
     X, y = frame.drop(columns="label").to_numpy(), frame["label"].to_numpy()

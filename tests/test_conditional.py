@@ -10,7 +10,7 @@ from scipy.stats import multivariate_normal, norm
 from random_models import dense, random_covariances, random_spd
 
 from gaussmix import GaussianMixture
-from gaussmix.conditional import condition_components
+from gaussmix.families.conditional import condition_components
 from gaussmix.covariance import STRUCTURE_NAMES
 
 

@@ -20,7 +20,7 @@ from random_models import dense
 
 from gaussmix import GaussianMixture
 from gaussmix.covariance import REGISTERED_NAMES, FactorAnalyzers, get_structure
-from gaussmix.em import expect, maximize, statistics_from_responsibilities, variance_floor
+from gaussmix.families.em import expect, maximize, statistics_from_responsibilities, variance_floor
 from gaussmix.engines import InMemoryEngine
 from gaussmix.params import MixtureParams
 

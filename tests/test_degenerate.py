@@ -326,7 +326,7 @@ def _run_em_failing_on(module, calls_to_fail):
 
 def test_a_restart_that_keeps_degenerating_is_dropped(monkeypatch):
     """With several starts, one whose re-seeding budget runs out is dropped (mclust would report NA)."""
-    import gaussmix.gaussian_mixture as module
+    import gaussmix.estimators.gaussian_mixture as module
 
     X = np.vstack([np.random.default_rng(0).normal(size=(60, 2)), np.random.default_rng(1).normal(5, 1, (60, 2))])
     first_start_alone = GaussianMixture(2, random_state=0).fit(X)
@@ -340,7 +340,7 @@ def test_a_restart_that_keeps_degenerating_is_dropped(monkeypatch):
 
 @pytest.mark.parametrize("settings", [dict(n_init=1), dict(n_init=3, on_degenerate="raise")])
 def test_a_degenerate_start_is_an_error_with_one_start_or_the_raise_policy(monkeypatch, settings):
-    import gaussmix.gaussian_mixture as module
+    import gaussmix.estimators.gaussian_mixture as module
 
     run_em, _ = _run_em_failing_on(module, {0})
     monkeypatch.setattr(module, "run_em", run_em)
@@ -349,7 +349,7 @@ def test_a_degenerate_start_is_an_error_with_one_start_or_the_raise_policy(monke
 
 
 def test_every_start_degenerating_is_an_error(monkeypatch):
-    import gaussmix.gaussian_mixture as module
+    import gaussmix.estimators.gaussian_mixture as module
 
     run_em, calls = _run_em_failing_on(module, {0, 1, 2})
     monkeypatch.setattr(module, "run_em", run_em)

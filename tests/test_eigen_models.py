@@ -22,7 +22,7 @@ from gaussmix.datasets import load_faithful
 from gaussmix import GaussianMixture
 from gaussmix.covariance import ALL_MODEL_NAMES, get_structure, model_names
 from gaussmix.covariance.eigen import constrained_covariances
-from gaussmix.em import maximize, statistics_from_responsibilities
+from gaussmix.families.em import maximize, statistics_from_responsibilities
 from gaussmix.params import MixtureParams
 
 K, D = 3, 4

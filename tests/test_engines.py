@@ -575,7 +575,7 @@ def test_reseeding_with_missing_values_is_the_same_on_every_engine(engine):
 @pytest.mark.parametrize("engine", ["memory", "ooc", "dask"])
 def test_rows_for_reseeding_are_scored_and_returned_mean_imputed(missing_data, engine):
     """With every row incomplete, the worst-explained rows must still be found (on the mean-imputed rows)."""
-    from gaussmix.missing import MeanFilledRows, observed_summary
+    from gaussmix.families.missing import MeanFilledRows, observed_summary
 
     X = missing_data[0].copy()
     complete = ~np.isnan(X).any(axis=1)

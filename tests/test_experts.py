@@ -19,8 +19,8 @@ from threadpoolctl import threadpool_limits
 
 import gaussmix
 from experts_baselines import SLOPES, INTERCEPTS, gmm_regression_log_likelihood, linear_log_likelihood, piecewise_linear
-from gaussmix.experts import (ExpertsParams, MixtureOfExperts, Penalties, expect_experts, gate_derivatives,
-                              log_joint, maximize_experts, newton_direction)
+from gaussmix.estimators.experts import MixtureOfExperts
+from gaussmix.families.experts import (ExpertsParams, Penalties, expect_experts, gate_derivatives, log_joint, maximize_experts, newton_direction)
 from gaussmix.covariance.full import matrix_cholesky_of_precisions
 
 
@@ -181,7 +181,7 @@ def test_reported_objective_is_the_penalised_log_likelihood():
 @fixed_iterations
 def test_line_search_keeps_the_trace_monotone_after_a_bad_gate_direction(monkeypatch):
     # A direction 20 times the Newton step overshoots badly; the backtracking must still never lose.
-    from gaussmix import experts
+    from gaussmix.families import experts
     newton = experts.newton_direction
     monkeypatch.setattr(experts, "newton_direction", lambda *args: 20.0 * newton(*args))
     X, y = _two_output_data(9)

@@ -23,7 +23,7 @@ from threadpoolctl import threadpool_limits
 from gaussmix import DataError, DegenerateComponentError, GaussianMixture, MixtureOfFactorAnalyzers
 from gaussmix.covariance import FactorAnalyzers, get_structure
 from gaussmix.covariance.factor import factor_analysis_step, pack, unpack
-from gaussmix.em import statistics_from_responsibilities
+from gaussmix.families.em import statistics_from_responsibilities
 
 DATA = Path(__file__).parent / "data"
 VARIANTS = [("diag", False), ("diag", True), ("isotropic", False), ("isotropic", True)]

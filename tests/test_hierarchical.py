@@ -7,7 +7,7 @@ from sklearn.metrics import adjusted_rand_score
 from threadpoolctl import threadpool_limits
 
 from gaussmix import GaussianMixture
-from gaussmix.hierarchical import agglomerate, hc_partition, quantile_partition, svd_transform
+from gaussmix.fitting.hierarchical import agglomerate, hc_partition, quantile_partition, svd_transform
 
 
 @pytest.fixture(autouse=True)
@@ -91,7 +91,7 @@ def test_hc_init_finds_elongated_clusters_where_kmeans_init_fails():
 
 
 def test_subsample_is_reproducible_and_draws_only_rows_with_positive_weight(monkeypatch):
-    import gaussmix.hierarchical as hierarchical
+    import gaussmix.fitting.hierarchical as hierarchical
     from gaussmix.covariance import get_structure
     from gaussmix.engines import InMemoryEngine
 
@@ -118,7 +118,7 @@ def test_subsample_is_reproducible_and_draws_only_rows_with_positive_weight(monk
 
 def test_restarts_after_the_agglomeration_take_other_starts_in_turn(monkeypatch):
     """On data within the subsample the agglomeration is deterministic: n_init would only repeat it."""
-    import gaussmix.gaussian_mixture as module
+    import gaussmix.estimators.gaussian_mixture as module
 
     methods = []
     original = module.initial_params

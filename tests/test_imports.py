@@ -50,7 +50,7 @@ def test_import_gaussmix_loads_no_heavy_dependency():
 @pytest.mark.parametrize("argv", [["--help"], ["fit", "--help"], ["report", "--help"], ["--version"]])
 def test_cli_help_loads_no_heavy_dependency(argv):
     code = ("import contextlib, io\n"
-            "from gaussmix.cli import main\n"
+            "from gaussmix.cli.main import main\n"
             "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
             "    try:\n"
             f"        main({argv!r})\n"
@@ -62,30 +62,30 @@ def test_cli_help_loads_no_heavy_dependency(argv):
 
 # Where each public name was defined before the names were imported lazily: each must still be that object.
 DEFINED_IN = {
-    "BayesianGaussianMixture": "gaussmix.bayesian_mixture",
+    "BayesianGaussianMixture": "gaussmix.estimators.bayesian_mixture",
     "ConvergenceWarning": "sklearn.exceptions",
     "DataError": "gaussmix.exceptions",
     "DegenerateComponentError": "gaussmix.exceptions",
     "DegenerateComponentWarning": "gaussmix.exceptions",
-    "GaussianMixture": "gaussmix.gaussian_mixture",
-    "GaussianMixtureClassifier": "gaussmix.classifier",
-    "KMeans": "gaussmix.kmeans",
-    "MixtureOfExperts": "gaussmix.experts",
-    "MixtureOfFactorAnalyzers": "gaussmix.factor_analyzers",
+    "GaussianMixture": "gaussmix.estimators.gaussian_mixture",
+    "GaussianMixtureClassifier": "gaussmix.estimators.classifier",
+    "KMeans": "gaussmix.estimators.kmeans",
+    "MixtureOfExperts": "gaussmix.estimators.experts",
+    "MixtureOfFactorAnalyzers": "gaussmix.estimators.factor_analyzers",
     "ModelFileError": "gaussmix.exceptions",
     "PruningWarning": "gaussmix.exceptions",
     "ScaleWarning": "gaussmix.exceptions",
     "SelectionResult": "gaussmix.selection",
-    "StudentTMixture": "gaussmix.student_t",
+    "StudentTMixture": "gaussmix.estimators.student_t",
     "bootstrap_lrt": "gaussmix.inference.bootstrap",
     "bootstrap_parameters": "gaussmix.inference.bootstrap",
     "combine_components": "gaussmix.inference.merging",
-    "from_sklearn": "gaussmix.convert",
-    "load": "gaussmix.io",
+    "from_sklearn": "gaussmix.io.convert",
+    "load": "gaussmix.io.model_files",
     "mixture_directions": "gaussmix.inference.directions",
     "open_dataset": "gaussmix.engines.ooc",
-    "save": "gaussmix.io",
-    "select_experts": "gaussmix.experts",
+    "save": "gaussmix.io.model_files",
+    "select_experts": "gaussmix.estimators.experts",
     "select_model": "gaussmix.selection",
 }
 
@@ -113,7 +113,7 @@ def test_star_import_and_from_import_in_a_fresh_interpreter():
             "import sklearn.exceptions\n"
             "assert ConvergenceWarning is sklearn.exceptions.ConvergenceWarning\n"
             "assert issubclass(gaussmix.DataError, ValueError)\n"
-            "assert gaussmix.progress.ProgressBar  # a submodule, reachable as an attribute without importing it\n")
+            "assert gaussmix.datasets.load_faithful  # a submodule, reachable as an attribute without importing it\n")
     result = run_python(code)
     assert result.returncode == 0, result.stderr
 

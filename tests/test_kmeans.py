@@ -8,7 +8,7 @@ from sklearn.datasets import make_blobs
 
 from gaussmix import KMeans
 from gaussmix.covariance import get_structure
-from gaussmix.em import expect, log_responsibilities, maximize
+from gaussmix.families.em import expect, log_responsibilities, maximize
 from gaussmix.params import MixtureParams
 
 N_CLUSTERS = 4

@@ -16,8 +16,8 @@ from test_degenerate import two_blobs_and_an_isolated_point
 from gaussmix import DegenerateComponentWarning, GaussianMixture
 from gaussmix.covariance import STRUCTURE_NAMES, FactorAnalyzers, get_structure
 from gaussmix.covariance.factor import pack
-from gaussmix.em import expect
-from gaussmix.missing import expect_with_missing
+from gaussmix.families.em import expect
+from gaussmix.families.missing import expect_with_missing
 from gaussmix.params import MixtureParams
 
 no_convergence_warning = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

@@ -16,8 +16,8 @@ from scipy.stats import multivariate_normal
 from gaussmix import GaussianMixture, StudentTMixture
 from gaussmix.covariance import FactorAnalyzers
 from gaussmix.engines import make_engine
-from gaussmix.noise import NoiseBox, noise_box, observed_log_ranges
-from gaussmix.priors import ConjugatePrior, default_prior
+from gaussmix.families.noise import NoiseBox, noise_box, observed_log_ranges
+from gaussmix.families.priors import ConjugatePrior, default_prior
 
 FITTED = ("weights_", "means_", "covariances_", "precisions_cholesky_")
 

@@ -154,7 +154,7 @@ def test_pickled_garbage_is_refused_without_advice_to_allow_pickles(tmp_path):
     with pytest.raises(ModelFileError) as raised:
         gaussmix.load(garbage)
     assert "allow_pickle" not in str(raised.value)
-    from gaussmix.checkpoint import load_checkpoint
+    from gaussmix.fitting.checkpoint import load_checkpoint
 
     with pytest.raises(ValueError) as raised:
         load_checkpoint(garbage)

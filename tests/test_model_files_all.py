@@ -288,7 +288,7 @@ def test_missing_array_is_refused(saved, tmp_path):
 
 # ------------------------------------------------------------------------------------------- command line
 def test_command_line_uses_the_new_files_or_says_why(tmp_path, capsys):
-    from gaussmix.cli import main
+    from gaussmix.cli.main import main
 
     X, y = _data()
     data = tmp_path / "data.csv"

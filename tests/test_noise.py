@@ -7,7 +7,7 @@ from scipy.stats import multivariate_normal
 from threadpoolctl import threadpool_limits
 
 from gaussmix import GaussianMixture, load, save, select_model
-from gaussmix.noise import log_hypervolume
+from gaussmix.families.noise import log_hypervolume
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from gaussmix import _numba
-from gaussmix.kmeans import expect_kmeans, expect_kmeans_numpy
+from gaussmix.families.kmeans import expect_kmeans, expect_kmeans_numpy
 
 needs_numba = pytest.mark.skipif(not _numba.AVAILABLE, reason="numba is not installed")
 
@@ -55,7 +55,7 @@ def test_kmeans_without_numba_gives_the_same_fit():
 
 
 # ------------------------------------------------------------------------------ the fused E-step kernels
-from gaussmix import em  # noqa: E402
+from gaussmix.families import em  # noqa: E402
 from gaussmix.covariance import get_structure  # noqa: E402
 from gaussmix.params import MixtureParams  # noqa: E402
 
@@ -65,7 +65,7 @@ STRUCTURES = ["full", "tied", "diag", "spherical", "VEV", "EEI", "EII"]
 
 
 def numpy_statistics(chunk, sample_weight, params, structure):
-    """The NumPy composition that :func:`gaussmix.em.expect` uses without a compiled kernel."""
+    """The NumPy composition that :func:`gaussmix.families.em.expect` uses without a compiled kernel."""
     log_norm, responsibilities = em.log_responsibilities(chunk, params, structure)
     return em.statistics_from_responsibilities(chunk, sample_weight, responsibilities, params.means, structure,
                                                log_likelihood=float(sample_weight @ log_norm))

@@ -8,8 +8,8 @@ from sklearn.base import clone
 
 from gaussmix import ConvergenceWarning, GaussianMixture
 from gaussmix.covariance import STRUCTURE_NAMES, get_structure
-from gaussmix.em import estimate_parameters, statistics_from_responsibilities
-from gaussmix.online import expected_statistics, recentred, step_size, stepwise_average
+from gaussmix.families.em import estimate_parameters, statistics_from_responsibilities
+from gaussmix.families.online import expected_statistics, recentred, step_size, stepwise_average
 from gaussmix.params import MixtureParams
 
 from random_models import dense, random_covariances

@@ -7,7 +7,7 @@ The data have unequal, non-unit variances and correlations (a variance/standard-
 precision/covariance mix-up would pass on unit-variance data), and the starting point is deliberately
 poor (random data points as means) so that the trace moves over the 25 iterations compared.
 
-Semantics (see ``gaussmix.gaussian_mixture``): ``lower_bounds_`` is the same trace as scikit-learn's;
+Semantics (see ``gaussmix.estimators.gaussian_mixture``): ``lower_bounds_`` is the same trace as scikit-learn's;
 gaussmix's ``lower_bound_`` is the per-sample log-likelihood of the *returned* parameters, which is what
 scikit-learn's ``score(X)`` gives for its returned parameters (its ``lower_bound_`` is one M-step older).
 """

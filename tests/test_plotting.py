@@ -1,4 +1,4 @@
-"""gaussmix.plotting: the drawn geometry is the model's (ellipses, densities, projections, criteria)."""
+"""gaussmix.cli.plotting: the drawn geometry is the model's (ellipses, densities, projections, criteria)."""
 
 import numpy as np
 import pytest

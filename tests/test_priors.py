@@ -1,4 +1,4 @@
-"""MAP estimation with conjugate priors (``gaussmix.priors``).
+"""MAP estimation with conjugate priors (``gaussmix.families.priors``).
 
 Oracles: scipy's Dirichlet, inverse-Wishart and normal densities for the log prior; the conjugate
 posterior-mode formulas of Fraley & Raftery (2007) by hand; maximum likelihood as the limit of vanishing
@@ -16,9 +16,9 @@ from constrained_models import MODELS, expected_complete_log_likelihood, perturb
 import gaussmix.exceptions
 from gaussmix import GaussianMixture
 from gaussmix.covariance import get_structure
-from gaussmix.em import maximize, statistics_from_responsibilities
+from gaussmix.families.em import maximize, statistics_from_responsibilities
 from gaussmix.params import MixtureParams
-from gaussmix.priors import ConjugatePrior, default_prior
+from gaussmix.families.priors import ConjugatePrior, default_prior
 
 K, D = 3, 3
 

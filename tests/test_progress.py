@@ -5,7 +5,7 @@ import io
 import numpy as np
 
 from gaussmix import GaussianMixture
-from gaussmix.progress import ProgressBar
+from gaussmix.cli.progress import ProgressBar
 
 
 class Terminal(io.StringIO):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gaussmix.cli import main
+from gaussmix.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -11,7 +11,7 @@ import pytest
 
 from gaussmix import GaussianMixture, ScaleWarning, select_model
 from gaussmix.datasets import load_faithful
-from gaussmix.report import build_report, write_report
+from gaussmix.cli.report import build_report, write_report
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
@@ -245,7 +245,7 @@ def test_projection_and_pairs_plot_say_what_they_show(wide_report):
     shown = re.search(r"Pairs plot: showing 6 of (\d+) variables \(([^)]*)\), chosen as those that separate the "
                       r"components best", body)
     assert shown and int(shown[1]) == d
-    from gaussmix.plotting import separation_ratios
+    from gaussmix.cli.plotting import separation_ratios
 
     ratios = separation_ratios(model)
     chosen = [names.index(name) for name in shown[2].split(", ")]
@@ -253,7 +253,7 @@ def test_projection_and_pairs_plot_say_what_they_show(wide_report):
 
 
 def test_separation_ratio_is_fishers_and_picks_the_separating_variables():
-    from gaussmix.plotting import pairs_features, principal_axes, separation_ratios
+    from gaussmix.cli.plotting import pairs_features, principal_axes, separation_ratios
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(400, 9)) * np.arange(1, 10)  # unequal scales

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from gaussmix import GaussianMixture
-from gaussmix.report import write_report
+from gaussmix.cli.report import write_report
 from test_report import load_csv
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -41,7 +41,7 @@ DELIBERATE_DIFFERENCES = {
     "test_gaussian_mixture_all_init_does_not_estimate_gaussian_parameters":
         "mocks scikit-learn's private _estimate_gaussian_parameters and counts its calls (gaussmix never calls it; "
         "with weights_init, means_init and precisions_init given it does not look at the data to start: "
-        "gaussmix.init.initial_params)",
+        "gaussmix.fitting.init.initial_params)",
 }
 """Test function name -> why it fails against gaussmix on purpose (its parametrisations included)."""
 

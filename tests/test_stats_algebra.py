@@ -23,7 +23,7 @@ from scipy.stats import multivariate_normal
 from random_models import dense, random_covariances
 
 from gaussmix.covariance import STRUCTURE_NAMES, get_structure
-from gaussmix.em import expect, maximize
+from gaussmix.families.em import expect, maximize
 from gaussmix.engines import InMemoryEngine
 from gaussmix.params import MixtureParams
 from gaussmix.stats import SufficientStatistics

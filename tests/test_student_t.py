@@ -9,7 +9,7 @@ from scipy.stats import multivariate_t
 
 from gaussmix import GaussianMixture, StudentTMixture, load, save
 from gaussmix.covariance import ALL_MODEL_NAMES
-from gaussmix.student_t import MAX_DOF, update_dof
+from gaussmix.families.student_t import MAX_DOF, update_dof
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from gaussmix._tabular import TableError, atomic_write, read_table, write_table
+from gaussmix.io.tabular import TableError, atomic_write, read_table, write_table
 
 DATA = np.array([[1.5, -2.0, 3.25], [4.0, 5.5, -6.0], [7.0, 8.0, 9.125]])
 

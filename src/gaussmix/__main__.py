@@ -1,10 +1,10 @@
-"""``python -m gaussmix ...`` is the ``gaussmix`` command (see :mod:`gaussmix.cli`); ``python -m gaussmix demo``."""
+"""``python -m gaussmix ...`` is the ``gaussmix`` command (see :mod:`gaussmix.cli.main`); ``python -m gaussmix demo``."""
 
 from __future__ import annotations
 
 import sys
 
-from .cli import main
+from .cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main())

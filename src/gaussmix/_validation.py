@@ -13,7 +13,7 @@ from sklearn.utils.validation import validate_data
 # check_input / as_engine); the names stay importable from here for the estimators.
 from .engines import ENGINES
 from .engines._input import check_fit_data, check_in_memory, check_sample_weight
-from .missing import MISSING_POLICIES
+from .families.missing import MISSING_POLICIES
 
 __all__ = ["SHARED_SETTINGS", "check_fit_data", "check_predict_data", "check_sample_weight", "check_int",
            "check_n_jobs", "check_nonnegative_float", "check_positive_float",

@@ -31,8 +31,8 @@ class MixtureParams:
     offset : ndarray of shape (n_features,)
         The point subtracted from the data before any arithmetic.
     dof : ndarray of shape (n_components,) or None
-        Degrees of freedom of multivariate Student-t components (:mod:`gaussmix.student_t`); None for
-        Gaussian components. Every density evaluation follows it (:func:`gaussmix.em.weighted_log_density`).
+        Degrees of freedom of multivariate Student-t components (:mod:`gaussmix.families.student_t`); None for
+        Gaussian components. Every density evaluation follows it (:func:`gaussmix.families.em.weighted_log_density`).
     """
 
     weights: np.ndarray

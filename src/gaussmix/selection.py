@@ -39,7 +39,7 @@ from threadpoolctl import threadpool_limits
 from ._validation import check_int, check_n_jobs, check_sample_weight
 from .covariance import get_structure, model_names
 from .exceptions import ConvergenceWarning, DataError, DegenerateComponentError
-from .gaussian_mixture import GaussianMixture
+from .estimators.gaussian_mixture import GaussianMixture
 
 __all__ = ["CRITERIA", "MARKS_LEGEND", "RECORD_SIGNS", "SELECTION_DEFAULTS", "CandidateProgress", "SelectionResult",
            "candidate_label", "candidate_marks", "criterion_label", "select_model"]
@@ -487,7 +487,7 @@ def _fit_candidate(X, X_checked, sample_weight, family, name, count, params, spl
     record = dict.fromkeys(_RECORD_KEYS)
     record.update(covariance_type=name, n_components=count, family=family, failed=False, reason="")
     if family == "t":
-        from .student_t import StudentTMixture
+        from .estimators.student_t import StudentTMixture
 
         t_params = {key: value for key, value in params.items() if key in StudentTMixture._get_param_names()}
         if "init_params" not in params or params["init_params"] == SELECTION_DEFAULTS.get("init_params"):

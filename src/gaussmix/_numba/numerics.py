@@ -51,7 +51,7 @@ def exp_nonpositive(values, out, scratch_bits, floor):  # pragma: no cover - com
     floor : float
         At least -1000. Responsibilities relative to the row's largest below ``exp(floor)`` are flushed to
         zero: they are nothing next to 1, but their products are subnormal floats, on which x86 arithmetic
-        is ~100x slower (see :func:`gaussmix.em.log_responsibility_floor`).
+        is ~100x slower (see :func:`gaussmix.families.em.log_responsibility_floor`).
     """
     n = values.shape[0]
     powers = scratch_bits.view(np.float64)
@@ -83,7 +83,7 @@ def exp_nonpositive(values, out, scratch_bits, floor):  # pragma: no cover - com
 def normalise_block(log_prob, sample_weight, work, scratch_bits, floor):  # pragma: no cover - compiled
     """Turn ``log_prob`` (K, n) into weighted responsibilities ``w_n gamma_kn`` in place.
 
-    The fused log-sum-exp of :func:`gaussmix.em._normalise_rows`, column-wise: one exponentiation per
+    The fused log-sum-exp of :func:`gaussmix.families.em._normalise_rows`, column-wise: one exponentiation per
     entry serves both the normaliser and the responsibilities.
 
     Parameters

@@ -64,7 +64,7 @@ class CovarianceStructure(ABC):
     name: ClassVar[str]
     online: ClassVar[bool] = True
     """Whether the scatter is a fixed linear image of per-component outer products (so stepwise EM can
-    re-centre it; see :mod:`gaussmix.online`). Structures whose statistics depend on the parameters opt out."""
+    re-centre it; see :mod:`gaussmix.families.online`). Structures whose statistics depend on the parameters opt out."""
 
     # ----------------------------------------------------------------------------------------- shapes
     @abstractmethod
@@ -102,8 +102,8 @@ class CovarianceStructure(ABC):
         """The E-step of one chunk in a single compiled pass, or None where there is none.
 
         Structures with a compiled kernel (numba installed; :mod:`gaussmix._numba.estep`) return the
-        :class:`~gaussmix.stats.SufficientStatistics` that :func:`gaussmix.em.expect` would compute, up to
-        rounding; :func:`~gaussmix.em.expect` falls back to the NumPy composition of
+        :class:`~gaussmix.stats.SufficientStatistics` that :func:`gaussmix.families.em.expect` would compute, up to
+        rounding; :func:`~gaussmix.families.em.expect` falls back to the NumPy composition of
         :meth:`log_gaussian_density` and :meth:`scatter` when this returns None. ``chunk - offset`` are
         the centred rows (``offset=None``: the chunk is centred); the kernels centre in cache.
         """
@@ -143,7 +143,7 @@ class CovarianceStructure(ABC):
 
         What :meth:`scatter` (or, given ``precisions_cholesky``, :meth:`scatter_under`) returns for any rows
         with ``sum_n w_n gamma_nk (x_n - m_k)(x_n - m_k)^T = dense[k]``. The missing-value E-step
-        (:mod:`gaussmix.missing`) needs it: its expected scatter (outer products of completed rows plus
+        (:mod:`gaussmix.families.missing`) needs it: its expected scatter (outer products of completed rows plus
         conditional covariances) exists only as full matrices.
 
         Parameters
@@ -288,7 +288,7 @@ class CovarianceStructure(ABC):
     # ------------------------------------------------------------------------------- variational Bayes
     variational: ClassVar[bool] = False
     """True when the structure has scikit-learn's conjugate variational posterior (a Normal-Wishart per
-    component, restricted to the structure's shape; see :mod:`gaussmix.variational`), so that
+    component, restricted to the structure's shape; see :mod:`gaussmix.families.variational`), so that
     :class:`~gaussmix.BayesianGaussianMixture` can use it. The variational update and bound are written once
     for all such structures; what differs between them is the prior's shape
     (:meth:`checked_covariance_prior`) and the posterior predictive (:meth:`predictive_log_density`)."""

@@ -2,7 +2,7 @@
 
 The structures that have scikit-learn's conjugate variational posterior ('full', 'tied', 'diag',
 'spherical'; :attr:`CovarianceStructure.variational`) check a user's ``covariance_prior`` and evaluate the
-posterior predictive with these; :mod:`gaussmix.bayesian_mixture` validates its other hyper-parameters with
+posterior predictive with these; :mod:`gaussmix.estimators.bayesian_mixture` validates its other hyper-parameters with
 the same checks, so the messages agree.
 """
 

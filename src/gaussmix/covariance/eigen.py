@@ -46,7 +46,7 @@ below its value at the previous parameters, so each M-step is a generalised one 
 remains of the inner optimisation is carried into the next EM iteration instead of being solved to 1e-10 in
 every one (34 s to 1.4 s for the 14-model grid on wine).
 
-MAP estimation passes prior-augmented scatter and counts (see :mod:`gaussmix.priors`); the same code
+MAP estimation passes prior-augmented scatter and counts (see :mod:`gaussmix.families.priors`); the same code
 then finds the posterior mode.
 """
 

@@ -10,7 +10,7 @@ from typing import Callable, Iterable, Iterator, TypeVar
 import numpy as np
 
 # ordered_map and the BLAS limiter live with the passes; imported here under their old names, which other
-# modules use (gaussmix.conditional imports _single_threaded_blas).
+# modules use (gaussmix.families.conditional imports _single_threaded_blas).
 from ._passes import ChunkPasses, centre, lowest_rows, ordered_map  # noqa: F401
 from ._passes import single_threaded_blas as _single_threaded_blas  # noqa: F401
 

@@ -2,7 +2,7 @@
 
 Centring would make every entry non-zero, so this engine never centres: its offset is zero and its
 chunks are CSR row slices (``scipy.sparse.csr_array``, whose ``*`` is element-wise). The kernels that
-accept sparse chunks (k-means: :func:`gaussmix.kmeans.squared_distances`, :func:`~gaussmix.kmeans.assign`)
+accept sparse chunks (k-means: :func:`gaussmix.families.kmeans.squared_distances`, :func:`~gaussmix.families.kmeans.assign`)
 work from ``x . c`` products and row norms, which cost O(nnz) per centre, never O(n d). Sparse data are
 non-negative counts or frequencies in practice, with no large common offset to lose precision to.
 Rows handed out individually (seeds, re-seeded centres) are dense, as centres are.

@@ -420,7 +420,7 @@ def bootstrap_parameters(estimator, X, n_bootstrap: int = 99, method: str = "non
     from sklearn.utils.validation import check_is_fitted
 
     from .._validation import check_int, check_n_jobs
-    from ..gaussian_mixture import GaussianMixture
+    from ..estimators.gaussian_mixture import GaussianMixture
 
     if not isinstance(estimator, GaussianMixture):
         raise ValueError(f"estimator must be a fitted gaussmix.GaussianMixture, got {type(estimator).__name__}")
@@ -589,6 +589,6 @@ def _parameters_init(model) -> dict:
 
 def _mixture(n_components: int, covariance_type: str, seed: int, **params):
     """A GaussianMixture for one start of :func:`bootstrap_lrt`, single-threaded (the replicates are parallel)."""
-    from ..gaussian_mixture import GaussianMixture
+    from ..estimators.gaussian_mixture import GaussianMixture
 
     return GaussianMixture(n_components, covariance_type=covariance_type, random_state=seed, n_jobs=1, **params)

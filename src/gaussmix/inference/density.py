@@ -2,7 +2,7 @@
 and outlier scores in any dimension (mclust's ``densityMclust``, ``cdfMclust``, ``quantileMclust`` and
 ``hdrlevels``).
 
-The estimators expose these as methods of :class:`gaussmix._base.BaseMixture` (``cdf``, ``ppf``,
+The estimators expose these as methods of :class:`gaussmix.estimators._base.BaseMixture` (``cdf``, ``ppf``,
 ``density_threshold``, ``outlier_scores``); this module holds the maths on plain arrays.
 
 One dimension

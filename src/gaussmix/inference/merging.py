@@ -209,7 +209,7 @@ class CombinedComponents:
             lowering it much. ``"difference"``: the decrease of each merge. ``"normalised"``: the decrease divided
             by the number of rows merged (:meth:`normalised_differences`).
         """
-        from ..plotting import _axes
+        from ..cli.plotting import _axes
 
         ax = _axes(ax)
         if kind == "entropy":

@@ -1,0 +1,1 @@
+"""Model families: each an ``expect`` (chunk -> additive statistics), a ``maximize`` and an objective."""

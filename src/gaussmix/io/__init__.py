@@ -1,0 +1,1 @@
+"""Files: model files (``save``/``load``), tabular readers and writers, atomic writes, scikit-learn conversion."""
