@@ -38,8 +38,8 @@ from threadpoolctl import threadpool_limits
 
 from ._validation import check_int, check_n_jobs, check_sample_weight
 from .covariance import get_structure, model_names
-from .exceptions import ConvergenceWarning, DataError, DegenerateComponentError
 from .estimators.gaussian_mixture import GaussianMixture
+from .exceptions import ConvergenceWarning, DataError, DegenerateComponentError
 
 __all__ = ["CRITERIA", "MARKS_LEGEND", "RECORD_SIGNS", "SELECTION_DEFAULTS", "CandidateProgress", "SelectionResult",
            "candidate_label", "candidate_marks", "criterion_label", "select_model"]

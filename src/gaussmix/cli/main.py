@@ -389,8 +389,8 @@ def _model_summary(model, X) -> dict:
 def _fit_or_select(arguments, table):
     """One model for a single candidate, else ``select_model``, on ``table`` (read by :func:`_read`); returns
     (model, selection or None)."""
-    from ..exceptions import ConvergenceWarning
     from ..estimators.gaussian_mixture import GaussianMixture
+    from ..exceptions import ConvergenceWarning
     from ..selection import select_model
 
     X = table.X
@@ -710,8 +710,8 @@ def _report_classifier(arguments, model, table, path) -> int:
 
 
 def run_demo(arguments) -> int:
-    from ..io.tabular import check_output_path
     from ..datasets import load_faithful
+    from ..io.tabular import check_output_path
     from .demo import run_demo as demo
 
     if arguments.max_components < 1:

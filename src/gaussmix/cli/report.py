@@ -265,8 +265,8 @@ def _trace_section(model) -> str:
 
 
 def _plots(model, X: np.ndarray, selection, names: list[str]) -> list[str]:
-    from . import plotting
     from ..selection import criterion_label
+    from . import plotting
 
     figures = []
     if selection is not None:

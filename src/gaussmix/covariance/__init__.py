@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from ._base import KERNEL_BLOCK_ROWS, CovarianceStructure
 from .diag import Diag
-from .factor import FactorAnalyzers
 from .eigen import MCLUST_MODEL_NAMES, MCLUST_STRUCTURES
+from .factor import FactorAnalyzers
 from .full import Full
 from .spherical import Spherical
 from .tied import Tied

@@ -21,8 +21,8 @@ from typing import Callable, Iterator, TypeVar
 import numpy as np
 
 from ..exceptions import DataError
-from ._values import check_values
 from ._passes import centre, sum_in_order
+from ._values import check_values
 from .memory import first_chunk_offset, resolve_chunk_size, resolve_n_jobs
 
 __all__ = ["DaskEngine", "is_dask_array"]

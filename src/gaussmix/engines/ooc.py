@@ -24,8 +24,8 @@ from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 import numpy as np
 
 from ..exceptions import DataError
-from ._values import check_values
 from ._passes import ChunkPasses, centre, lowest_rows
+from ._values import check_values
 from .memory import first_chunk_offset, resolve_chunk_size, resolve_n_jobs
 
 __all__ = ["Dataset", "NpyDataset", "ParquetDataset", "CsvDataset", "IterableDataset", "ArrayDataset",

@@ -12,13 +12,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .._floating import as_float64, fitted, output_dtype
+from .._sources import check_predict_source, n_rows
 from .._validation import check_int, check_predict_data, check_sample_weight
 from ..covariance import CovarianceStructure, get_structure
-from .._sources import check_predict_source, n_rows
 from ..engines import is_chunked_source, make_engine
-from ..inference.density import (check_level, highest_density_threshold, mixture_cdf, mixture_quantiles,
-                                outlier_scores_from_reference)
 from ..families.missing import marginal_log_responsibilities, marginal_weighted_log_density, most_probable
+from ..inference.density import (check_level, highest_density_threshold, mixture_cdf, mixture_quantiles,
+                                 outlier_scores_from_reference)
 from ..params import MixtureParams
 
 __all__ = ["BaseMixture", "progress_callback"]

@@ -15,22 +15,23 @@ from scipy.special import logsumexp
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseMixture, progress_callback
 from .._floating import as_float64, data_dtype, fitted
 from .._sources import fit_engine
 from .._validation import check_shared_settings
 from ..covariance import VARIATIONAL_NAMES, get_structure
 from ..covariance._variational import checked_array, is_positive_number, is_real
-from ..families.em import statistics_from_responsibilities
 from ..engines import initialisation_engine, make_engine
 from ..exceptions import ConvergenceWarning, PruningWarning
-from ..fitting.init import INIT_METHODS, initial_statistics
+from ..families.em import statistics_from_responsibilities
 from ..families.missing import check_missing_pattern, initialisation_data, observed_summary
 from ..families.predictive import predictive_log_density, weight_credible_intervals
+from ..families.variational import (PRIOR_TYPES, VariationalPosterior, VariationalPrior, expected_weights,
+                                    lower_bound_constant, run_variational, update_posterior,
+                                    variational_expect_with_missing, variational_log_density_with_missing)
+from ..fitting.init import INIT_METHODS, initial_statistics
+from ..fitting.starts import best_of_starts
 from ..stats import SufficientStatistics
-from ..families.variational import (PRIOR_TYPES, VariationalPosterior, VariationalPrior, expected_weights, lower_bound_constant,
-                          run_variational, update_posterior, variational_expect_with_missing,
-                          variational_log_density_with_missing)
+from ._base import BaseMixture, progress_callback
 
 __all__ = ["BayesianGaussianMixture"]
 
@@ -263,8 +264,7 @@ class BayesianGaussianMixture(BaseMixture):
         prior = self._prior(engine, structure, summary.means if has_missing else None,
                             sample if has_missing else None)
 
-        best = None
-        for init in range(1 if warm else self.n_init):
+        def fit_start(init, best):
             if warm:
                 start, previous = self._fitted_posterior(engine.offset), self.lower_bound_
             else:
@@ -280,8 +280,9 @@ class BayesianGaussianMixture(BaseMixture):
             if self.verbose:
                 print(f"Initialization {init}: converged={result.converged} after {result.n_iter} iterations, "
                       f"lower bound {result.lower_bound:.6f}")
-            if best is None or result.lower_bound > best.lower_bound:
-                best = result
+            return result
+
+        best = best_of_starts(range(1 if warm else self.n_init), fit_start, lambda result: result.lower_bound)
 
         def constant(n_components):
             return lower_bound_constant(prior, n_components, n_features, engine.weight_sum, structure)

@@ -39,15 +39,15 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from .._sources import check_predict_source, fit_engine, n_rows
 from .._validation import check_int, check_nonnegative_float, check_sample_weight
 from ..covariance import CovarianceStructure, get_structure, model_names
-from ..families.em import estimate_parameters, run_em, statistics_from_responsibilities, weighted_log_density
-from .._sources import check_predict_source, fit_engine, n_rows
 from ..engines import is_chunked_source, make_engine, open_source
 from ..exceptions import DataError, DegenerateComponentError
-from .gaussian_mixture import GaussianMixture
+from ..families.em import estimate_parameters, run_em, statistics_from_responsibilities, weighted_log_density
 from ..params import MixtureParams
 from ..selection import SELECTION_DEFAULTS, select_model
+from .gaussian_mixture import GaussianMixture
 
 __all__ = ["GaussianMixtureClassifier", "minimum_rows"]
 

@@ -21,6 +21,7 @@ from ..exceptions import ConvergenceWarning, DataError, DegenerateComponentError
 from ..families.em import feature_variance
 from ..families.experts import (_DENSE_COVARIANCES, EXPERT_COVARIANCE_TYPES, INIT_METHODS, ExpertsFit, ExpertsParams,
                                 Penalties, _split, gate_probabilities, initial_experts, log_joint, run_experts_em)
+from ..fitting.starts import best_of_starts
 
 __all__ = ["MixtureOfExperts", "select_experts"]
 
@@ -226,14 +227,14 @@ class MixtureOfExperts(RegressorMixin, BaseEstimator):
                                        chunk_size=engine.chunk_size, n_jobs=self.n_jobs)
         penalties = Penalties(float(self.gate_penalty), float(self.reg_coef),
                               float(self.reg_covar) * engine.weight_sum / self.n_experts)
-        best = None
-        for _ in range(self.n_init):
+
+        def fit_start(index, best):
             start = initial_experts(engine, scaled_engine, scale, self.n_experts, n_features, self.init, rng, penalties,
                                     self.covariance_type)
-            result = run_experts_em(engine, start, penalties, n_features, self.covariance_type, tol=self.tol,
-                                    max_iter=self.max_iter)
-            if best is None or result.objective > best.objective:
-                best = result
+            return run_experts_em(engine, start, penalties, n_features, self.covariance_type, tol=self.tol,
+                                  max_iter=self.max_iter)
+
+        best = best_of_starts(range(self.n_init), fit_start, lambda result: result.objective)
         if not best.converged and self.max_iter > 0:
             warnings.warn(f"Mixture of experts did not converge in max_iter={self.max_iter} iterations "
                           f"(objective change above tol={self.tol}); increase max_iter or tol.", ConvergenceWarning)

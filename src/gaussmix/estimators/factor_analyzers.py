@@ -18,9 +18,9 @@ from .._floating import as_float64, fitted, output_dtype
 from .._validation import check_int, check_predict_data
 from ..covariance.factor import NOISE_TYPES, FactorAnalyzers, pack
 from ..exceptions import DataError
-from .gaussian_mixture import GaussianMixture
 from ..families.missing import incomplete_patterns, marginal_log_responsibilities
 from ..params import MixtureParams
+from .gaussian_mixture import GaussianMixture
 
 __all__ = ["MixtureOfFactorAnalyzers"]
 

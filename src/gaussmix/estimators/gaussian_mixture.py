@@ -11,27 +11,28 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 
-from ._base import BaseMixture, progress_callback
 from .._floating import data_dtype, fitted
-from .._validation import (check_data_scale, check_nonnegative_float, check_predict_data, check_sample_weight,
-                          check_shared_settings)
-from ..fitting.checkpoint import (FitCheckpoint, data_fingerprint, fingerprint_differences, load_checkpoint,
-                         max_iter_conflict, save_checkpoint, value_digest)
-from ..covariance import get_structure
-from ..fitting.degeneracy import degeneracy_advice, reseed_degenerate
-from ..families.em import (COLLAPSE_RELATIVE_VARIANCE, FrozenParameters, degenerate_error, estimate_parameters, expect,
-                 expect_hard, feature_variance, run_em)
 from .._sources import fit_engine
+from .._validation import (check_data_scale, check_nonnegative_float, check_predict_data, check_sample_weight,
+                           check_shared_settings)
+from ..covariance import get_structure
 from ..engines import initialisation_engine, is_chunked_source, make_engine
 from ..exceptions import ConvergenceWarning, DegenerateComponentError, DegenerateComponentWarning
-from .conditioning import ConditioningMixin
-from ..fitting.init import INIT_METHODS, initial_params, method_for_run
-from ..families.online import expected_statistics, recentred, step_size, stepwise_average
+from ..families.em import (COLLAPSE_RELATIVE_VARIANCE, FrozenParameters, degenerate_error, estimate_parameters, expect,
+                           expect_hard, feature_variance, run_em)
 from ..families.missing import (MeanFilledRows, check_missing_pattern, expect_with_missing, initialisation_data,
-                      observed_summary, with_noise_box)
+                                observed_summary, with_noise_box)
 from ..families.noise import NOISE_INITIAL_WEIGHT, check_noise, noise_box, noise_log_volume
-from ..params import MixtureParams
+from ..families.online import expected_statistics, recentred, step_size, stepwise_average
 from ..families.priors import resolve_prior
+from ..fitting.checkpoint import (FitCheckpoint, data_fingerprint, fingerprint_differences, load_checkpoint,
+                                  max_iter_conflict, save_checkpoint, value_digest)
+from ..fitting.degeneracy import degeneracy_advice, reseed_degenerate
+from ..fitting.init import INIT_METHODS, initial_params, method_for_run
+from ..fitting.starts import best_of_starts
+from ..params import MixtureParams
+from ._base import BaseMixture, progress_callback
+from .conditioning import ConditioningMixin
 
 __all__ = ["GaussianMixture"]
 
@@ -346,60 +347,57 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
         resumed = self._resumable_checkpoint(fingerprint) if fingerprint is not None and not warm else None
         best, first_run, finished = (None, 0, []) if resumed is None else (resumed.best, resumed.run,
                                                                             list(resumed.finished))
-        dropped = []
         given_start = warm or self.responsibilities_init is not None
-        for run in range(first_run, 1 if given_start else self.n_init):
-            try:
-                resume = None
-                if resumed is not None and run == resumed.run:
-                    resume = resumed.state
-                    rng = resumed.random_generator()  # the caller's generator is never rewound
-                    recover = self._recovery(seed_engine, structure, reseeds=resume.n_reseeded)
-                    start = resume.params
+
+        def fit_start(run, best):
+            nonlocal rng
+            resume = None
+            if resumed is not None and run == resumed.run:
+                resume = resumed.state
+                rng = resumed.random_generator()  # the caller's generator is never rewound
+                recover = self._recovery(seed_engine, structure, reseeds=resume.n_reseeded)
+                start = resume.params
+            else:
+                recover = self._recovery(seed_engine, structure)
+                if warm:
+                    start = self._fitted_params(engine.offset)
                 else:
-                    recover = self._recovery(seed_engine, structure)
-                    if warm:
-                        start = self._fitted_params(engine.offset)
-                    else:
-                        start = initial_params(init_engine, structure, self.n_components,
-                                               method=method_for_run(self.init_params, run),
-                                               random_state=rng, reg_covar=self.reg_covar, recover=recover,
-                                               variance_floor=floor, data_variance=data_variance,
-                                               weights_init=self.weights_init, means_init=self.means_init,
-                                               precisions_init=self.precisions_init, prior=prior,
-                                               responsibilities_init=self.responsibilities_init)
-                    if frozen is not None:
-                        start = frozen.apply(start)
-                    start = self._start(start)
-                    if noise_log_density is not None and start.weights.sum() > 1.0 - 1e-6:  # EM needs a noise weight > 0
-                        start = start.replace(weights=start.weights * (1.0 - NOISE_INITIAL_WEIGHT))
-                on_iteration = self._checkpoint_writer(fingerprint, run, best, tuple(finished), rng.get_state())
-                result = run_em(engine, start, structure, tol=self.tol, max_iter=self.max_iter,
-                                reg_covar=self.reg_covar, variance_floor=floor, recover=recover, callback=callback,
-                                prior=prior, resume=resume, on_iteration=on_iteration,
-                                expect=e_step, noise_log_density=noise_log_density,
-                                frozen=frozen, maximize_hook=self._maximize_hook(),
-                                strict_collapse=self.detect_collapse == "strict",
-                                # warm: convergence is judged against the last iteration of the fit continued
-                                previous_objective=self.lower_bounds_[-1] if warm and self.lower_bounds_ else -np.inf)
-            except DegenerateComponentError as error:
-                # A restart whose components keep degenerating is dropped if another one succeeds (mclust
-                # reports NA for its single start); with one start, or on_degenerate='raise', it is an error.
-                # (It stopped before max_iter, so a resume with another max_iter drops it again.)
-                if self.on_degenerate == "raise" or self.n_init == 1 or warm:
-                    raise
-                dropped.append(error)
-                warnings.warn(f"Initialization {run} dropped: {error}", DegenerateComponentWarning, stacklevel=2)
-                continue
+                    start = initial_params(init_engine, structure, self.n_components,
+                                           method=method_for_run(self.init_params, run),
+                                           random_state=rng, reg_covar=self.reg_covar, recover=recover,
+                                           variance_floor=floor, data_variance=data_variance,
+                                           weights_init=self.weights_init, means_init=self.means_init,
+                                           precisions_init=self.precisions_init, prior=prior,
+                                           responsibilities_init=self.responsibilities_init)
+                if frozen is not None:
+                    start = frozen.apply(start)
+                start = self._start(start)
+                if noise_log_density is not None and start.weights.sum() > 1.0 - 1e-6:  # EM needs a noise weight > 0
+                    start = start.replace(weights=start.weights * (1.0 - NOISE_INITIAL_WEIGHT))
+            on_iteration = self._checkpoint_writer(fingerprint, run, best, tuple(finished), rng.get_state())
+            return run_em(engine, start, structure, tol=self.tol, max_iter=self.max_iter,
+                          reg_covar=self.reg_covar, variance_floor=floor, recover=recover, callback=callback,
+                          prior=prior, resume=resume, on_iteration=on_iteration,
+                          expect=e_step, noise_log_density=noise_log_density,
+                          frozen=frozen, maximize_hook=self._maximize_hook(),
+                          strict_collapse=self.detect_collapse == "strict",
+                          # warm: convergence is judged against the last iteration of the fit continued
+                          previous_objective=self.lower_bounds_[-1] if warm and self.lower_bounds_ else -np.inf)
+
+        def finished_start(run, result):
             if self.verbose:
                 print(f"Initialization {run}: converged={result.converged} after {result.n_iter} iterations, "
                       f"mean log-likelihood {result.log_likelihood:.6f}")
-            if best is None or result.log_likelihood > best.log_likelihood:
-                best = result
             finished.append((result.n_iter, result.converged))
 
-        if best is None:
-            raise dropped[0]
+        # A restart whose components keep degenerating is dropped if another one succeeds (mclust reports NA for
+        # its single start); with one start, or on_degenerate='raise', it is an error. (It stopped before
+        # max_iter, so a resume with another max_iter drops it again.)
+        single = self.on_degenerate == "raise" or self.n_init == 1 or warm
+        best = best_of_starts(range(first_run, 1 if given_start else self.n_init), fit_start,
+                              lambda result: result.log_likelihood, best=best,
+                              droppable=() if single else (DegenerateComponentError,), on_finished=finished_start,
+                              dropped_warning=DegenerateComponentWarning)
         if not best.converged and self.max_iter > 0:
             warnings.warn(
                 "Best performing initialization did not converge. Try different init parameters, or increase "

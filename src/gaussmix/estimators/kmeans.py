@@ -15,8 +15,8 @@ from .._sources import check_predict_source, fit_engine, n_rows
 from .._validation import check_int, check_predict_data, check_sample_weight, check_shared_settings
 from ..engines import initialisation_engine, is_chunked_source, make_engine
 from ..engines.sparse import is_sparse
-from ..families.kmeans import (assign, expect_kmeans, kmeans_plusplus, lloyd, mean_feature_variance,
-                               squared_distances)
+from ..families.kmeans import assign, expect_kmeans, kmeans_plusplus, lloyd, mean_feature_variance, squared_distances
+from ..fitting.starts import best_of_starts
 
 __all__ = ["KMeans"]
 
@@ -162,15 +162,15 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
         # Out-of-core and Dask data: seed on a sample (Lloyd itself runs on all the data).
         seeded_from_data = isinstance(self.init, str) or callable(self.init)
         seed_engine = initialisation_engine(engine, rng) if seeded_from_data else engine
-        best = None
-        for _ in range(self._n_init):
+
+        def fit_start(index, best):
             seeds = self._seed(seed_engine, rng)
             if self.verbose:
                 print("Initialization complete")
-            centers, stats, n_iter, converged = lloyd(engine, seeds, max_iter=self.max_iter, tolerance=tolerance,
-                                                      verbose=bool(self.verbose))
-            if best is None or stats.inertia < best[1].inertia:
-                best = (centers, stats, n_iter, converged)
+            return lloyd(engine, seeds, max_iter=self.max_iter, tolerance=tolerance, verbose=bool(self.verbose))
+
+        # (centers, statistics, n_iter, converged): the lowest distortion wins
+        best = best_of_starts(range(self._n_init), fit_start, lambda result: -result[1].inertia)
         centers, stats, self.n_iter_, self.converged_ = best
         self.cluster_centers_ = (centers + engine.offset).astype(engine.dtype, copy=False)
         self._n_features_out = self.n_clusters

@@ -8,9 +8,9 @@ import numbers
 import numpy as np
 
 from ..families.em import ParameterEstimate
-from ..params import MixtureParams
 from ..families.student_t import (INITIAL_DOF, MAX_DOF, MIN_DOF, StudentTStatistics, _fixed_dof, expect_student_t,
                                   update_dof)
+from ..params import MixtureParams
 from .gaussian_mixture import GaussianMixture
 
 __all__ = ["StudentTMixture"]

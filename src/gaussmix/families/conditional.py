@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..covariance._base import LOG_2PI
-from .em import _normalise_rows
 from ..engines.memory import _single_threaded_blas
+from .em import _normalise_rows
 
 __all__ = ["ComponentConditionals", "condition_components", "conditional_mixture_weights"]
 

@@ -18,10 +18,10 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from ..covariance import CovarianceStructure
-from ..fitting.driver import RunState, Step, drive
 from .._floating import log_responsibility_floor
+from ..covariance import CovarianceStructure
 from ..exceptions import DegenerateComponentError, zero_density_error
+from ..fitting.driver import RunState, Step, drive
 from ..params import MixtureParams
 from ..stats import SufficientStatistics
 

@@ -42,12 +42,12 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from .conditional import condition_components, conditional_mixture_weights
 from ..covariance import CovarianceStructure
-from .em import _normalise_rows, expect, weighted_log_density
-from .noise import NoiseBox
 from ..params import MixtureParams
 from ..stats import SufficientStatistics
+from .conditional import condition_components, conditional_mixture_weights
+from .em import _normalise_rows, expect, weighted_log_density
+from .noise import NoiseBox
 
 __all__ = [
     "MISSING_POLICIES", "MeanFilledRows", "ObservedSummary", "check_missing_pattern", "expect_with_missing",

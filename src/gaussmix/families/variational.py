@@ -52,14 +52,14 @@ from typing import Callable, Optional, Union
 import numpy as np
 from scipy.special import betaln, digamma, gammaln, logsumexp
 
-from .conditional import condition_components
 from ..covariance import CovarianceStructure
-from ..fitting.driver import Step, drive
-from .em import statistics_from_responsibilities
 from ..exceptions import DegenerateComponentError
-from .missing import add_completed_moments, completed_patterns, incomplete_patterns
+from ..fitting.driver import Step, drive
 from ..params import MixtureParams
 from ..stats import SufficientStatistics
+from .conditional import condition_components
+from .em import statistics_from_responsibilities
+from .missing import add_completed_moments, completed_patterns, incomplete_patterns
 
 __all__ = [
     "PRIOR_TYPES", "VariationalPosterior", "VariationalPrior", "VariationalResult", "VariationalStatistics",

@@ -8,8 +8,8 @@ import numpy as np
 from scipy.special import logsumexp
 
 from ..covariance import CovarianceStructure
-from ..families.em import ParameterEstimate, degenerate_error, weighted_log_density
 from ..exceptions import DegenerateComponentWarning
+from ..families.em import ParameterEstimate, degenerate_error, weighted_log_density
 from ..params import MixtureParams
 
 __all__ = ["reseed_degenerate", "degeneracy_advice"]

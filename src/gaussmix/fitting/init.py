@@ -8,10 +8,10 @@ from sklearn.utils import check_random_state
 
 from ..covariance import CovarianceStructure
 from ..families.em import estimate_parameters, feature_variance, statistics_from_responsibilities
-from .hierarchical import hc_estimate, hc_statistics
 from ..families.kmeans import assign, kmeans_plusplus, lloyd
 from ..params import MixtureParams
 from ..stats import SufficientStatistics
+from .hierarchical import hc_estimate, hc_statistics
 
 __all__ = ["HC_RESTART_METHODS", "INIT_METHODS", "initial_params", "initial_centers", "initial_statistics",
            "method_for_run", "params_from_centers"]

@@ -30,10 +30,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_write
-from ..estimators.bayesian_mixture import _check_covariance_prior
 from ..covariance import CovarianceStructure, get_structure
+from ..estimators.bayesian_mixture import _check_covariance_prior
 from ..exceptions import ModelFileError
+from .atomic import atomic_write
 
 __all__ = ["save", "load", "FORMAT", "FORMAT_VERSION"]
 
