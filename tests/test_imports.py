@@ -80,12 +80,12 @@ DEFINED_IN = {
     "bootstrap_lrt": "gaussmix.inference.bootstrap",
     "bootstrap_parameters": "gaussmix.inference.bootstrap",
     "combine_components": "gaussmix.inference.merging",
-    "from_sklearn": "gaussmix.io.convert",
+    "from_sklearn": "gaussmix.estimators.gaussian_mixture",
     "load": "gaussmix.io.model_files",
     "mixture_directions": "gaussmix.inference.directions",
     "open_dataset": "gaussmix.engines.ooc",
     "save": "gaussmix.io.model_files",
-    "select_experts": "gaussmix.estimators.experts",
+    "select_experts": "gaussmix.selection",
     "select_model": "gaussmix.selection",
 }
 

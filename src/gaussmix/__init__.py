@@ -43,12 +43,12 @@ _PUBLIC = {
     "bootstrap_lrt": "inference.bootstrap",
     "bootstrap_parameters": "inference.bootstrap",
     "combine_components": "inference.merging",
-    "from_sklearn": "io.convert",
+    "from_sklearn": "estimators.gaussian_mixture",
     "load": "io.model_files",
     "mixture_directions": "inference.directions",
     "open_dataset": "engines.ooc",
     "save": "io.model_files",
-    "select_experts": "estimators.experts",
+    "select_experts": "selection",
     "select_model": "selection",
 }
 

@@ -1,5 +1,1 @@
-"""The command line, the HTML report, plots and the progress bar."""
-
-from .main import main
-
-__all__ = ["main"]
+"""The command line (``main.py``, entry point ``gaussmix.cli.main:main``), the HTML report, plots and the progress bar."""

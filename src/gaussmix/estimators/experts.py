@@ -3,7 +3,6 @@ statistics, E- and M-steps and the family run by the driver)."""
 
 from __future__ import annotations
 
-import numbers
 import warnings
 
 import numpy as np
@@ -12,7 +11,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._floating import as_float64, data_dtype, fitted, output_dtype
-from .._validation import check_int, check_n_jobs, check_nonnegative_float, check_sample_weight, check_shared_settings
+from .._validation import check_int, check_nonnegative_float, check_sample_weight, check_shared_settings
 from ..covariance.full import matrix_cholesky_of_precisions
 from ..engines import InMemoryEngine, as_engine, initialisation_engine, make_engine
 from ..engines.dask import is_dask_array
@@ -23,7 +22,7 @@ from ..families.experts import (_DENSE_COVARIANCES, EXPERT_COVARIANCE_TYPES, INI
                                 Penalties, _split, gate_probabilities, initial_experts, log_joint, run_experts_em)
 from ..fitting.starts import best_of_starts
 
-__all__ = ["MixtureOfExperts", "select_experts"]
+__all__ = ["MixtureOfExperts"]
 
 
 # ------------------------------------------------------------------------------------ chunked inputs
@@ -430,130 +429,3 @@ class MixtureOfExperts(RegressorMixin, BaseEstimator):
         lower = np.linalg.cholesky(self._dense_covariances)
         draws = means + np.einsum("nml,nl->nm", lower[experts], rng.standard_normal(means.shape))
         return fitted(self._as_fitted_y(draws), dtype), experts
-
-
-# ----------------------------------------------------------------------------------- model selection
-EXPERT_CRITERIA = ("bic", "aic", "icl")
-
-_RESERVED_EXPERT_PARAMS = ("n_experts", "covariance_type", "n_init", "random_state")
-
-
-def select_experts(X, y, n_experts=range(1, 6), covariance_types="all", criterion: str = "bic", *,
-                   n_init: int = 5, random_state=None, n_jobs=None, **estimator_params):
-    """Fit :class:`MixtureOfExperts` for every (covariance type, number of experts) and pick the best by
-    ``criterion``: :func:`gaussmix.select_model` for the conditional model ``p(y | x)``.
-
-    Parameters
-    ----------
-    X : array-like of shape (n_samples, n_features)
-    y : array-like of shape (n_samples,) or (n_samples, n_targets)
-    n_experts : int or iterable of int, default=range(1, 6)
-    covariance_types : 'all', str or iterable of str, default='all'
-        Families of the experts' noise covariances ('full', 'diag', 'spherical'). 'all' means the three for
-        multi-output ``y``, and 'full' alone for one target, where the three are the same model.
-    criterion : {'bic', 'aic', 'icl'}, default='bic'
-        Minimised; ``MixtureOfExperts.bic`` and ``aic`` (parameters counted there), and ``icl`` = bic
-        ``- 2 sum_n log max_k p(k | x_n, y_n)`` (the entropy of the posterior assignment to experts).
-    n_init : int, default=5
-        Initialisations per candidate. More than one by default: regression lines that cross defeat a
-        single k-means start on ``[x, y]`` often enough (two crossing lines are split left/right instead
-        of along the lines, a local maximum with a BIC far above the right one).
-    random_state : int, RandomState instance or None
-        Every candidate starts from the same seed (drawn once from a RandomState instance).
-    n_jobs : int or None, default=None
-        Worker processes across candidates (None or -1: all cores; 1: in this process).
-    **estimator_params
-        Passed to every :class:`MixtureOfExperts` (``gate_penalty``, ``tol``, ``max_iter``, ...).
-
-    Returns
-    -------
-    SelectionResult
-        The type :func:`gaussmix.select_model` returns, so ``summary()``, ``table`` and ``best_record`` work
-        the same: each record's ``n_components`` is its number of experts (also under ``n_experts``), and
-        ``best_params_`` is ``{"covariance_type": ..., "n_experts": ...}``. Candidates that fail (a
-        degenerate expert) are recorded as failed with the reason and never chosen.
-
-    Notes
-    -----
-    A separate function rather than an option of ``select_model``: that grid is the 14 covariance structures
-    of :class:`~gaussmix.GaussianMixture` fitted to ``X`` alone, with held-out likelihood and chunked sources;
-    this one needs ``y`` and another estimator, and shares the result type, the ranking and the seeding.
-    """
-    from joblib import Parallel, delayed  # a dependency of scikit-learn
-
-    from ..selection import CANDIDATE_FAILURES, SelectionResult, _candidate_seed, _workers, best_candidate
-
-    X, y = _checked_pair(X, y)
-    grid = _expert_grid(n_experts, covariance_types, 1 if y.ndim == 1 else y.shape[1])
-    if criterion not in EXPERT_CRITERIA:
-        raise ValueError(f"criterion must be one of {list(EXPERT_CRITERIA)}, got {criterion!r}")
-    check_int("n_init", n_init, 1)
-    check_n_jobs(n_jobs)
-    reserved = sorted(set(estimator_params) & set(_RESERVED_EXPERT_PARAMS))
-    if reserved:
-        raise ValueError(f"{reserved} are set by select_experts' own arguments; do not pass them as estimator "
-                         "parameters")
-    try:
-        MixtureOfExperts(**estimator_params)._check_parameters()  # bad values fail here, not as failed candidates
-    except TypeError as error:
-        raise ValueError(f"unknown MixtureOfExperts parameter: {error}") from None
-    params = dict(estimator_params, n_init=n_init, random_state=_candidate_seed(random_state))
-    workers = _workers(n_jobs, len(grid))
-    candidates = (delayed(_fit_expert_candidate)(X, y, name, count, params, CANDIDATE_FAILURES) for name, count in grid)
-    outcomes = Parallel(n_jobs=workers)(candidates) if workers > 1 else [task(*a, **k) for task, a, k in candidates]
-    records = [record for record, _ in outcomes]
-    best = best_candidate(records, criterion, lambda r: f"{r['covariance_type']}, {r['n_experts']} experts")
-    return SelectionResult(records, outcomes[best][1], {"covariance_type": records[best]["covariance_type"],
-                                                        "n_experts": records[best]["n_experts"]}, criterion, best)
-
-
-def _checked_pair(X, y) -> tuple[np.ndarray, np.ndarray]:
-    """``X`` (2-D) and ``y`` (1-D or 2-D) as finite float arrays of equal length, checked once for the grid."""
-    from sklearn.utils import check_X_y
-
-    return check_X_y(X, y, multi_output=True, y_numeric=True, dtype=[np.float64, np.float32])
-
-
-def _expert_grid(n_experts, covariance_types, n_targets: int) -> list[tuple[str, int]]:
-    """(covariance type, number of experts) candidates, types in the order given, then increasing counts."""
-    if isinstance(n_experts, numbers.Integral) and not isinstance(n_experts, bool):
-        n_experts = [n_experts]
-    try:
-        counts = sorted({check_int("n_experts", count, 1) for count in n_experts})
-    except TypeError:
-        raise ValueError(f"n_experts must be an integer or an iterable of integers, got {n_experts!r}") from None
-    if covariance_types == "all":
-        names = list(EXPERT_COVARIANCE_TYPES) if n_targets > 1 else ["full"]
-    else:
-        names = list(dict.fromkeys([covariance_types] if isinstance(covariance_types, str) else covariance_types))
-    unknown = [name for name in names if name not in EXPERT_COVARIANCE_TYPES]
-    if unknown:
-        raise ValueError(f"covariance_types must be 'all' or among {list(EXPERT_COVARIANCE_TYPES)}, got {unknown}")
-    if not counts or not names:
-        raise ValueError("n_experts and covariance_types must not be empty")
-    return [(name, count) for name in names for count in counts]
-
-
-def _fit_expert_candidate(X, y, covariance_type: str, n_experts: int, params: dict, failures: tuple):
-    """``(record, fitted estimator or None)`` of one candidate; a failure becomes a record, not an exception."""
-    from ..selection import _RECORD_KEYS
-
-    record = dict.fromkeys(_RECORD_KEYS)
-    record.update(covariance_type=covariance_type, n_components=n_experts, n_experts=n_experts, failed=False,
-                  reason="")
-    estimator = MixtureOfExperts(n_experts, covariance_type=covariance_type, **params)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # convergence is recorded in the table instead
-            estimator.fit(X, y)
-        log_likelihood, n_samples = estimator._log_likelihood(X, y)
-        n_parameters = estimator._n_parameters()
-        bic = -2.0 * log_likelihood + n_parameters * np.log(n_samples)
-        log_map = np.log(np.max(as_float64(estimator.predict_expert_proba(X, y)), axis=1))
-    except failures as error:
-        record.update(failed=True, reason=f"{type(error).__name__}: {error}")
-        return record, None
-    record.update(log_likelihood=log_likelihood, n_parameters=n_parameters, bic=float(bic), mclust_bic=float(-bic),
-                  icl=float(bic - 2.0 * log_map.sum()), aic=float(-2.0 * log_likelihood + 2.0 * n_parameters),
-                  converged=bool(estimator.converged_), n_iter=int(estimator.n_iter_))
-    return record, estimator

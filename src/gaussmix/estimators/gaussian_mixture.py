@@ -33,8 +33,9 @@ from ..fitting.starts import best_of_starts
 from ..params import MixtureParams
 from ._base import BaseMixture, progress_callback
 from .conditioning import ConditioningMixin
+from .convert import copy_from_sklearn, to_sklearn
 
-__all__ = ["GaussianMixture"]
+__all__ = ["GaussianMixture", "from_sklearn"]
 
 logger = logging.getLogger("gaussmix")
 
@@ -637,9 +638,8 @@ class GaussianMixture(ConditioningMixin, BaseMixture):
         return GaussianMixture(**params)
 
     def to_sklearn(self):
-        """This fitted model as a ``sklearn.mixture.GaussianMixture`` (same predictions; see :mod:`gaussmix.io.convert`)."""
-        from ..io.convert import to_sklearn
-
+        """This fitted model as a ``sklearn.mixture.GaussianMixture`` (same predictions; see
+        :mod:`gaussmix.estimators.convert`)."""
         return to_sklearn(self)
 
     def _progress_callback(self):
@@ -653,3 +653,13 @@ def _finite_array(name, value, shape):
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} contains NaN or infinity")
     return array
+
+
+def from_sklearn(estimator) -> GaussianMixture:
+    """A fitted :class:`GaussianMixture` from a fitted ``sklearn.mixture.GaussianMixture`` (arrays copied, nothing
+    refitted; :mod:`gaussmix.estimators.convert`).
+
+    The result's ``lower_bound_`` is recomputed nowhere: it is scikit-learn's (which describes the parameters
+    one M-step before the returned ones; see docs/sklearn-differences.md). Everything else is the same model.
+    """
+    return copy_from_sklearn(estimator, GaussianMixture)

@@ -1,7 +1,7 @@
 """Checkpoints of a running fit: written after every EM iteration, so an interrupted fit can resume.
 
 A checkpoint is a pickle-free ``.npz`` archive (like a model file, written atomically through
-:func:`gaussmix.io.model_files.write_npz_atomically`) holding the state of the current EM run (:class:`~gaussmix.families.em.EMState`),
+:func:`gaussmix.io.atomic.write_npz_atomically`) holding the state of the current EM run (:class:`~gaussmix.families.em.EMState`),
 the best finished run of earlier initialisations, the random generator's state after the current run was
 initialised, and a fingerprint of the data and settings. Resuming from it gives the model the
 uninterrupted fit would have given: EM is deterministic given its state.
@@ -35,7 +35,7 @@ from typing import Optional
 import numpy as np
 
 from ..families.em import EMResult, EMState
-from ..io.model_files import _without_pickle_advice, write_npz_atomically
+from ..io.atomic import _without_pickle_advice, write_npz_atomically
 from ..params import MixtureParams
 
 __all__ = ["FitCheckpoint", "save_checkpoint", "load_checkpoint", "data_fingerprint", "value_digest",

@@ -1,1 +1,1 @@
-"""Files: model files (``save``/``load``), tabular readers and writers, atomic writes, scikit-learn conversion."""
+"""Files: model files (``save``/``load``), tabular readers and writers, atomic writes (temporary file, then rename)."""

@@ -14,12 +14,15 @@ On any exception, ``KeyboardInterrupt`` included, the temporary file is removed 
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
 from typing import Callable
 
-__all__ = ["atomic_write"]
+import numpy as np
+
+__all__ = ["atomic_write", "write_npz_atomically"]
 
 
 def atomic_write(path, write: Callable, *, overwrite: bool, binary: bool = True) -> Path:
@@ -83,3 +86,22 @@ def _new_file_mode() -> int:
     umask = os.umask(0)
     os.umask(umask)
     return 0o666 & ~umask
+
+
+def write_npz_atomically(path, meta: dict, arrays: dict, *, overwrite: bool = True) -> Path:
+    """Write ``arrays`` and the JSON ``meta`` as an ``.npz`` file that is either complete or absent.
+
+    The archive goes to a temporary file in the target folder, is flushed to disk, then put in place in one
+    atomic step (:mod:`gaussmix.io.atomic`): an existing file is replaced only by a complete one, and only when
+    ``overwrite`` (otherwise ``FileExistsError``, even if the file appeared while writing).
+    """
+    return atomic_write(path, lambda stream: np.savez(stream, __meta__=np.array(json.dumps(meta)), **arrays),
+                        overwrite=overwrite)
+
+
+def _without_pickle_advice(error: Exception) -> str:
+    """numpy's error text, minus its advice to allow pickles (never safe for a file of unknown origin)."""
+    text = str(error)
+    if "allow_pickle" in text:
+        return "it holds Python objects (pickled data), which gaussmix never writes and does not load"
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__

@@ -33,7 +33,7 @@ import numpy as np
 from ..covariance import CovarianceStructure, get_structure
 from ..estimators.bayesian_mixture import _check_covariance_prior
 from ..exceptions import ModelFileError
-from .atomic import atomic_write
+from .atomic import _without_pickle_advice, write_npz_atomically
 
 __all__ = ["save", "load", "FORMAT", "FORMAT_VERSION"]
 
@@ -181,17 +181,6 @@ def _jsonable(value):
     if isinstance(value, float) and not np.isfinite(value):
         return None
     return value
-
-
-def write_npz_atomically(path, meta: dict, arrays: dict, *, overwrite: bool = True) -> Path:
-    """Write ``arrays`` and the JSON ``meta`` as an ``.npz`` file that is either complete or absent.
-
-    The archive goes to a temporary file in the target folder, is flushed to disk, then put in place in one
-    atomic step (:mod:`gaussmix.io.atomic`): an existing file is replaced only by a complete one, and only when
-    ``overwrite`` (otherwise ``FileExistsError``, even if the file appeared while writing).
-    """
-    return atomic_write(path, lambda stream: np.savez(stream, __meta__=np.array(json.dumps(meta)), **arrays),
-                        overwrite=overwrite)
 
 
 def load(path):
@@ -407,14 +396,6 @@ _SCALAR_CHECKS = {  # name -> (test, what a valid value is)
     "degrees_of_freedom_prior_": (_is_number, "a finite number"),
     "_y_ndim": (lambda v: v in (1, 2) and _is_int(v), "1 or 2"),
 }
-
-
-def _without_pickle_advice(error: Exception) -> str:
-    """numpy's error text, minus its advice to allow pickles (never safe for a file of unknown origin)."""
-    text = str(error)
-    if "allow_pickle" in text:
-        return "it holds Python objects (pickled data), which gaussmix never writes and does not load"
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 def _validate(model, kind, path):

@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._floating import as_float64, data_dtype, fitted
 from ..covariance import get_structure
 
-__all__ = ["from_sklearn", "to_sklearn"]
+__all__ = ["copy_from_sklearn", "to_sklearn"]
 
 _SHARED_PARAMS = ("n_components", "covariance_type", "tol", "reg_covar", "max_iter", "n_init", "init_params",
                   "weights_init", "means_init", "precisions_init", "random_state", "warm_start", "verbose",
@@ -84,20 +84,15 @@ def to_sklearn(model):
     return estimator
 
 
-def from_sklearn(estimator):
-    """A fitted :class:`gaussmix.GaussianMixture` from a fitted ``sklearn.mixture.GaussianMixture``.
-
-    The result's ``lower_bound_`` is recomputed nowhere: it is scikit-learn's (which describes the parameters
-    one M-step before the returned ones; see docs/sklearn-differences.md). Everything else is the same model.
-    """
+def copy_from_sklearn(estimator, model_class):
+    """A fitted ``model_class`` (:class:`gaussmix.GaussianMixture`) with the parameters of a fitted
+    ``sklearn.mixture.GaussianMixture`` (see :func:`gaussmix.from_sklearn`)."""
     from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
-
-    from ..estimators.gaussian_mixture import GaussianMixture
 
     if not isinstance(estimator, SklearnGaussianMixture):
         raise TypeError(f"from_sklearn expects a sklearn.mixture.GaussianMixture, got {type(estimator).__name__}")
     check_is_fitted(estimator, "means_")
-    model = GaussianMixture(**_init_params(estimator))
+    model = model_class(**_init_params(estimator))
     _copy_fitted(estimator, model)
     model.n_reseeded_ = 0
     return model
