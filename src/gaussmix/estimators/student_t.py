@@ -9,7 +9,7 @@ import numpy as np
 
 from ..families.em import ParameterEstimate
 from ..families.student_t import (INITIAL_DOF, MAX_DOF, MIN_DOF, StudentTStatistics, _fixed_dof, expect_student_t,
-                                  update_dof)
+                                  expect_student_t_with_missing, update_dof)
 from ..params import MixtureParams
 from .gaussian_mixture import GaussianMixture
 
@@ -92,11 +92,7 @@ class StudentTMixture(GaussianMixture):
 
     # The hooks of GaussianMixture's fit: the E-step, the M-step's extra part and the start's dof.
     def _expect(self, has_missing: bool):
-        if has_missing:
-            from ..families.missing import expect_with_missing
-
-            return expect_with_missing  # t-aware through params.dof
-        return expect_student_t
+        return expect_student_t_with_missing if has_missing else expect_student_t
 
     def _start(self, params: MixtureParams) -> MixtureParams:
         fixed = _fixed_dof(self.dof, params.n_components)

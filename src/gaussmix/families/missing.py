@@ -50,7 +50,8 @@ from .em import _normalise_rows, expect, weighted_log_density
 from .noise import NoiseBox
 
 __all__ = [
-    "MISSING_POLICIES", "MeanFilledRows", "ObservedSummary", "check_missing_pattern", "expect_with_missing",
+    "MISSING_POLICIES", "MeanFilledRows", "ObservedSummary", "check_missing_pattern", "expect_completed",
+    "expect_with_missing",
     "impute_centred", "incomplete_patterns", "initialisation_data", "mean_imputed", "marginal_log_responsibilities",
     "marginal_weighted_log_density", "observed_summary", "with_noise_box",
 ]
@@ -427,15 +428,9 @@ def add_completed_moments(pattern: CompletedPattern, moment_weights: np.ndarray,
 
 def _incomplete_statistics(chunk: np.ndarray, sample_weight: np.ndarray, params: MixtureParams,
                            structure: CovarianceStructure, noise: NoiseBox | None = None) -> SufficientStatistics:
-    """Expected complete-data statistics of rows that each have at least one NaN (Student-t components:
-    :func:`gaussmix.families.student_t.incomplete_student_t_statistics`); with a ``noise`` box the Gaussian counts,
-    sums and scatter carry the Gaussian responsibilities only (the noise keeps ``weight_sum - counts.sum()``)."""
-    if params.dof is not None:
-        if noise is not None:
-            raise ValueError("Student-t components with a noise component are not supported")
-        from .student_t import incomplete_student_t_statistics
-
-        return incomplete_student_t_statistics(chunk, sample_weight, params, structure)
+    """Expected complete-data statistics of rows that each have at least one NaN; with a ``noise`` box the
+    Gaussian counts, sums and scatter carry the Gaussian responsibilities only (the noise keeps
+    ``weight_sum - counts.sum()``)."""
     n_components, n_features = params.means.shape
     counts = np.zeros(n_components)
     sums = np.zeros((n_components, n_features))
@@ -472,16 +467,24 @@ def expect_with_missing(chunk: np.ndarray, sample_weight: np.ndarray, params: Mi
         (:class:`~gaussmix.families.noise.NoiseBox`). :func:`run_em <gaussmix.families.em.run_em>` hands E-steps the float
         ``-log V``: bind the box with :func:`with_noise_box`.
     """
-    complete_rows = expect
-    if params.dof is not None:  # Student-t components: their own E-step for the complete rows
-        from .student_t import expect_student_t as complete_rows
+    return expect_completed(chunk, sample_weight, params, structure, noise_log_density, expect, _incomplete_statistics)
+
+
+def expect_completed(chunk: np.ndarray, sample_weight: np.ndarray, params: MixtureParams,
+                     structure: CovarianceStructure, noise_log_density: float | NoiseBox | None,
+                     complete_rows: Callable[..., SufficientStatistics],
+                     incomplete_rows: Callable[..., SufficientStatistics]) -> SufficientStatistics:
+    """The E-step of a chunk with NaN, for any component family: ``complete_rows`` (its E-step) on the rows
+    without NaN, ``incomplete_rows(rows, weights, params, structure, noise_box)`` (its expected complete-data
+    statistics) on the others, summed. :func:`expect_with_missing` is the Gaussian one; Student-t components
+    bring theirs (:func:`gaussmix.families.student_t.expect_student_t_with_missing`)."""
     complete_noise = _complete_noise_log_density(noise_log_density)
     incomplete = np.isnan(chunk).any(axis=1)
     if not incomplete.any():  # (the noise argument only when there is one: the Student-t E-step has none)
         return (complete_rows(chunk, sample_weight, params, structure) if complete_noise is None
                 else complete_rows(chunk, sample_weight, params, structure, complete_noise))
     noise = None if noise_log_density is None else _noise_box(noise_log_density)
-    stats = _incomplete_statistics(chunk[incomplete], sample_weight[incomplete], params, structure, noise)
+    stats = incomplete_rows(chunk[incomplete], sample_weight[incomplete], params, structure, noise)
     if not incomplete.all():
         complete_stats = (complete_rows(chunk[~incomplete], sample_weight[~incomplete], params, structure)
                           if complete_noise is None else

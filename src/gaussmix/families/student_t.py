@@ -40,8 +40,10 @@ from ..covariance import CovarianceStructure
 from ..params import MixtureParams
 from ..stats import SufficientStatistics
 from .em import _normalise_rows, centre, statistics_from_responsibilities, weighted_log_density
+from .missing import add_completed_moments, completed_patterns, expect_completed
 
-__all__ = ["StudentTStatistics", "expect_student_t", "incomplete_student_t_statistics", "update_dof"]
+__all__ = ["StudentTStatistics", "expect_student_t", "expect_student_t_with_missing", "incomplete_student_t_statistics",
+           "update_dof"]
 
 MIN_DOF = 1e-2
 MAX_DOF = 1e4
@@ -119,8 +121,6 @@ def incomplete_student_t_statistics(chunk: np.ndarray, sample_weight: np.ndarray
     """
     from scipy.special import digamma
 
-    from .missing import add_completed_moments, completed_patterns
-
     dof = params.dof
     n_components, n_features = params.means.shape
     counts, scale_counts, dof_terms = np.zeros(n_components), np.zeros(n_components), np.zeros(n_components)
@@ -141,6 +141,21 @@ def incomplete_student_t_statistics(chunk: np.ndarray, sample_weight: np.ndarray
     return StudentTStatistics(float(sample_weight.sum()), log_likelihood, counts, sums,
                               structure.scatter_from_dense(scatter, params.precisions_cholesky),
                               scale_counts=scale_counts, dof_terms=dof_terms)
+
+
+def expect_student_t_with_missing(chunk: np.ndarray, sample_weight: np.ndarray, params: MixtureParams,
+                                  structure: CovarianceStructure, noise_log_density=None) -> StudentTStatistics:
+    """The Student-t E-step on a centred chunk whose NaN entries are missing at random: :func:`expect_student_t`
+    on the complete rows, :func:`incomplete_student_t_statistics` on the others
+    (:func:`gaussmix.families.missing.expect_completed`)."""
+    return expect_completed(chunk, sample_weight, params, structure, noise_log_density, expect_student_t,
+                            _incomplete_rows)
+
+
+def _incomplete_rows(chunk, sample_weight, params, structure, noise=None) -> StudentTStatistics:
+    if noise is not None:
+        raise ValueError("Student-t components with a noise component are not supported")
+    return incomplete_student_t_statistics(chunk, sample_weight, params, structure)
 
 
 def update_dof(dof: np.ndarray, counts: np.ndarray, dof_terms: np.ndarray, n_features: int,
