@@ -126,6 +126,9 @@ def _columns(text: str | None):
     return [c.strip() for c in text.split(",")] if text else None
 
 
+MODEL_FILE_HELP = ("model file written by 'gaussmix fit', 'gaussmix classify' or gaussmix.save (a Gaussian, Student-t, "
+                   "Bayesian or factor-analyser mixture, KMeans, or a GaussianMixtureClassifier)")
+
 MODEL_COLUMNS = "the columns the model was fitted on, by name, when both the model and the file name them; else all"
 
 
@@ -205,17 +208,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = command("predict", "cluster labels and membership probabilities for each row (the class for a "
                                  "classifier)", progress=False)
-    predict.add_argument("model", help="model file written by 'gaussmix fit', 'gaussmix classify' or gaussmix.save "
-                                       "(a Gaussian, Student-t, Bayesian or factor-analyser mixture, KMeans, or a "
-                                       "GaussianMixtureClassifier)")
+    predict.add_argument("model", help=MODEL_FILE_HELP)
     _add_data(predict, MODEL_COLUMNS)
     _add_output(predict)
 
     score = command("score", "log-likelihood of data under a model (the distortion for a k-means model; accuracy "
                              "for a classifier)", progress=False)
-    score.add_argument("model", help="model file written by 'gaussmix fit', 'gaussmix classify' or gaussmix.save "
-                                     "(a Gaussian, Student-t, Bayesian or factor-analyser mixture, KMeans, or a "
-                                     "GaussianMixtureClassifier)")
+    score.add_argument("model", help=MODEL_FILE_HELP)
     _add_data(score, MODEL_COLUMNS)
     score.add_argument("--label", help="the column of true classes (a classifier's score needs it)")
 

@@ -12,8 +12,8 @@ import numbers
 
 import numpy as np
 
-__all__ = ["checked_array", "checked_matrix_prior", "is_positive_number", "is_real", "student_t_log_normaliser",
-           "wishart_predictive_degrees_of_freedom"]
+__all__ = ["WishartPosterior", "checked_array", "checked_matrix_prior", "is_positive_number", "is_real",
+           "student_t_log_normaliser", "wishart_predictive_degrees_of_freedom"]
 
 LOG_PI = float(np.log(np.pi))
 
@@ -69,3 +69,17 @@ def student_t_log_normaliser(dof, dimension: int):
     from scipy.special import gammaln  # here, not at the top: `gaussmix --help` reads the structures without SciPy
 
     return gammaln(0.5 * (dof + dimension)) - gammaln(0.5 * dof) - 0.5 * dimension * (np.log(dof) + LOG_PI)
+
+
+class WishartPosterior:
+    """The variational methods of a structure whose posterior is a Wishart on a d x d precision ('full', and
+    'tied' with one Wishart shared by all components); mixed into :class:`~gaussmix.covariance.CovarianceStructure`
+    subclasses, whose ``_require_variational`` and ``name`` they use."""
+
+    def checked_covariance_prior(self, value, n_features):
+        self._require_variational()
+        return checked_matrix_prior(self.name, value, n_features)
+
+    def predictive_degrees_of_freedom(self, degrees_of_freedom, n_features):
+        self._require_variational()
+        return wishart_predictive_degrees_of_freedom(degrees_of_freedom, n_features)

@@ -10,7 +10,7 @@ import scipy  # scipy.linalg (a quarter of a second) loads on first use, not wit
 from .. import _numba
 from ..stats import SufficientStatistics
 from ._base import KERNEL_BLOCK_ROWS, LOG_2PI, CovarianceStructure, lower_to_symmetric, run_kernel
-from ._variational import checked_matrix_prior, wishart_predictive_degrees_of_freedom
+from ._variational import WishartPosterior
 
 __all__ = ["Full", "invalid_matrix_factors", "matrix_cholesky_of_precisions", "matrix_precisions_cholesky_from_precisions",
            "matrix_covariances_from_precisions_cholesky"]
@@ -156,7 +156,7 @@ def _full_kernel_arguments(structure, params, dtype) -> tuple:
     return packed, bounds, group, whitened_means, structure.log_weighted_constants(params)
 
 
-class Full(CovarianceStructure):
+class Full(WishartPosterior, CovarianceStructure):
     """One full covariance matrix per component; shape (n_components, n_features, n_features)."""
 
     name = "full"
@@ -248,11 +248,3 @@ class Full(CovarianceStructure):
 
     def dense_covariances(self, covariances, n_components, n_features):
         return covariances
-
-    def checked_covariance_prior(self, value, n_features):
-        self._require_variational()
-        return checked_matrix_prior(self.name, value, n_features)
-
-    def predictive_degrees_of_freedom(self, degrees_of_freedom, n_features):
-        self._require_variational()
-        return wishart_predictive_degrees_of_freedom(degrees_of_freedom, n_features)

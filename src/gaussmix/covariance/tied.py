@@ -9,7 +9,7 @@ import numpy as np
 from .. import _numba
 from ..stats import SufficientStatistics
 from ._base import CovarianceStructure, lower_to_symmetric, run_kernel
-from ._variational import checked_matrix_prior, wishart_predictive_degrees_of_freedom
+from ._variational import WishartPosterior
 from .full import (invalid_matrix_factors, matrix_cholesky_of_precisions, matrix_covariances_from_precisions_cholesky,
                    matrix_precisions_cholesky_from_precisions)
 
@@ -33,7 +33,7 @@ def _tied_kernel_arguments(structure, params, dtype) -> tuple:
             structure.log_weighted_constants(params))
 
 
-class Tied(CovarianceStructure):
+class Tied(WishartPosterior, CovarianceStructure):
     """One covariance matrix shared by every component; shape (n_features, n_features)."""
 
     name = "tied"
@@ -107,11 +107,3 @@ class Tied(CovarianceStructure):
 
     def dense_covariances(self, covariances, n_components, n_features):
         return np.broadcast_to(covariances, (n_components,) + covariances.shape)
-
-    def checked_covariance_prior(self, value, n_features):
-        self._require_variational()
-        return checked_matrix_prior(self.name, value, n_features)
-
-    def predictive_degrees_of_freedom(self, degrees_of_freedom, n_features):
-        self._require_variational()
-        return wishart_predictive_degrees_of_freedom(degrees_of_freedom, n_features)
