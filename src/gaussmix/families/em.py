@@ -21,7 +21,7 @@ import numpy as np
 from .._floating import log_responsibility_floor
 from ..covariance import CovarianceStructure
 from ..exceptions import DegenerateComponentError, zero_density_error
-from ..fitting.driver import RunState, Step, drive
+from ..fitting.driver import RunState, Step, change_below_tol, drive
 from ..params import MixtureParams
 from ..stats import SufficientStatistics
 
@@ -454,6 +454,8 @@ class GaussianFamily:
 
     monotone = True
     final_e_step = True
+    converged = staticmethod(change_below_tol)
+    expect: "_ChunkExpect"  # set per instance: what travels to Dask's workers
 
     def __init__(self, structure: CovarianceStructure, *, reg_covar: float, tol: float,
                  variance_floor: Optional[np.ndarray] = None, recover: Optional[Recover] = None, prior=None,
@@ -463,16 +465,12 @@ class GaussianFamily:
                  frozen: Optional[FrozenParameters] = None, maximize_hook=None, offset=None):
         self.structure = structure.with_em_tolerance(tol)  # iterative M-steps: warm starts, inner tol tied to tol
         self.reg_covar, self.variance_floor, self.recover_with, self.prior = reg_covar, variance_floor, recover, prior
-        self.expect_chunk, self.noise_log_density, self.strict_collapse = expect, noise_log_density, strict_collapse
+        self.noise_log_density, self.strict_collapse = noise_log_density, strict_collapse
         self.held_statistics, self.frozen, self.maximize_hook = fixed_statistics, frozen, maximize_hook
         # An E-step that centres the rows as stored itself (see expect) receives them with the engine's offset.
         self.centred = not getattr(expect, "accepts_offset", False)
         # What travels to Dask's workers: the E-step alone, not the recovery (which reaches the engine) or hooks.
         self.expect = _ChunkExpect(expect, self.structure, noise_log_density, not self.centred, offset)
-
-    def expect(self, chunk: np.ndarray, weights: np.ndarray, params: MixtureParams) -> SufficientStatistics:
-        """Replaced per instance by a :class:`_ChunkExpect` (see ``__init__``)."""
-        raise NotImplementedError
 
     def objective(self, stats: SufficientStatistics, params: MixtureParams) -> float:
         if self.prior is None:
@@ -497,9 +495,6 @@ class GaussianFamily:
         if self.frozen is not None:
             recovered = self.frozen.apply(recovered)
         return self._with_noise_share(recovered, stats)
-
-    def converged(self, value: float, previous: float, tol: float, step: Step) -> bool:
-        return abs(value - previous) < tol
 
     def _with_noise_share(self, params: MixtureParams, stats: SufficientStatistics) -> MixtureParams:
         if self.noise_log_density is None:

@@ -40,13 +40,14 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 from scipy import linalg
 
 from ..covariance.full import matrix_cholesky_of_precisions
 from ..exceptions import DegenerateComponentError
-from ..fitting.driver import Step, drive, expect_all
+from ..fitting.driver import Step, change_below_tol, drive, expect_all
 from ..fitting.init import initial_centers
 from .em import _normalise_rows
 from .kmeans import assign
@@ -382,14 +383,12 @@ class ExpertsFamily:
     monotone = False  # every step is an ascent step by its line search
     final_e_step = False  # the objective comes with each step, of the parameters it returns
     held_statistics = None
+    converged = staticmethod(change_below_tol)
+    expect: Callable[..., ExpertsStatistics]  # set per instance: a partial of expect_experts (travels to workers)
 
     def __init__(self, engine, penalties: Penalties, n_features: int, covariance_type: str):
         self.engine, self.penalties, self.n_features, self.covariance_type = engine, penalties, n_features, covariance_type
         self.expect = functools.partial(expect_experts, n_features=n_features)  # what travels to Dask's workers
-
-    def expect(self, chunk: np.ndarray, weights: np.ndarray, params: ExpertsParams) -> ExpertsStatistics:
-        """Replaced per instance by a partial of :func:`expect_experts`."""
-        raise NotImplementedError
 
     def objective(self, stats: ExpertsStatistics, params: ExpertsParams) -> float:
         return _objective(stats, params, self.penalties, self.n_features)
@@ -412,8 +411,7 @@ class ExpertsFamily:
     def recover(self, step: Step, params: ExpertsParams) -> ExpertsParams:
         raise AssertionError("the experts' M-step flags no component")
 
-    def converged(self, value: float, previous: float, tol: float, step: Step) -> bool:
-        return abs(value - previous) < tol
+
 
 
 # ------------------------------------------------------------------------------------ initialisation

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 from scipy import sparse
@@ -191,15 +192,12 @@ class LloydFamily:
     monotone = False  # J decreases by construction; a stall ends the run instead (see converged)
     final_e_step = True
     held_statistics = None
+    expect: Callable[..., KMeansStatistics]  # set per instance: a partial of expect_kmeans (travels to workers)
 
     def __init__(self, engine):
         self.engine = engine  # for relocations; never sent to Dask's workers (expect is a partial)
         self.stop_reason = ""  # why the run stopped, for verbose output
         self.expect = functools.partial(_expect_rows, offset=engine.offset)
-
-    def expect(self, rows, weights: np.ndarray, centers: np.ndarray) -> KMeansStatistics:
-        """Replaced per instance by a partial of :func:`expect_kmeans` with the engine's offset."""
-        raise NotImplementedError
 
     def objective(self, stats: KMeansStatistics, centers: np.ndarray) -> float:
         return -stats.inertia

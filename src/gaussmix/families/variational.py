@@ -54,7 +54,7 @@ from scipy.special import betaln, digamma, gammaln, logsumexp
 
 from ..covariance import CovarianceStructure
 from ..exceptions import DegenerateComponentError
-from ..fitting.driver import Step, drive
+from ..fitting.driver import Step, change_below_tol, drive
 from ..params import MixtureParams
 from ..stats import SufficientStatistics
 from .conditional import condition_components
@@ -542,6 +542,7 @@ class VariationalFamily:
     monotone = False  # the bound is evaluated after the update; nothing to undo
     final_e_step = False
     held_statistics = None
+    converged = staticmethod(change_below_tol)
 
     def __init__(self, prior: VariationalPrior, structure: CovarianceStructure, reg_covar: float, expect=None):
         self.prior, self.structure, self.reg_covar = prior, structure, reg_covar
@@ -561,5 +562,4 @@ class VariationalFamily:
     def recover(self, step: Step, posterior: VariationalPosterior) -> VariationalPosterior:
         raise AssertionError("the variational update flags no component")  # prior terms keep every one proper
 
-    def converged(self, value: float, previous: float, tol: float, step: Step) -> bool:
-        return abs(value - previous) < tol
+

@@ -27,7 +27,7 @@ from typing import Any, Callable, Optional, Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["DriverResult", "Family", "RunState", "Step", "drive"]
+__all__ = ["DriverResult", "Family", "RunState", "Step", "change_below_tol", "drive"]
 
 logger = logging.getLogger("gaussmix.fitting.driver")
 
@@ -106,6 +106,11 @@ class Family(Protocol):
 
     def converged(self, value: float, previous: float, tol: float, step: Step) -> bool:
         """Whether the run stops after this iteration (usually ``abs(value - previous) < tol``)."""
+
+
+def change_below_tol(value: float, previous: float, tol: float, step: Step) -> bool:
+    """The usual :meth:`Family.converged`: the objective changed by less than ``tol`` in this iteration."""
+    return abs(value - previous) < tol
 
 
 @dataclass(frozen=True)
