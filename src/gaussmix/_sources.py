@@ -11,7 +11,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from .engines import check_input, make_engine
+from .engines import checked_engine
 from .engines._input import is_chunked_source, open_source, source_shape
 from .exceptions import DataError
 
@@ -45,31 +45,8 @@ def fit_engine(estimator, X, sample_weight, *, n_components: int, what: str = "n
     Every check runs before the engine is made (which, for a source, reads its first chunk; for Dask
     data, computes on the workers).
 
-    Parameters
-    ----------
-    estimator
-        Receives ``n_features_in_`` (and ``feature_names_in_`` for an array with column names, as
-        scikit-learn's ``validate_data`` sets them).
-    X : array-like, path, Dataset, list of 2-D arrays or dask array
-    sample_weight : array-like of shape (n_samples,) or None
-    n_components : int
-        The model's size: at least ``max(2, n_components)`` rows are required.
-    what : str
-        The parameter's name in messages ('n_components', 'n_clusters').
-    min_positive : int, optional
-        Samples with positive weight required (default ``n_components``).
-    engine : {'auto', 'memory', 'ooc', 'dask'}
-    chunk_size, n_jobs
-        As for :func:`gaussmix.engines.make_engine`.
-    allow_missing : bool
-        The data may hold missing values: NaN in arrays, and also nulls and empty fields in files (the
-        engine then reads them as NaN); otherwise any of them is a DataError.
-    accept_sparse : bool
-        A SciPy sparse matrix is accepted (as CSR, on a :class:`~gaussmix.engines.sparse.SparseEngine`);
-        otherwise it is refused with scikit-learn's message.
-    check_shape : callable, optional
-        ``check_shape(n_samples, n_features)``: the estimator's own checks that need the data's shape
-        (parameters given per feature, per row); called before the engine is made.
+    Parameters are :func:`gaussmix.engines.as_engine`'s (with the estimator first, and sparse input refused unless
+    ``accept_sparse``).
 
     Raises
     ------
@@ -78,11 +55,10 @@ def fit_engine(estimator, X, sample_weight, *, n_components: int, what: str = "n
     ValueError
         Bad ``sample_weight``.
     """
-    checked = check_input(X, sample_weight, estimator=estimator, n_components=n_components, what=what,
-                          min_positive=min_positive, allow_missing=allow_missing, accept_sparse=accept_sparse,
-                          check_shape=check_shape)
-    engine = make_engine(checked.data, checked.sample_weight, engine=engine, chunk_size=chunk_size, n_jobs=n_jobs,
-                         n_components=n_components, allow_missing=allow_missing)
+    checked, engine = checked_engine(X, sample_weight, estimator=estimator, n_components=n_components, what=what,
+                                     min_positive=min_positive, allow_missing=allow_missing,
+                                     accept_sparse=accept_sparse, check_shape=check_shape, engine=engine,
+                                     chunk_size=chunk_size, n_jobs=n_jobs)
     in_memory = checked.kind in ("array", "sparse")
     return TrainingData(engine, checked.data if in_memory else None, checked.sample_weight)
 

@@ -31,7 +31,7 @@ from .sparse import SparseEngine, is_sparse
 
 __all__ = ["ENGINES", "INIT_SAMPLE_SIZE", "CheckedInput", "DaskEngine", "Dataset", "Engine", "InMemoryEngine",
            "OutOfCoreEngine", "SparseEngine", "as_engine", "auto_chunk_size", "check_input", "check_sample_weight",
-           "data_kind", "engine_kind", "initialisation_engine", "is_chunked_source", "is_iterable_of_chunks",
+           "checked_engine", "data_kind", "engine_kind", "initialisation_engine", "is_chunked_source", "is_iterable_of_chunks",
            "is_sparse", "make_engine", "open_dataset", "open_source", "resolve_chunk_size", "resolve_n_jobs"]
 
 ENGINES = ("auto", "memory", "ooc", "dask")
@@ -74,11 +74,23 @@ def as_engine(X, sample_weight=None, *, engine: str = "auto", chunk_size: int | 
     Engine
         Made after every check has passed (making it reads a source's first chunk, or computes on Dask).
     """
+    return checked_engine(X, sample_weight, engine=engine, chunk_size=chunk_size, n_jobs=n_jobs,
+                          n_components=n_components, offset=offset, allow_missing=allow_missing,
+                          accept_sparse=accept_sparse, estimator=estimator, what=what, min_positive=min_positive,
+                          check_shape=check_shape)[1]
+
+
+def checked_engine(X, sample_weight=None, *, engine: str = "auto", chunk_size: int | None = None,
+                   n_jobs: int | None = None, n_components: int = 1, offset: np.ndarray | None = None,
+                   allow_missing: bool = False, accept_sparse: bool = True, estimator=None, what: str = "n_components",
+                   min_positive: int | None = None, check_shape=None) -> tuple[CheckedInput, Engine]:
+    """:func:`as_engine`, also returning what the checks produced (:class:`CheckedInput`: the validated array and
+    weights, and what kind of input it was), for estimators that keep the in-memory array."""
     checked = check_input(X, sample_weight, estimator=estimator, n_components=n_components, what=what,
                           min_positive=min_positive, allow_missing=allow_missing, accept_sparse=accept_sparse,
                           check_shape=check_shape)
-    return make_engine(checked.data, checked.sample_weight, engine=engine, chunk_size=chunk_size, n_jobs=n_jobs,
-                       n_components=n_components, offset=offset, allow_missing=allow_missing)
+    return checked, make_engine(checked.data, checked.sample_weight, engine=engine, chunk_size=chunk_size,
+                                n_jobs=n_jobs, n_components=n_components, offset=offset, allow_missing=allow_missing)
 
 
 def make_engine(X, sample_weight=None, *, engine: str = "auto", chunk_size: int | None = None,
