@@ -47,9 +47,8 @@ def test_failed_starts_are_dropped_only_when_allowed_and_the_first_error_is_rais
 def test_estimators_keep_the_best_of_their_starts():
     rng = np.random.default_rng(3)
     X = np.vstack([rng.normal(size=(60, 2)) + shift for shift in ([0, 0], [5, 5], [0, 6])])
-    single = [GaussianMixture(3, n_init=1, init_params="random", random_state=seed).fit(X).lower_bound_
-              for seed in range(4)]
+    single = GaussianMixture(3, n_init=1, init_params="random", random_state=0).fit(X)
     several = GaussianMixture(3, n_init=4, init_params="random", random_state=0).fit(X)
-    assert several.lower_bound_ >= single[0] - 1e-12  # the first start is the single fit's
-    kmeans = [KMeans(3, n_init=1, init="random", random_state=0).fit(X).inertia_]
-    assert KMeans(3, n_init=5, init="random", random_state=0).fit(X).inertia_ <= kmeans[0] + 1e-9
+    assert several.lower_bound_ >= single.lower_bound_ - 1e-12  # the first start is the single fit's
+    kmeans = KMeans(3, n_init=1, init="random", random_state=0).fit(X)
+    assert KMeans(3, n_init=5, init="random", random_state=0).fit(X).inertia_ <= kmeans.inertia_ + 1e-9
