@@ -10,7 +10,7 @@ that computes the same statistics (the code path taken where numba cannot be imp
 - :mod:`.kmeans`: one Lloyd pass over a chunk.
 - :mod:`.linalg`: the M-step's small dense linear algebra over a stack of K matrices (Cholesky factors of
   precisions, the collapse test, symmetrising the kernels' lower triangles).
-- :mod:`.eigen`: the plane-rotation sweep of mclust's common-orientation M-steps (EVE, VVE).
+- :mod:`.eigen`: the inner iteration of mclust's common-orientation M-steps (VEE, EVE, VVE).
 
 Importing this package is free: numba (about 0.3 s) is imported the first time ``AVAILABLE`` or a kernel is
 looked up, which happens inside the first E- or M-step, never at ``import gaussmix``. The kernels are compiled
@@ -35,16 +35,16 @@ import os
 import tempfile
 import threading
 
-__all__ = ["AVAILABLE", "COMPILE_NOTICE", "diag_statistics", "full_statistics", "full_kernel_arguments",
+__all__ = ["AVAILABLE", "COMPILE_NOTICE", "common_orientation_descent", "diag_statistics", "full_statistics", "full_kernel_arguments",
            "has_direction_below", "kmeans_chunk_statistics", "precision_factors", "rotation_sweep", "spherical_statistics",
-           "symmetric_from_lower", "tied_statistics"]
+           "symmetric_from_lower", "tied_statistics", "variable_volume_equal_shape"]
 
 COMPILE_NOTICE = ("gaussmix: compiling the numba kernels for this machine "
                   "(once, up to a minute; cached for later runs)")
 
 _KERNELS = {  # name -> the module of this package that defines it
     "diag_statistics": "estep", "full_statistics": "estep", "spherical_statistics": "estep",
-    "tied_statistics": "estep", "rotation_sweep": "eigen", "full_kernel_arguments": "linalg",
+    "tied_statistics": "estep", "rotation_sweep": "eigen", "common_orientation_descent": "eigen", "variable_volume_equal_shape": "eigen", "full_kernel_arguments": "linalg",
     "has_direction_below": "linalg", "precision_factors": "linalg", "symmetric_from_lower": "linalg",
     "kmeans_chunk_statistics": "kmeans",
 }

@@ -146,6 +146,10 @@ def _variable_volume_equal_shape(w, counts, tol, max_iter, volumes=None, absolut
     n_features = w.shape[1]
     if volumes is None:
         volumes = w.sum(axis=1) / (n_features * counts)
+    if _numba.AVAILABLE:  # the same steps compiled: tens of iterations per M-step, ~10 us each in Python
+        return _numba.variable_volume_equal_shape(
+            np.ascontiguousarray(w, dtype=np.float64), np.ascontiguousarray(counts, dtype=np.float64),
+            np.ascontiguousarray(volumes, dtype=np.float64), float(tol), float(absolute_tol), int(max_iter))
     objective = np.inf
     with np.errstate(divide="ignore", invalid="ignore"):
         for _ in range(max_iter):
@@ -237,6 +241,15 @@ def _common_orientation(scatter, counts, volume, shape, tol, max_iter, start, ab
     iterations run. Warm starts update ``D`` by rotation sweeps alone; cold ones majorise first.
     """
     cold = start.axes is None
+    if not cold and _numba.AVAILABLE and (shape == "V" or start.volumes is not None):
+        # The same steps compiled (the inner iterations of a grid's M-steps cost ~50 us each in Python).
+        axes = np.array(start.axes, dtype=np.float64, order="C")  # rotated in place
+        volumes = start.volumes if start.volumes is not None else np.ones(len(counts))
+        variances = _numba.common_orientation_descent(
+            np.ascontiguousarray(scatter, dtype=np.float64), np.ascontiguousarray(counts, dtype=np.float64), axes,
+            np.ascontiguousarray(volumes, dtype=np.float64), volume == "E", shape == "E", float(tol),
+            float(absolute_tol), int(max_iter))
+        return np.broadcast_to(axes, scatter.shape), variances
     axes = _descending_eigh(scatter.sum(axis=0))[1] if cold else start.axes
     largest = np.linalg.eigvalsh(scatter)[:, -1] if shape == "V" and cold else None
     objective = np.inf
