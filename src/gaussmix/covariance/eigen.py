@@ -197,18 +197,29 @@ def constrained_covariances(scatter: np.ndarray, counts: np.ndarray, letters: st
     ndarray of shape (n_components, n_features, n_features)
         The covariances minimising ``sum_k n_k log det Sigma_k + tr(W_k Sigma_k^{-1})``.
     """
+    return _dense_solution(scatter, counts, letters, tol, max_iter, start, absolute_tol)[0]
+
+
+def _dense_solution(scatter, counts, letters, tol, max_iter, start, absolute_tol) -> tuple[np.ndarray, "InnerStart"]:
+    """:func:`constrained_covariances` and the solution's own axes and volumes (the next M-step's warm start)."""
     volume, shape, orientation = letters
     start = start or InnerStart()
     if orientation == "I":
         w = np.diagonal(scatter, axis1=1, axis2=2)
         variances = constrained_variances(w, counts, volume, shape, tol, max_iter, start.volumes, absolute_tol)
-        return variances[:, :, None] * np.eye(scatter.shape[1])
+        return variances[:, :, None] * np.eye(scatter.shape[1]), _solved_start(letters, variances)
     if orientation == "V":
         w, axes = _descending_eigh(scatter)
         variances = constrained_variances(w, counts, volume, shape, tol, max_iter, start.volumes, absolute_tol)
     else:
         axes, variances = _common_orientation(scatter, counts, volume, shape, tol, max_iter, start, absolute_tol)
-    return (axes * variances[:, None, :]) @ np.swapaxes(axes, -1, -2)
+    covariances = (axes * variances[:, None, :]) @ np.swapaxes(axes, -1, -2)
+    return covariances, _solved_start(letters, variances, axes[0] if orientation == "E" else None)
+
+
+def _solved_start(letters: str, variances: np.ndarray, axes: np.ndarray | None = None) -> "InnerStart":
+    """The warm start that a solution with these variances (and common axes) gives the next M-step."""
+    return InnerStart(axes, _geometric_mean(variances) if letters[:2] == "VE" else None)
 
 
 @dataclass(frozen=True)
@@ -373,6 +384,9 @@ class EigenDecomposed:
         self.tol = tol
         self.max_iter = max_iter
         self.em_tol = em_tol
+        # (covariances returned by the last M-step, the InnerStart they were built from), or (None, None). Only
+        # ever read back for that very array, so a structure shared by several runs cannot mix them up.
+        self._last_solution: tuple = (None, None)
 
     def n_parameters(self, n_components, n_features):
         return eigen_n_parameters(self.letters, n_components, n_features)
@@ -390,7 +404,11 @@ class EigenDecomposed:
         """
         if previous is None or self.em_tol is None or not self.iterative_m_step:
             return self.estimate_covariances(scatter, counts, shifts, reg_covar)
-        return self._estimate(scatter, counts, shifts, reg_covar, _warm_start(self, previous, reg_covar),
+        # The axes and volumes that gave `previous` where this structure computed it (an EM run's last M-step),
+        # else read back from the matrices (an eigen-decomposition per M-step, a tenth of a grid's time).
+        returned, solution = self._last_solution
+        start = solution if previous is returned else _warm_start(self, previous, reg_covar)
+        return self._estimate(scatter, counts, shifts, reg_covar, start,
                               INNER_TOL_FRACTION * 2.0 * self.em_tol * float(counts.sum()))
 
     def estimate_covariances(self, scatter, counts, shifts, reg_covar):
@@ -400,6 +418,13 @@ class EigenDecomposed:
     def iterative_m_step(self) -> bool:
         volume, shape, orientation = self.letters
         return (volume == "V" and shape == "E") or orientation == "E"  # (EEE is Tied: closed form)
+
+    def _remember(self, covariances: np.ndarray, solutions: list) -> np.ndarray:
+        """Keep the inner solution behind ``covariances`` for the next M-step, where it covers every component
+        (None where some had no count or no scatter); return ``covariances``."""
+        whole = len(solutions) == 1 and solutions[0] is not None
+        self._last_solution = (covariances, solutions[0]) if whole and self.iterative_m_step else (None, None)
+        return covariances
 
     def _solve(self, scatter: np.ndarray, counts: np.ndarray, solver) -> np.ndarray:
         """Run ``solver(scatter, counts, solvable)`` on the non-empty components; empty ones get their mean.
@@ -478,9 +503,15 @@ class DiagonalEigen(EigenDecomposed, Diag):
     def _estimate(self, scatter, counts, shifts, reg_covar, start, absolute_tol):
         w = scatter - counts[:, None] * shifts * shifts
         volume, shape = self.letters[:2]
-        return self._solve(w, counts, lambda w_, n, solvable: constrained_variances(
-            w_, n, volume, shape, self.tol, self.max_iter, _subset(start, solvable).volumes,
-            absolute_tol)) + reg_covar
+        solutions = []
+
+        def solver(w_, n, solvable):
+            variances = constrained_variances(w_, n, volume, shape, self.tol, self.max_iter,
+                                              _subset(start, solvable).volumes, absolute_tol)
+            solutions.append(_solved_start(self.letters, variances) if solvable.all() else None)
+            return variances
+
+        return self._remember(self._solve(w, counts, solver) + reg_covar, solutions)
 
 
 class DenseEigen(EigenDecomposed, Full):
@@ -489,10 +520,17 @@ class DenseEigen(EigenDecomposed, Full):
     def _estimate(self, scatter, counts, shifts, reg_covar, start, absolute_tol):
         within = scatter - counts[:, None, None] * shifts[:, :, None] * shifts[:, None, :]
         within = 0.5 * (within + np.swapaxes(within, 1, 2))
-        covariances = self._solve(within, counts, lambda w, n, solvable: constrained_covariances(
-            w, n, self.letters, self.tol, self.max_iter, _subset(start, solvable), absolute_tol))
+        solutions = []
+
+        def solver(w, n, solvable):
+            covariances, solution = _dense_solution(w, n, self.letters, self.tol, self.max_iter,
+                                                    _subset(start, solvable), absolute_tol)
+            solutions.append(solution if solvable.all() else None)
+            return covariances
+
+        covariances = self._solve(within, counts, solver)
         covariances = 0.5 * (covariances + np.swapaxes(covariances, 1, 2))
-        return covariances + reg_covar * np.eye(scatter.shape[1])
+        return self._remember(covariances + reg_covar * np.eye(scatter.shape[1]), solutions)
 
 
 def _subset(start: InnerStart, solvable: np.ndarray) -> InnerStart:
