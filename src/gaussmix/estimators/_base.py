@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import numbers
 
@@ -24,6 +25,12 @@ from ..params import MixtureParams
 __all__ = ["BaseMixture", "progress_callback"]
 
 
+@functools.cache
+def _constructor_parameters(cls) -> tuple:
+    """scikit-learn's ``_get_param_names`` of ``cls``, once per class."""
+    return tuple(BaseEstimator._get_param_names.__func__(cls))
+
+
 class BaseMixture(DensityMixin, BaseEstimator):
     """Inference for a fitted Gaussian mixture: log-density, responsibilities, labels, sampling, criteria, and
     density tools (one-dimensional ``cdf``/``ppf``, highest-density regions and outlier scores).
@@ -35,6 +42,12 @@ class BaseMixture(DensityMixin, BaseEstimator):
     dtypes (:mod:`gaussmix._floating`): float32 data give a float32 model (fitted arrays and outputs), any
     other data float64; statistics and predictions are computed in float64 all the same.
     """
+
+    @classmethod
+    def _get_param_names(cls) -> list:
+        # scikit-learn reads the constructor's signature on every get_params (~50 us; every fit validates its
+        # settings through get_params, 126 times in a model-selection grid); it never changes, so read it once.
+        return list(_constructor_parameters(cls))
 
     def fit(self, X, y=None, sample_weight=None):
         """Estimate the model from ``X``.
@@ -234,7 +247,10 @@ class BaseMixture(DensityMixin, BaseEstimator):
 
         def log_map(chunk, params, structure):
             log_prob = weighted_log_density(chunk, params, structure)
-            return log_prob.max(axis=1) - logsumexp(log_prob, axis=1)
+            # max - logsumexp = -log sum_k exp(log_prob_k - max), with one exponentiation (scipy's logsumexp
+            # cost more than the densities on the small data of a model-selection grid)
+            log_prob -= log_prob.max(axis=1, keepdims=True)
+            return -np.log(np.exp(log_prob, out=log_prob).sum(axis=1))
 
         return self._map(X, log_map, checked)
 
