@@ -96,6 +96,7 @@ class MixtureOfFactorAnalyzers(TransformerMixin, GaussianMixture):
     freeze = ()
     assignment = "soft"
     responsibilities_init = None
+    acceleration = None
 
     def __init__(self, n_components=1, *, n_factors=1, noise_type="diag", shared_noise=False, tol=1e-3,
                  reg_covar=1e-6, max_iter=100, n_init=1, init_params="kmeans", weights_init=None, means_init=None,

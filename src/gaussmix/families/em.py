@@ -21,6 +21,7 @@ import numpy as np
 from .._floating import log_responsibility_floor
 from ..covariance import CovarianceStructure
 from ..exceptions import DegenerateComponentError, zero_density_error
+from ..fitting.acceleration import Squarem
 from ..fitting.driver import RunState, Step, change_below_tol, drive
 from ..params import MixtureParams
 from ..stats import SufficientStatistics
@@ -496,6 +497,32 @@ class GaussianFamily:
             recovered = self.frozen.apply(recovered)
         return self._with_noise_share(recovered, stats)
 
+    # ---------------------------------------------------------------- states as vectors (for SQUAREM)
+    def to_vector(self, params: MixtureParams) -> np.ndarray:
+        """Weights, means and covariances (in the structure's storage) as one flat float64 vector."""
+        return np.concatenate([params.weights.ravel(), params.means.ravel(), params.covariances.ravel()])
+
+    def from_vector(self, vector: np.ndarray, like: MixtureParams) -> Optional[MixtureParams]:
+        """The parameters a vector of :meth:`to_vector`'s layout holds (``like`` gives the shapes), or None if
+        they are not a valid mixture: a weight not positive, a covariance not positive definite."""
+        n_components, n_means = like.weights.size, like.means.size
+        weights = vector[:n_components]
+        if not (np.all(np.isfinite(vector)) and np.all(weights > 0)):
+            return None
+        covariances = vector[n_components + n_means:].reshape(like.covariances.shape)
+        precisions_cholesky, singular = self.structure.cholesky_of_precisions(covariances)
+        if np.any(singular) or not np.all(np.isfinite(precisions_cholesky)):
+            return None
+        return like.replace(weights=weights / weights.sum(), covariances=covariances,
+                            means=vector[n_components:n_components + n_means].reshape(like.means.shape),
+                            precisions_cholesky=precisions_cholesky)
+
+    @property
+    def accelerable(self) -> bool:
+        """Whether SQUAREM applies: a state that is only weights, means and covariances, moved by soft EM."""
+        return (self.noise_log_density is None and self.frozen is None and self.maximize_hook is None
+                and self.expect.expect is not expect_hard)
+
     def _with_noise_share(self, params: MixtureParams, stats: SufficientStatistics) -> MixtureParams:
         if self.noise_log_density is None:
             return params
@@ -533,7 +560,8 @@ def run_em(engine, params: MixtureParams, structure: CovarianceStructure, *, tol
            fixed_statistics: Optional[Callable[[MixtureParams], SufficientStatistics]] = None,
            frozen: Optional[FrozenParameters] = None,
            maximize_hook: Optional[Callable[[SufficientStatistics, MixtureParams, ParameterEstimate],
-                                            ParameterEstimate]] = None) -> EMResult:
+                                            ParameterEstimate]] = None,
+           acceleration: Optional[str] = None) -> EMResult:
     """Iterate E- and M-steps from ``params`` until the mean log-likelihood changes by less than ``tol``.
 
     The trace never goes down (for ``tol > 0``): an M-step after which the objective is lower than before it
@@ -582,12 +610,18 @@ def run_em(engine, params: MixtureParams, structure: CovarianceStructure, *, tol
     maximize_hook : callable, optional
         ``maximize_hook(stats, params, estimate)``: the rest of a model family's M-step after the mixture's
         (Student-t components: the u-weighted means and the degrees of freedom, :mod:`gaussmix.families.student_t`).
+    acceleration : {None, 'squarem'}, default=None
+        'squarem': where EM crawls, each iteration is a SQUAREM cycle of up to three EM steps
+        (:mod:`gaussmix.fitting.acceleration`); the trace stays monotone. Plain EM with a noise component,
+        frozen parameters, hard assignments, Student-t components or ``tol=0``, where it does not apply.
     """
 
     family = GaussianFamily(structure, reg_covar=reg_covar, tol=tol, variance_floor=variance_floor, recover=recover,
                             prior=prior, expect=expect, noise_log_density=noise_log_density,
                             strict_collapse=strict_collapse, fixed_statistics=fixed_statistics, frozen=frozen,
                             maximize_hook=maximize_hook, offset=engine.offset)
+    if acceleration == "squarem" and family.accelerable and tol > 0:
+        family = Squarem(family, engine)
     result = drive(family, engine, params, tol=tol, max_iter=max_iter, callback=callback, resume=resume,
                    on_iteration=on_iteration, previous_objective=previous_objective)
     return EMResult(result.state, result.objective, result.trace, result.n_iter, result.converged,
