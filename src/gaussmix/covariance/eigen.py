@@ -26,11 +26,10 @@ problem* on a vector ``w_k`` of variances along fixed axes:
   decreasing ``C_k``, optimal for any ``C_k`` by von Neumann's trace inequality), ``w_k`` the eigenvalues;
 - orientation ``E``: ``D`` is common; alternate the diagonal problem on ``w_k = diag(D^T W_k D)`` with
   an update of ``D``: for shape ``E`` the eigenvectors of ``sum_k W_k / lambda_k`` (exact), for shape
-  ``V`` (EVE, VVE) one majorisation-minimisation step of Browne & McNicholas (2014): with
-  ``Psi_k = diag(1 / C_k)``, ``mu = sum_k max(Psi_k) max eig(W_k)`` and
-  ``H = mu D - sum_k W_k D Psi_k = U S V^T``, the new ``D = U V^T`` never increases ``F``; followed by one
-  sweep of exact plane rotations of pairs of axes (Jacobi / Flury-Gautschi style), which also never
-  increases ``F`` and cuts the number of iterations per M-step from hundreds to tens.
+  ``V`` (EVE, VVE) one sweep of exact plane rotations of pairs of axes (Jacobi / Flury-Gautschi style),
+  each of which never increases ``F``. (Browne & McNicholas' (2014) majorisation-minimisation step for ``D``
+  also descends, but alone it takes hundreds of steps per M-step where the rotations take tens, and adding it
+  to them changed no fit of the 14-model grids on ../shared/data.)
 
 The diagonal problem has closed forms except for shape ``E`` with volume ``V`` (VEI, VEE, VEV), solved by
 alternating ``A = normalise(sum_k w_k / lambda_k)`` and ``lambda_k = sum_j (w_kj / A_j) / (d n_k)``.
@@ -40,7 +39,7 @@ Every iterative step decreases ``F``; iterations stop when the relative decrease
 from the start) is solved: cold, from the eigenvectors of the pooled scatter, like mclust's every M-step.
 
 Inside EM (:meth:`EigenDecomposed.with_em_tolerance`) the inner iteration is warm-started from the previous EM
-iteration's axes and volumes, updates the axes by rotation sweeps alone, and stops once an iteration would raise
+iteration's axes and volumes and stops once an iteration would raise
 the mean log-likelihood by less than :data:`INNER_TOL_FRACTION` of EM's ``tol``. Every step still lowers ``F``
 below its value at the previous parameters, so each M-step is a generalised one and EM stays monotone; what
 remains of the inner optimisation is carried into the next EM iteration instead of being solved to 1e-10 in
@@ -247,33 +246,36 @@ def _stalled(objective: float, new_objective: float, tol: float, absolute_tol: f
 def _common_orientation(scatter, counts, volume, shape, tol, max_iter, start, absolute_tol):
     """**E models: alternate the variances along common axes ``D`` with an update of ``D``.
 
-    Started from ``start.axes`` (the previous EM iteration's ``D``, whose variances are re-optimised first),
-    every step lowers ``F`` from its value at the previous parameters: a generalised M-step however few
-    iterations run. Warm starts update ``D`` by rotation sweeps alone; cold ones majorise first.
+    Started from ``start.axes`` (the previous EM iteration's ``D``, whose variances are re-optimised first; cold:
+    the eigenvectors of the pooled scatter), every step lowers ``F`` from its value at the start: a generalised
+    M-step however few iterations run. ``D`` moves by exact steps: the eigenvectors of ``sum_k W_k / lambda_k``
+    for a common shape (VEE), sweeps of plane rotations for variable shapes (EVE, VVE). Compiled where numba is
+    installed (:func:`gaussmix._numba.eigen.common_orientation_descent`); this loop is its NumPy twin.
     """
-    cold = start.axes is None
-    if not cold and _numba.AVAILABLE and (shape == "V" or start.volumes is not None):
-        # The same steps compiled (the inner iterations of a grid's M-steps cost ~50 us each in Python).
-        axes = np.array(start.axes, dtype=np.float64, order="C")  # rotated in place
-        volumes = start.volumes if start.volumes is not None else np.ones(len(counts))
+    if start.axes is None:
+        axes = _descending_eigh(scatter.sum(axis=0))[1]
+        w = np.diagonal(axes.T @ scatter @ axes, axis1=1, axis2=2)
+        volumes = w.sum(axis=1) / (w.shape[1] * counts)  # each component's own VII volume along them
+    else:
+        axes, volumes = start.axes, start.volumes
+    if volumes is None:
+        volumes = np.ones(len(counts))  # (read by VEE only, whose warm starts always carry volumes)
+    if _numba.AVAILABLE and (volume, shape) != ("E", "E"):
+        axes = np.array(axes, dtype=np.float64, order="C")  # rotated in place
         variances = _numba.common_orientation_descent(
             np.ascontiguousarray(scatter, dtype=np.float64), np.ascontiguousarray(counts, dtype=np.float64), axes,
             np.ascontiguousarray(volumes, dtype=np.float64), volume == "E", shape == "E", float(tol),
             float(absolute_tol), int(max_iter))
         return np.broadcast_to(axes, scatter.shape), variances
-    axes = _descending_eigh(scatter.sum(axis=0))[1] if cold else start.axes
-    largest = np.linalg.eigvalsh(scatter)[:, -1] if shape == "V" and cold else None
     objective = np.inf
-    variances = None
     with np.errstate(divide="ignore", invalid="ignore"):
         for _ in range(max_iter):
             w = np.diagonal(axes.T @ scatter @ axes, axis1=1, axis2=2)  # diag(D^T W_k D)
             if volume == "V" and shape == "E":
                 # VEE: one exact shape-then-volume step from the current volumes; with the exact axes step
                 # below this is block-coordinate descent over (lambda, A, D), no nested iteration.
-                volumes = start.volumes if variances is None else _geometric_mean(variances)
-                variances = _variable_volume_equal_shape(w, counts, tol, 1 if volumes is not None else max_iter,
-                                                         volumes)
+                variances = _variable_volume_equal_shape(w, counts, tol, 1, volumes)
+                volumes = _geometric_mean(variances)
             else:
                 variances = constrained_variances(w, counts, volume, shape, tol, max_iter)
             if shape == "E" and volume == "E":
@@ -282,14 +284,8 @@ def _common_orientation(scatter, counts, volume, shape, tol, max_iter, start, ab
             if _stalled(objective, new_objective, tol, absolute_tol):
                 break
             objective = new_objective
-            if shape == "E":
-                axes = _shared_shape_axes(scatter, variances)
-            else:
-                if cold:
-                    axes = _majorised_axes(scatter, variances, axes, largest)
-                # Warm, the axes are already close: the exact rotations alone descend as far per step and cost
-                # no SVD (halved the EVE/VVE time of a grid on wine, same maxima).
-                axes = _pairwise_rotated_axes(scatter, variances, axes)
+            axes = (_shared_shape_axes(scatter, variances) if shape == "E"
+                    else _pairwise_rotated_axes(scatter, variances, axes))
         axes = axes[None] if axes.ndim == 2 else axes
     return np.broadcast_to(axes, scatter.shape), variances
 
@@ -302,17 +298,6 @@ def _shared_shape_axes(scatter, variances):
     paired = np.empty_like(axes)
     paired[:, order] = axes
     return paired
-
-
-def _majorised_axes(scatter, variances, axes, largest):
-    """One MM step for ``D`` (Browne & McNicholas 2014): never increases ``sum_k tr(D^T W_k D Psi_k)``."""
-    inverse = 1.0 / variances
-    bound = float(inverse.max(axis=1) @ largest)
-    target = bound * axes - np.sum((scatter @ axes) * inverse[:, None, :], axis=0)  # mu D - sum_k W_k D Psi_k
-    if not np.all(np.isfinite(target)):  # a variance so small that 1 / C overflows: leave D to the rotations
-        return axes
-    left, _, right = np.linalg.svd(target)
-    return left @ right
 
 
 def _pairwise_rotated_axes(scatter, variances, axes):
