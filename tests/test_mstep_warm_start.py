@@ -123,11 +123,12 @@ def test_compiled_rotation_sweep_equals_its_numpy_twin(seed, monkeypatch):
 
 
 @pytest.mark.skipif(not _numba.AVAILABLE, reason="numba is not installed")
-@pytest.mark.parametrize("model", ["VEI", "VEE", "EVE", "VVE", "VEV"])
+@pytest.mark.parametrize("model", ["VEI", "VEE", "EVE", "VVE", "VEV", "EEI", "EVI", "EEV", "EVV"])
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_compiled_m_steps_equal_their_numpy_twins(model, seed, monkeypatch):
-    """The compiled inner iterations (the whole warm loop of VEE/EVE/VVE, VE*'s diagonal problem) take the
-    NumPy path's steps, warm and cold. EVE and VVE rotate ``D^T W_k D`` along with ``D`` where the twin
+    """The compiled M-steps (:func:`gaussmix._numba.eigen.dense_eigen_covariances` and
+    :func:`~gaussmix._numba.eigen.constrained_variances`, with the whole warm loop of VEE/EVE/VVE) take the NumPy
+    path's steps, warm and cold. EVE and VVE rotate ``D^T W_k D`` along with ``D`` where the twin
     recomputes it, so rounding may move their stop by an iteration: there the M-step objectives agree to
     the inner tolerance, elsewhere the covariances agree to rounding."""
     scatter, counts, previous = random_problem(seed, model, 4, 5)

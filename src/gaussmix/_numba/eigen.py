@@ -17,7 +17,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["common_orientation_descent", "rotation_sweep", "variable_volume_equal_shape"]
+__all__ = ["common_orientation_descent", "constrained_variances", "dense_eigen_covariances", "rotation_sweep",
+           "variable_volume_equal_shape"]
 
 
 @njit(nogil=True, cache=True)
@@ -251,3 +252,123 @@ def variable_volume_equal_shape(w, counts, volumes, tol, absolute_tol, max_iter)
         for j in range(n_features):
             variances[k, j] = volumes[k] * shape[j]
     return variances
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def constrained_variances(w, counts, equal_volume, shape_code, volumes, tol, absolute_tol,
+                          max_iter):  # pragma: no cover - compiled
+    """The diagonal problem of every mclust model, compiled: twin of
+    :func:`gaussmix.covariance.eigen.constrained_variances`.
+
+    Parameters
+    ----------
+    w : ndarray of shape (n_components, d)
+        Scatter along the axes.
+    counts : ndarray of shape (n_components,)
+    equal_volume : bool
+        Volume letter ``E``.
+    shape_code : int
+        Shape letter: 0 for ``I``, 1 for ``E``, 2 for ``V``.
+    volumes : ndarray of shape (n_components,)
+        Start of VE*'s alternation.
+    tol, absolute_tol, max_iter
+        VE*'s stopping rule.
+
+    Returns
+    -------
+    ndarray of shape (n_components, d)
+    """
+    n_components, n_features = w.shape
+    total = counts.sum()
+    out = np.empty((n_components, n_features))
+    if shape_code == 1 and not equal_volume:
+        return variable_volume_equal_shape(w, counts, volumes, tol, absolute_tol, max_iter)
+    if shape_code == 0:
+        grand = w.sum() / (n_features * total)
+        for k in range(n_components):
+            value = grand if equal_volume else w[k].sum() / (n_features * counts[k])
+            for j in range(n_features):
+                out[k, j] = value
+    elif shape_code == 2 and not equal_volume:
+        for k in range(n_components):
+            for j in range(n_features):
+                out[k, j] = w[k, j] / counts[k]
+    elif shape_code == 2:  # EV*: A_k = w_k / scale_k, lambda = sum_k scale_k / n
+        scale_sum = 0.0
+        for k in range(n_components):
+            scale_sum += np.exp(_log_geometric_mean(w[k]))
+        for k in range(n_components):
+            scale = np.exp(_log_geometric_mean(w[k]))
+            for j in range(n_features):
+                out[k, j] = (scale_sum / total) * w[k, j] / scale
+    else:  # EE*: the pooled variances
+        for j in range(n_features):
+            pooled = 0.0
+            for k in range(n_components):
+                pooled += w[k, j]
+            for k in range(n_components):
+                out[k, j] = pooled / total
+    return out
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def dense_eigen_covariances(within, counts, equal_volume, shape_code, common_axes, axes, volumes, tol, absolute_tol,
+                            max_iter, reg_covar):  # pragma: no cover - compiled
+    """The whole M-step of a dense mclust model (orientation ``E`` or ``V``) on scatter about the new means.
+
+    The twin of :func:`gaussmix.covariance.eigen._dense_solution` followed by symmetrising and adding
+    ``reg_covar``: orientation ``V`` takes each component's eigenvectors (decreasing eigenvalues), orientation
+    ``E`` runs :func:`common_orientation_descent` from ``axes`` (updated in place); then the constrained
+    variances and ``D_k C_k D_k^T + reg I``, symmetric by construction.
+
+    Parameters
+    ----------
+    within : ndarray of shape (n_components, d, d)
+        Symmetric scatter about the new means.
+    counts : ndarray of shape (n_components,)
+        Positive.
+    equal_volume : bool
+    shape_code : int
+        0, 1, 2 for ``I``, ``E``, ``V``.
+    common_axes : bool
+        Orientation ``E`` (else ``V``).
+    axes : ndarray of shape (d, d)
+        Orientation ``E``: the start ``D``, updated in place; unused otherwise.
+    volumes : ndarray of shape (n_components,)
+        VE*: the start of the volumes.
+    tol, absolute_tol, max_iter, reg_covar
+
+    Returns
+    -------
+    covariances : ndarray of shape (n_components, d, d)
+    variances : ndarray of shape (n_components, d)
+        ``C_k`` along the axes.
+    """
+    n_components, n_features, _ = within.shape
+    if common_axes:
+        variances = common_orientation_descent(within, counts, axes, volumes, equal_volume, shape_code == 1, tol,
+                                               absolute_tol, max_iter)
+        vectors = np.empty((n_components, n_features, n_features))
+        for k in range(n_components):
+            vectors[k] = axes
+    else:
+        w = np.empty((n_components, n_features))
+        vectors = np.empty((n_components, n_features, n_features))
+        for k in range(n_components):
+            values, ascending = np.linalg.eigh(within[k])
+            for j in range(n_features):  # decreasing order, as von Neumann's pairing needs
+                w[k, j] = max(values[n_features - 1 - j], 0.0)
+                for row in range(n_features):
+                    vectors[k, row, j] = ascending[row, n_features - 1 - j]
+        variances = constrained_variances(w, counts, equal_volume, shape_code, volumes, tol, absolute_tol, max_iter)
+    covariances = np.empty((n_components, n_features, n_features))
+    for k in range(n_components):
+        for row in range(n_features):
+            for column in range(row + 1):
+                total = 0.0
+                for j in range(n_features):
+                    total += vectors[k, row, j] * variances[k, j] * vectors[k, column, j]
+                covariances[k, row, column] = total
+                covariances[k, column, row] = total
+            covariances[k, row, row] += reg_covar
+    return covariances, variances
