@@ -127,46 +127,24 @@ def common_orientation_descent(scatter, counts, axes, volumes, equal_volume, equ
         The variances ``C_k`` along the returned axes.
     """
     n_components, n_features, _ = scatter.shape
-    total_count = counts.sum()
     rotated = np.empty_like(scatter)  # B_k = D^T W_k D, kept equal to it as D changes
     _congruence(scatter, axes, rotated)
     variances = np.empty((n_components, n_features))
     inverse = np.empty((n_components, n_features))
     w = np.empty((n_components, n_features))
-    shape = np.empty(n_features)
     volumes = volumes.copy()
+    shape_code = 1 if equal_shape else 2
     objective = np.inf
     for _ in range(max_iter):
         for k in range(n_components):
             for j in range(n_features):
                 w[k, j] = rotated[k, j, j]
-        if equal_shape:  # VEE: one exact shape step from the current volumes, then exact volumes
-            for j in range(n_features):
-                shape[j] = 0.0
-                for k in range(n_components):
-                    shape[j] += w[k, j] / volumes[k]
-            log_scale = _log_geometric_mean(shape)
-            for j in range(n_features):
-                shape[j] /= np.exp(log_scale)
+        # The diagonal problem along the axes; VEE: one shape-then-volume step from the current volumes, which
+        # with the exact axes step below is block-coordinate descent over (lambda, A, D).
+        variances = constrained_variances(w, counts, equal_volume, shape_code, volumes, tol, absolute_tol, 1)
+        if equal_shape:
             for k in range(n_components):
-                total = 0.0
-                for j in range(n_features):
-                    total += w[k, j] / shape[j]
-                volumes[k] = total / (n_features * counts[k])
-                for j in range(n_features):
-                    variances[k, j] = volumes[k] * shape[j]
-        elif equal_volume:  # EVE: A_k = w_k / scale_k, lambda = sum_k scale_k / n
-            scale_sum = 0.0
-            for k in range(n_components):
-                scale_sum += np.exp(_log_geometric_mean(w[k]))
-            for k in range(n_components):
-                scale = np.exp(_log_geometric_mean(w[k]))
-                for j in range(n_features):
-                    variances[k, j] = (scale_sum / total_count) * w[k, j] / scale
-        else:  # VVE: C_k = w_k / n_k
-            for k in range(n_components):
-                for j in range(n_features):
-                    variances[k, j] = w[k, j] / counts[k]
+                volumes[k] = np.exp(_log_geometric_mean(variances[k]))
         new_objective = 0.0
         for k in range(n_components):
             for j in range(n_features):
