@@ -128,14 +128,10 @@ def axis_aligned_collapsed(variances: np.ndarray, variance_floor: np.ndarray, re
     collapsed when some ``variance_i / floor_i < 1`` (features with a zero floor left out), with no
     dense K x d x d matrices and no eigen-decomposition.
     """
-    keep = variance_floor > 0
     variances = np.asarray(variances, dtype=np.float64) - reg_covar
-    if variances.ndim == 1:
-        variances = variances[:, None]
-    if not keep.any():
-        return np.zeros(variances.shape[0], dtype=bool)
-    ratios = np.broadcast_to(variances, (variances.shape[0], keep.size))[:, keep] / variance_floor[keep]
-    return ratios.min(axis=1) < 1.0
+    below = (variances[:, None] if variances.ndim == 1 else variances) < variance_floor  # (K, d)
+    below &= variance_floor > 0
+    return below.any(axis=1)
 
 
 def precision_kernel_statistics(structure: CovarianceStructure, kernel_name: str, chunk: np.ndarray,
