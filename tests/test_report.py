@@ -94,6 +94,8 @@ def test_report_contents(selection_report):
         assert f"{weight:.4f}" in body
     assert f"{model.lower_bound_:.8f}" in body  # the EM trace's returned value
     assert f"{X[:, 1].mean():.4f}" in body  # data summary
+    # select_model's fits iterate in SQUAREM cycles: the count says so
+    assert model.acceleration == "squarem" and "EM iterations (SQUAREM cycles)" in body
 
 
 def test_report_without_plots_and_one_dimensional(tmp_path):

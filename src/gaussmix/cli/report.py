@@ -167,7 +167,10 @@ def _model_section(model, X: np.ndarray, names: list[str], plots: bool) -> str:
         ["log-likelihood per sample", _number(mean_log_likelihood, 6)],
         ["free parameters", str(model._n_parameters())],
         ["BIC (lower is better)", _number(model.bic(X), 2)], ["AIC (lower is better)", _number(model.aic(X), 2)],
-        ["converged", str(bool(model.converged_))], ["EM iterations", str(model.n_iter_)],
+        ["converged", str(bool(model.converged_))],
+        # With SQUAREM an iteration is a cycle of up to three EM steps (gaussmix.fitting.acceleration).
+        ["EM iterations (SQUAREM cycles)" if getattr(model, "acceleration", None) == "squarem" else "EM iterations",
+         str(model.n_iter_)],
     ]
     parts = ["<h2>Chosen model</h2>", _table(["quantity", "value"], summary)]
     if not model.converged_:
