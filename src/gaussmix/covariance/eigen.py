@@ -263,14 +263,8 @@ def _common_orientation(scatter, counts, volume, shape, tol, max_iter, start, ab
     for a common shape (VEE), sweeps of plane rotations for variable shapes (EVE, VVE). Compiled where numba is
     installed (:func:`gaussmix._numba.eigen.common_orientation_descent`); this loop is its NumPy twin.
     """
-    if start.axes is None:
-        axes = _descending_eigh(scatter.sum(axis=0))[1]
-        w = np.diagonal(axes.T @ scatter @ axes, axis1=1, axis2=2)
-        volumes = w.sum(axis=1) / (w.shape[1] * counts)  # each component's own VII volume along them
-    else:
-        axes, volumes = start.axes, start.volumes
-    if volumes is None:
-        volumes = np.ones(len(counts))  # (read by VEE only, whose warm starts always carry volumes)
+    axes = start.axes if start.axes is not None else _pooled_axes(scatter)
+    volumes = start.volumes if start.volumes is not None else _own_volumes(scatter, counts)
     if _numba.AVAILABLE and (volume, shape) != ("E", "E"):
         axes = np.array(axes, dtype=np.float64, order="C")  # rotated in place
         variances = _numba.common_orientation_descent(
@@ -299,6 +293,16 @@ def _common_orientation(scatter, counts, volume, shape, tol, max_iter, start, ab
                     else _pairwise_rotated_axes(scatter, variances, axes))
         axes = axes[None] if axes.ndim == 2 else axes
     return np.broadcast_to(axes, scatter.shape), variances
+
+
+def _pooled_axes(scatter: np.ndarray) -> np.ndarray:
+    """The cold start of a common orientation: the eigenvectors of ``sum_k W_k`` (decreasing eigenvalues)."""
+    return _descending_eigh(scatter.sum(axis=0))[1]
+
+
+def _own_volumes(scatter: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Each component's own volume ``tr(W_k) / (d n_k)`` (VII's): the cold start of the volumes of VE* models."""
+    return _total_scatter(scatter) / (scatter.shape[-1] * counts)
 
 
 def _shared_shape_axes(scatter, variances):
@@ -543,23 +547,13 @@ class DenseEigen(EigenDecomposed, Full):
         covariances = 0.5 * (covariances + np.swapaxes(covariances, 1, 2))
         return self._remember(covariances + reg_covar * np.eye(scatter.shape[1]), solutions)
 
-
     def _compiled_estimate(self, within, counts, reg_covar, start, absolute_tol):
         """The M-step in one compiled call (:func:`gaussmix._numba.eigen.dense_eigen_covariances`): the same
         arithmetic as the NumPy path (:func:`_dense_solution`), without its two dozen small-array calls."""
         volume, shape, orientation = self.letters
-        n_components, n_features, _ = within.shape
         common = orientation == "E"
-        if common and start.axes is None:  # cold: the pooled eigenvectors and each component's own volume
-            axes = _descending_eigh(within.sum(axis=0))[1]
-            along = np.diagonal(axes.T @ within @ axes, axis1=1, axis2=2)
-            volumes = along.sum(axis=1) / (n_features * counts)
-        else:
-            axes = start.axes if common else np.eye(n_features)
-            volumes = start.volumes
-            if volumes is None:
-                along = np.diagonal(axes.T @ within @ axes, axis1=1, axis2=2) if common else within.diagonal(0, 1, 2)
-                volumes = along.sum(axis=1) / (n_features * counts)
+        axes = (start.axes if start.axes is not None else _pooled_axes(within)) if common else np.eye(within.shape[1])
+        volumes = start.volumes if start.volumes is not None else _own_volumes(within, counts)
         axes = np.array(axes, dtype=np.float64, order="C")  # updated in place (orientation E)
         covariances, variances = _numba.dense_eigen_covariances(
             np.ascontiguousarray(within), np.ascontiguousarray(counts, dtype=np.float64), volume == "E",
