@@ -95,8 +95,8 @@ less than 2e-5 per sample: near convergence that is a cycle, so about 1e-5 per E
 relative change of the total below 1e-5, which is looser wherever the mean log-likelihood exceeds 1 in size.)
 A grid compares BICs, which are totals: with plain EM and 1e-4 per sample, slow runs stopped early enough to
 leave 8 % of the (model, K) cells on ../shared/data more than 0.5 below mclust's BIC from the same start
-(faithful's EEE,4 by 16); plain EM at 1e-5 left 1.6 %, this default 1.7 %, in 0.6 of the time and with
-more cells above mclust's (``make bench-selection``).
+(faithful's EEE,4 by 16); plain EM at 1e-5 left 1.6 %, this default 1.7 % with more cells above mclust's, in
+0.8 of the time (``make bench-selection``: 0.59 of mclust's time, then 0.48, with the same code otherwise).
 Components held up by ``reg_covar`` alone are degenerate (``detect_collapse='strict'``; see the Notes of
 :func:`select_model`)."""
 
