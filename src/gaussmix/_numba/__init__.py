@@ -37,18 +37,18 @@ import threading
 
 __all__ = ["AVAILABLE", "COMPILE_NOTICE", "common_orientation_descent", "constrained_variances",
            "dense_eigen_covariances", "diag_statistics", "full_statistics", "full_kernel_arguments",
-           "has_direction_below", "kmeans_chunk_statistics", "precision_factors", "rotation_sweep", "spherical_statistics",
-           "symmetric_from_lower", "tied_statistics", "variable_volume_equal_shape"]
+           "has_direction_below", "kmeans_chunk_statistics", "precision_factors", "rotation_sweep",
+           "spherical_statistics", "symmetric_from_lower", "tied_statistics", "variable_volume_equal_shape"]
 
 COMPILE_NOTICE = ("gaussmix: compiling the numba kernels for this machine "
                   "(once, up to a minute; cached for later runs)")
 
 _KERNELS = {  # name -> the module of this package that defines it
     "diag_statistics": "estep", "full_statistics": "estep", "spherical_statistics": "estep",
-    "tied_statistics": "estep", "rotation_sweep": "eigen", "common_orientation_descent": "eigen", "variable_volume_equal_shape": "eigen",
-    "constrained_variances": "eigen", "dense_eigen_covariances": "eigen", "full_kernel_arguments": "linalg",
-    "has_direction_below": "linalg", "precision_factors": "linalg", "symmetric_from_lower": "linalg",
-    "kmeans_chunk_statistics": "kmeans",
+    "tied_statistics": "estep", "rotation_sweep": "eigen", "common_orientation_descent": "eigen",
+    "variable_volume_equal_shape": "eigen", "constrained_variances": "eigen", "dense_eigen_covariances": "eigen",
+    "full_kernel_arguments": "linalg", "has_direction_below": "linalg", "precision_factors": "linalg",
+    "symmetric_from_lower": "linalg", "kmeans_chunk_statistics": "kmeans",
 }
 _lock = threading.Lock()
 

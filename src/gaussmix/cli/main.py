@@ -160,7 +160,8 @@ def _add_fitting(parser, default_k, default_covariance):
                              "every candidate from one hierarchical agglomeration, as mclust does)")
     parser.add_argument("--max-iter", type=int, default=500, help="EM iterations at most (default 500)")
     parser.add_argument("--tol", type=float, default=None,
-                        help="per-sample log-likelihood change to stop (default 1e-6 for one model, 2e-5 for a grid, where SQUAREM cycles)")
+                        help="per-sample log-likelihood change to stop (default 1e-6 for one model; 2e-5 for a grid, "
+                             "per SQUAREM cycle)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--missing", choices=["error", "em"], default="error",
                         help="missing values (empty, NA, NaN fields): an error (default), or em: fit with them, "
