@@ -20,6 +20,7 @@ from typing import Callable, Iterator, TypeVar
 
 import numpy as np
 
+from .._floating import data_dtype
 from ..exceptions import DataError
 from ._passes import centre, sum_in_order
 from ._values import check_values
@@ -130,7 +131,7 @@ class DaskEngine:
             X = X.compute_chunk_sizes()
         X = X.rechunk({1: -1})  # whole rows in each block
         self.X = X
-        self.dtype = np.dtype(np.float32) if X.dtype == np.float32 else np.dtype(np.float64)
+        self.dtype = data_dtype(X.dtype)
         self.n_jobs = resolve_n_jobs(n_jobs)
         self.chunk_size = resolve_chunk_size(chunk_size, int(X.shape[0]), int(X.shape[1]), n_components,
                                              self.n_jobs)

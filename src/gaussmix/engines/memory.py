@@ -9,6 +9,7 @@ from typing import Callable, Iterable, Iterator, TypeVar
 
 import numpy as np
 
+from .._floating import data_dtype
 # ordered_map and the BLAS limiter live with the passes; imported here under their old names, which other
 # modules use (gaussmix.families.conditional imports _single_threaded_blas).
 from ._passes import ChunkPasses, centre, lowest_rows, ordered_map  # noqa: F401
@@ -103,7 +104,26 @@ def first_chunk_offset(chunks: Iterable[np.ndarray]) -> np.ndarray:
     return np.nan_to_num(offset, nan=0.0)
 
 
-class InMemoryEngine:
+class HeldRows:
+    """The sizes of an engine that holds its rows (``X``, dense or sparse) and ``sample_weight`` in memory."""
+
+    X: object
+    sample_weight: np.ndarray
+
+    @property
+    def n_samples(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def n_features(self) -> int:
+        return self.X.shape[1]
+
+    @property
+    def weight_sum(self) -> float:
+        return float(self.sample_weight.sum())
+
+
+class InMemoryEngine(HeldRows):
     """Chunks of an in-memory array, centred by a fixed offset and paired with their sample weights.
 
     Parameters
@@ -141,20 +161,8 @@ class InMemoryEngine:
         self.offset = np.asarray(offset, dtype=np.float64)
         # float32 data stay float32 in the kernel (float32 BLAS, half the memory traffic); statistics
         # are still accumulated in float64.
-        self.dtype = np.dtype(np.float32) if X.dtype == np.float32 else np.dtype(np.float64)
+        self.dtype = data_dtype(X.dtype)
         self._passes = ChunkPasses(n_samples, self.chunk_size, self.n_jobs, self._chunk)
-
-    @property
-    def n_samples(self) -> int:
-        return self.X.shape[0]
-
-    @property
-    def n_features(self) -> int:
-        return self.X.shape[1]
-
-    @property
-    def weight_sum(self) -> float:
-        return float(self.sample_weight.sum())
 
     def with_chunk_size(self, chunk_size: int) -> "InMemoryEngine":
         """The same data and offset, visited in chunks of another size."""

@@ -23,6 +23,7 @@ from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 import numpy as np
 
+from .._floating import data_dtype
 from ..exceptions import DataError
 from ._passes import ChunkPasses, centre, lowest_rows
 from ._values import check_values
@@ -135,11 +136,6 @@ class Dataset:
         return np.concatenate([block for _, block in self.blocks(allow_missing)])
 
 
-def _float_dtype(dtype: np.dtype) -> np.dtype:
-    """float32 stays float32 (float32 BLAS in the kernel); every other numeric type becomes float64."""
-    return np.dtype(np.float32) if dtype == np.float32 else np.dtype(np.float64)
-
-
 def _select(name: str, available: Sequence[str], columns: Columns) -> list[int]:
     """Positions of ``columns`` (names or positions) among ``available``; a DataError for unknown ones."""
     if columns is None:
@@ -171,7 +167,7 @@ class ArrayDataset(Dataset):
         self.array = array
         self.name = name
         self.columns = tuple(str(i) for i in range(array.shape[1]))
-        self.dtype = _float_dtype(array.dtype)
+        self.dtype = data_dtype(array.dtype)
         self._n_samples = array.shape[0]
 
     def _read(self, start, stop):
@@ -213,7 +209,7 @@ class NpyDataset(Dataset):
         self._shape, self._file_dtype = shape, dtype
         self._positions = _select(self.name, [str(i) for i in range(shape[1])], columns)
         self.columns = tuple(str(i) for i in self._positions)
-        self.dtype = _float_dtype(dtype)
+        self.dtype = data_dtype(dtype)
         self._n_samples = shape[0]
         self._path = path
 
@@ -398,7 +394,7 @@ class IterableDataset(Dataset):
         self._positions = _select(name, [str(i) for i in range(first.shape[1])], columns)
         self._width = first.shape[1]
         self.columns = tuple(str(i) for i in self._positions)
-        self.dtype = _float_dtype(first.dtype)
+        self.dtype = data_dtype(first.dtype)
         self._n_samples = None
 
     def _blocks(self):

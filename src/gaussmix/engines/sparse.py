@@ -15,8 +15,9 @@ from typing import Callable, Iterator
 import numpy as np
 from scipy import sparse
 
+from .._floating import data_dtype
 from ._passes import ChunkPasses
-from .memory import resolve_chunk_size, resolve_n_jobs
+from .memory import HeldRows, resolve_chunk_size, resolve_n_jobs
 
 __all__ = ["SparseEngine", "is_sparse", "row_squared_norms"]
 
@@ -33,11 +34,12 @@ def row_squared_norms(rows) -> np.ndarray:
     return np.einsum("ij,ij->i", rows, rows)
 
 
-class SparseEngine:
+class SparseEngine(HeldRows):
     """Chunks of a CSR matrix, as they are stored (never centred), with their sample weights.
 
     An engine (:class:`~gaussmix.engines.Engine`) in its own right: it shares the passes
-    (:class:`~gaussmix.engines._passes.ChunkPasses`) with the in-memory engine, not its centring.
+    (:class:`~gaussmix.engines._passes.ChunkPasses`) and the sizes (:class:`~gaussmix.engines.memory.HeldRows`) with
+    the in-memory engine, not its centring.
 
     Parameters
     ----------
@@ -65,20 +67,8 @@ class SparseEngine:
         # Sized by the stored entries per row: a chunk's temporaries grow with them, not with n_features.
         self.chunk_size = resolve_chunk_size(chunk_size, n_samples, stored_per_row, n_components, self.n_jobs)
         self.offset = np.zeros(n_features)  # never centred: centring would fill in every entry
-        self.dtype = np.dtype(np.float32) if X.dtype == np.float32 else np.dtype(np.float64)
+        self.dtype = data_dtype(X.dtype)
         self._passes = ChunkPasses(n_samples, self.chunk_size, self.n_jobs, self._chunk)
-
-    @property
-    def n_samples(self) -> int:
-        return self.X.shape[0]
-
-    @property
-    def n_features(self) -> int:
-        return self.X.shape[1]
-
-    @property
-    def weight_sum(self) -> float:
-        return float(self.sample_weight.sum())
 
     def with_chunk_size(self, chunk_size: int) -> "SparseEngine":
         """The same data, visited in chunks of another size."""
