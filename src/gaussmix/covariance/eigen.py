@@ -156,10 +156,6 @@ def _variable_volume_equal_shape(w, counts, tol, max_iter, volumes=None, absolut
     n_features = w.shape[1]
     if volumes is None:
         volumes = w.sum(axis=1) / (n_features * counts)
-    if _numba.AVAILABLE:  # the same steps compiled: tens of iterations per M-step, ~10 us each in Python
-        return _numba.variable_volume_equal_shape(
-            np.ascontiguousarray(w, dtype=np.float64), np.ascontiguousarray(counts, dtype=np.float64),
-            np.ascontiguousarray(volumes, dtype=np.float64), float(tol), float(absolute_tol), int(max_iter))
     objective = np.inf
     with np.errstate(divide="ignore", invalid="ignore"):
         for _ in range(max_iter):
@@ -321,16 +317,11 @@ def _pairwise_rotated_axes(scatter, variances, axes):
     Rotating axes ``i, j`` by ``theta`` changes ``sum_k tr(D^T W_k D Psi_k)`` by
     ``a cos 2 theta + b sin 2 theta`` + const with ``a = sum_k (psi_ki - psi_kj)(B_kii - B_kjj) / 2`` and
     ``b = sum_k (psi_ki - psi_kj) B_kij`` (``B_k = D^T W_k D``), minimised at ``2 theta = atan2(-b, -a)``.
-    The MM step alone converges slowly (hundreds of steps per M-step); a sweep of exact rotations after it
-    reaches the same fixed point in a few. Compiled where numba is installed
-    (:func:`gaussmix._numba.eigen.rotation_sweep`); this is its NumPy twin.
+    The NumPy twin of :func:`gaussmix._numba.eigen.rotation_sweep`, which the compiled M-steps run.
     """
     inverse = 1.0 / variances
     rotated = axes.T @ scatter @ axes  # B_k = D^T W_k D
     axes = axes.copy()
-    if _numba.AVAILABLE:
-        _numba.rotation_sweep(rotated, np.ascontiguousarray(inverse), axes)
-        return axes
     n_features = axes.shape[0]
     for i in range(n_features - 1):
         for j in range(i + 1, n_features):
@@ -426,12 +417,13 @@ class EigenDecomposed:
         self._last_solution = (covariances, solutions[0]) if whole and self.iterative_m_step else (None, None)
         return covariances
 
-    def _every_component_solvable(self, scatter: np.ndarray, counts: np.ndarray) -> bool:
-        """Whether :meth:`_solve` would solve every component jointly: finite scatter, positive counts and, with
-        variable volumes, some scatter in every component."""
-        if not (np.isfinite(scatter).all() and (counts > 0).all()):
-            return False
-        return self.letters[0] == "E" or bool((_total_scatter(scatter) > 0).all())
+    def _solvable(self, scatter: np.ndarray, counts: np.ndarray) -> np.ndarray | None:
+        """The components :meth:`_solve` solves jointly: a positive count and, with variable volumes, some scatter;
+        None where the scatter is not finite (overflowed statistics: no solver meets NaN)."""
+        if not np.isfinite(scatter).all():
+            return None
+        active = counts > 0
+        return active & (_total_scatter(scatter) > 0) if self.letters[0] == "V" else active
 
     def _solve(self, scatter: np.ndarray, counts: np.ndarray, solver) -> np.ndarray:
         """Run ``solver(scatter, counts, solvable)`` on the non-empty components; empty ones get their mean.
@@ -443,11 +435,9 @@ class EigenDecomposed:
         through the shared shape (VEI, VEE, VEV) or axes (VVE) to every component, leaving no healthy one to
         re-seed from.
         """
-        if not np.all(np.isfinite(scatter)):  # overflowed statistics (data near the limits of double precision)
-            return np.full_like(scatter, np.nan)  # flagged singular by the caller; no iterative solver meets NaN
-        active = counts > 0
-        collapsed = active & ~(_total_scatter(scatter) > 0) if self.letters[0] == "V" else np.zeros_like(active)
-        solvable = active & ~collapsed
+        solvable = self._solvable(scatter, counts)
+        if solvable is None:  # overflowed statistics (data near the limits of double precision)
+            return np.full_like(scatter, np.nan)  # flagged singular by the caller
         if solvable.all():
             return solver(scatter, counts, solvable)
         result = np.zeros_like(scatter)
@@ -455,7 +445,7 @@ class EigenDecomposed:
             return result
         solved = solver(scatter[solvable], counts[solvable], solvable)
         result[solvable] = solved
-        result[~active] = solved.mean(axis=0)
+        result[counts <= 0] = solved.mean(axis=0)
         return result
 
     def __repr__(self):
@@ -499,11 +489,10 @@ class SphericalEigen(EigenDecomposed, Spherical):
     def _estimate(self, scatter, counts, shifts, reg_covar, start, absolute_tol):
         n_features = shifts.shape[1]
         traces = scatter - counts * np.einsum("kd,kd->k", shifts, shifts)
-        volume = self.letters[0]
-        if volume == "E" and self._every_component_solvable(traces, counts):  # EII: one pooled variance
-            return np.full(len(counts), traces.sum() / (shifts.shape[1] * counts.sum())) + reg_covar
-        return self._solve(traces, counts, lambda t, n, _: constrained_variances(
-            np.repeat(t[:, None] / n_features, n_features, axis=1), n, volume, "I")[:, 0]) + reg_covar
+        equal = self.letters[0] == "E"
+        # lambda I: the pooled variance (EII), or each component's own (VII's closed form)
+        return self._solve(traces, counts, lambda t, n, _: (np.full(len(n), t.sum() / (n_features * n.sum())) if equal
+                                                              else t / (n_features * n))) + reg_covar
 
 
 class DiagonalEigen(EigenDecomposed, Diag):
@@ -512,10 +501,6 @@ class DiagonalEigen(EigenDecomposed, Diag):
     def _estimate(self, scatter, counts, shifts, reg_covar, start, absolute_tol):
         w = scatter - counts[:, None] * shifts * shifts
         volume, shape = self.letters[:2]
-        if self._every_component_solvable(w, counts):  # the usual case, without _solve's bookkeeping
-            variances = constrained_variances(w, counts, volume, shape, self.tol, self.max_iter, start.volumes,
-                                              absolute_tol)
-            return self._remember(variances + reg_covar, [_solved_start(self.letters, variances)])
         solutions = []
 
         def solver(w_, n, solvable):
@@ -533,7 +518,8 @@ class DenseEigen(EigenDecomposed, Full):
     def _estimate(self, scatter, counts, shifts, reg_covar, start, absolute_tol):
         within = scatter - counts[:, None, None] * shifts[:, :, None] * shifts[:, None, :]
         within = 0.5 * (within + np.swapaxes(within, 1, 2))
-        if _numba.AVAILABLE and self._every_component_solvable(within, counts):
+        solvable = self._solvable(within, counts)
+        if _numba.AVAILABLE and solvable is not None and solvable.all():
             return self._compiled_estimate(within, counts, reg_covar, start, absolute_tol)
         solutions = []
 
