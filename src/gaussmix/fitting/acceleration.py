@@ -95,7 +95,7 @@ class Squarem:
                 if stabilised_objective >= first_objective:
                     self.n_extrapolated += 1
                     return Step(stabilised.state, detail=stabilised.detail, statistics=stabilised_stats)
-        return Step(second.state, detail=second.detail, statistics=self._evaluated(second.state)[0])
+        return Step(second.state, detail=second.detail, statistics=expect_all(self.family, self.engine, second.state))
 
     def _extrapolated(self, start, first, second) -> Optional[Any]:
         """``theta_0 - 2 a r + a^2 v`` for the longest step ``a <= -1`` (halved towards -1) that is a valid state;
